@@ -2,13 +2,25 @@
 //!
 //! This is the root package's only library code: the Criterion configuration
 //! every group starts from, so that the whole default `cargo bench` stays
-//! within its time budget on a 2-core machine. It is not where strategies
-//! live: those are the `proflab-concat`, `proflab-sqrt` and `proflab-vecmath`
-//! crates, which the benches compare.
+//! within its time budget on a 2-core machine, and the sampling profiler that
+//! `cargo bench --bench NAME -- --profile-time 5` runs to draw a flamegraph of
+//! each benchmark. It is not where strategies live: those are the
+//! `proflab-concat`, `proflab-sqrt` and `proflab-vecmath` crates, which the
+//! benches compare.
 
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::Criterion;
+use criterion::profiler::Profiler;
+use pprof::ProfilerGuard;
+
+/// How often the sampling profiler interrupts the benchmark, in Hz: often
+/// enough that a 5-second `--profile-time` run collects thousands of stacks,
+/// rarely enough that the signal handler's own cost stays in the noise.
+const SAMPLING_FREQUENCY_HZ: i32 = 997;
 
 /// The configuration every group in `benches/` starts from.
 ///
@@ -17,8 +29,9 @@ use criterion::Criterion;
 /// of warm-up and two seconds of measurement keep confidence intervals within
 /// a few percent for these nanosecond-to-millisecond fragments. Groups with
 /// slow variants shorten it further with `sample_size`. Command-line flags
-/// (`--quick`, `--measurement-time`, `--save-baseline`) still override this,
-/// because `criterion_group!` applies `configure_from_args` afterwards.
+/// (`--quick`, `--measurement-time`, `--save-baseline`, `--profile-time`)
+/// still override this, because `criterion_group!` applies
+/// `configure_from_args` afterwards.
 ///
 /// ```
 /// let c = proflab_benches::criterion();
@@ -29,4 +42,89 @@ pub fn criterion() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
+        .with_profiler(FlamegraphProfiler::default())
+}
+
+/// Criterion's profiling hook: while `--profile-time` runs a benchmark, samples
+/// its call stacks with `pprof` and writes them as `flamegraph.svg` in the
+/// benchmark's `profile/` directory, e.g.
+/// `target/criterion/vector_math/map_collect/1000/profile/flamegraph.svg`.
+///
+/// Sampling sees what an instrumenting profiler cannot: code it never
+/// annotated, inlined callees and the standard library. Function names come
+/// from the line tables that `[profile.bench]` keeps.
+#[derive(Default)]
+pub struct FlamegraphProfiler {
+    active: Option<ProfilerGuard<'static>>,
+}
+
+impl Profiler for FlamegraphProfiler {
+    fn start_profiling(&mut self, benchmark_id: &str, _benchmark_dir: &Path) {
+        // Criterion's hook cannot return an error; a failed start only loses
+        // the picture, so say so and let the benchmark run on.
+        match ProfilerGuard::new(SAMPLING_FREQUENCY_HZ) {
+            Ok(guard) => self.active = Some(guard),
+            Err(error) => eprintln!("proflab: cannot sample {benchmark_id}: {error}"),
+        }
+    }
+
+    fn stop_profiling(&mut self, benchmark_id: &str, benchmark_dir: &Path) {
+        let Some(guard) = self.active.take() else {
+            return;
+        };
+        match write_flamegraph(&guard, benchmark_dir) {
+            Ok(path) => eprintln!("proflab: flamegraph of {benchmark_id}: {}", path.display()),
+            Err(error) => eprintln!("proflab: no flamegraph for {benchmark_id}: {error}"),
+        }
+    }
+}
+
+/// Resolves the sampled stacks and draws them into `dir/flamegraph.svg`.
+fn write_flamegraph(
+    guard: &ProfilerGuard<'_>,
+    dir: &Path,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("flamegraph.svg");
+    let report = guard.report().build()?;
+    report.flamegraph(BufWriter::new(File::create(&path)?))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy_work() -> u64 {
+        (0..20_000_000u64).fold(0, |acc, x| {
+            std::hint::black_box(acc.wrapping_mul(31).wrapping_add(x))
+        })
+    }
+
+    #[test]
+    fn profiling_a_busy_loop_writes_a_flamegraph_that_names_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut profiler = FlamegraphProfiler::default();
+        profiler.start_profiling("busy", dir.path());
+        std::hint::black_box(busy_work());
+        profiler.stop_profiling("busy", dir.path());
+        let svg = std::fs::read_to_string(dir.path().join("flamegraph.svg")).expect("svg written");
+        assert!(
+            svg.starts_with("<?xml"),
+            "not an SVG: {}",
+            &svg[..svg.len().min(80)]
+        );
+        assert!(
+            svg.contains("busy_work"),
+            "the sampled function is not named in the flamegraph"
+        );
+    }
+
+    #[test]
+    fn stopping_without_starting_writes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut profiler = FlamegraphProfiler::default();
+        profiler.stop_profiling("never-started", dir.path());
+        assert!(!dir.path().join("flamegraph.svg").exists());
+    }
 }
