@@ -1,0 +1,68 @@
+//! Run with: `cargo bench --bench string_concat`
+//!
+//! The tutorial's two string experiments. `format/*` formats each number
+//! inside the timed loop (Python's `s += str(x)` with `str` in the loop);
+//! `pieces/*` joins strings prepared outside it (timeit's `-s` setup). Each
+//! runs at 10, 1000 and 100 000 pieces so the cost growth shows: the
+//! `format_copy` variants are quadratic, the rest linear.
+
+use std::hint::black_box;
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use proflab_concat::{FORMATTING, JOINING, numbers, pieces};
+
+const SIZES: [u64; 3] = [10, 1000, 100_000];
+
+/// At 100 000 pieces the quadratic variants take about a second per call;
+/// flat sampling with Criterion's minimum sample count keeps them to seconds.
+fn configure_for_size<M: criterion::measurement::Measurement>(
+    group: &mut criterion::BenchmarkGroup<'_, M>,
+    n: u64,
+) {
+    if n >= 100_000 {
+        group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    } else {
+        group.sampling_mode(SamplingMode::Auto).sample_size(50);
+    }
+}
+
+fn format_in_loop(c: &mut Criterion) {
+    let mut group = c.benchmark_group("string_concat/format");
+    for n in SIZES {
+        let input = numbers(n);
+        let output_bytes = proflab_concat::format_write(&input).len() as u64;
+        group.throughput(Throughput::Bytes(output_bytes));
+        configure_for_size(&mut group, n);
+        for (name, strategy) in FORMATTING {
+            group.bench_with_input(BenchmarkId::new(*name, n), &input, |b, input| {
+                b.iter(|| strategy(black_box(input)));
+            });
+        }
+    }
+    group.finish();
+}
+
+fn precomputed_pieces(c: &mut Criterion) {
+    let mut group = c.benchmark_group("string_concat/pieces");
+    for n in SIZES {
+        let input = pieces(n);
+        let output_bytes = input.iter().map(String::len).sum::<usize>() as u64;
+        group.throughput(Throughput::Bytes(output_bytes));
+        configure_for_size(&mut group, n);
+        for (name, strategy) in JOINING {
+            group.bench_with_input(BenchmarkId::new(*name, n), &input, |b, input| {
+                b.iter(|| strategy(black_box(input)));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = proflab_benches::criterion();
+    targets = format_in_loop, precomputed_pieces
+}
+criterion_main!(benches);
