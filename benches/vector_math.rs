@@ -25,7 +25,7 @@ fn vector_math(c: &mut Criterion) {
         if n >= 10_000_000 {
             group.sampling_mode(SamplingMode::Flat).sample_size(10);
         } else {
-            group.sampling_mode(SamplingMode::Auto).sample_size(50);
+            group.sampling_mode(SamplingMode::Auto).sample_size(30);
         }
         for (name, kernel) in STRATEGIES {
             let id = BenchmarkId::new(*name, n);

@@ -1,0 +1,630 @@
+//! The file format of `python -m cProfile -o`: CPython's marshal (version 4)
+//! of the pstats dictionary `{(file, line, name): (cc, nc, tt, ct, callers)}`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use crate::{CallerStats, FunctionKey, FunctionStats, Stats, StatsError};
+
+const FLAG_REF: u8 = 0x80;
+/// Deeper nesting than any stats file has; bounds the reader's recursion.
+const MAX_DEPTH: usize = 64;
+
+/// A marshalled value, as far as stats files use them.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Tuple(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+}
+
+impl Stats {
+    /// Writes the statistics in the format of `python -m cProfile -o`, so
+    /// `python3 -m pstats FILE`, snakeviz and gprof2dot open it. The file is
+    /// written beside the target and renamed into place, so a failure never
+    /// leaves a truncated file under `path`.
+    ///
+    /// # Errors
+    /// [`StatsError::Io`] when the file cannot be written.
+    pub fn dump_stats(&self, path: &Path) -> Result<(), StatsError> {
+        let io_error = |source| StatsError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let partial = path.with_extension("prof.partial");
+        std::fs::write(&partial, self.to_marshal()).map_err(io_error)?;
+        std::fs::rename(&partial, path).map_err(io_error)
+    }
+
+    /// The marshal bytes of [`Stats::dump_stats`].
+    #[must_use]
+    pub fn to_marshal(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.push(b'{');
+        for (key, stats) in &self.stats {
+            write_key(&mut out, key);
+            out.extend_from_slice(&[b')', 5]);
+            write_int(&mut out, stats.primitive_calls);
+            write_int(&mut out, stats.calls);
+            write_float(&mut out, stats.tottime);
+            write_float(&mut out, stats.cumtime);
+            out.push(b'{');
+            for (caller, edge) in &stats.callers {
+                write_key(&mut out, caller);
+                out.extend_from_slice(&[b')', 4]);
+                write_int(&mut out, edge.calls);
+                write_int(&mut out, edge.primitive_calls);
+                write_float(&mut out, edge.tottime);
+                write_float(&mut out, edge.cumtime);
+            }
+            out.push(b'0');
+        }
+        out.push(b'0');
+        out
+    }
+
+    /// Reads a stats file written by [`Stats::dump_stats`], by
+    /// `python -m cProfile -o` or by `pstats.Stats.dump_stats`.
+    ///
+    /// # Errors
+    /// [`StatsError::Io`] when the file cannot be read,
+    /// [`StatsError::Corrupt`] naming the byte offset when it is not a stats file.
+    pub fn load(path: &Path) -> Result<Self, StatsError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| StatsError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let mut stats = Self::from_marshal(&bytes).map_err(|reason| StatsError::Corrupt {
+            path: name.clone(),
+            reason,
+        })?;
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        stats.files = vec![match modified {
+            Some(time) => format!("{}    {name}", ctime(time)),
+            None => name,
+        }];
+        Ok(stats)
+    }
+
+    /// Parses the marshal bytes of a stats file.
+    ///
+    /// # Errors
+    /// A message naming the byte offset of the first problem.
+    pub fn from_marshal(bytes: &[u8]) -> Result<Self, String> {
+        let mut reader = Reader {
+            bytes,
+            position: 0,
+            refs: Vec::new(),
+        };
+        let value = reader.value(0)?;
+        if reader.position != bytes.len() {
+            return Err(format!(
+                "{} trailing bytes after the data at offset {}",
+                bytes.len() - reader.position,
+                reader.position
+            ));
+        }
+        let Value::Dict(entries) = value else {
+            return Err("the top-level object is not a dictionary".to_owned());
+        };
+        let mut stats = BTreeMap::new();
+        for (key, value) in entries {
+            let key = function_key(&key)?;
+            let Value::Tuple(fields) = value else {
+                return Err(format!("the entry of {} is not a tuple", key.std_string()));
+            };
+            let [cc, nc, tt, ct, Value::Dict(callers)] = fields.as_slice() else {
+                return Err(format!(
+                    "the entry of {} is not (cc, nc, tt, ct, callers)",
+                    key.std_string()
+                ));
+            };
+            let mut caller_stats = BTreeMap::new();
+            for (caller, edge) in callers {
+                let caller = function_key(caller)?;
+                let edge = match edge {
+                    Value::Tuple(edge) => match edge.as_slice() {
+                        [nc, cc, tt, ct] => CallerStats {
+                            calls: count(nc)?,
+                            primitive_calls: count(cc)?,
+                            tottime: number(tt)?,
+                            cumtime: number(ct)?,
+                        },
+                        _ => {
+                            return Err(format!(
+                                "a caller entry of {} is not (nc, cc, tt, ct)",
+                                key.std_string()
+                            ));
+                        }
+                    },
+                    // The pure-Python `profile` module stores a bare count.
+                    count_only => {
+                        let calls = count(count_only)?;
+                        CallerStats {
+                            calls,
+                            primitive_calls: calls,
+                            tottime: 0.0,
+                            cumtime: 0.0,
+                        }
+                    }
+                };
+                caller_stats.insert(caller, edge);
+            }
+            let entry = FunctionStats {
+                primitive_calls: count(cc)?,
+                calls: count(nc)?,
+                tottime: number(tt)?,
+                cumtime: number(ct)?,
+                callers: caller_stats,
+                allocations: 0,
+                allocated_bytes: 0,
+            };
+            stats.insert(key, entry);
+        }
+        if stats.is_empty() {
+            return Err("the file holds no functions".to_owned());
+        }
+        Ok(Self::from_entries(stats))
+    }
+}
+
+fn function_key(value: &Value) -> Result<FunctionKey, String> {
+    match value {
+        Value::Tuple(parts) => match parts.as_slice() {
+            [Value::Str(file), line, Value::Str(name)] => Ok(FunctionKey {
+                file: file.clone(),
+                line: u32::try_from(count(line)?)
+                    .map_err(|_| "a line number is too large".to_owned())?,
+                name: name.clone(),
+            }),
+            _ => Err("a function key is not (file, line, name)".to_owned()),
+        },
+        _ => Err("a function key is not a tuple".to_owned()),
+    }
+}
+
+fn count(value: &Value) -> Result<u64, String> {
+    match value {
+        Value::Int(n) => u64::try_from(*n).map_err(|_| format!("a call count is negative ({n})")),
+        other => Err(format!("expected a call count, found {other:?}")),
+    }
+}
+
+fn number(value: &Value) -> Result<f64, String> {
+    match value {
+        Value::Float(x) => Ok(*x),
+        Value::Int(n) => Ok(*n as f64),
+        other => Err(format!("expected a time, found {other:?}")),
+    }
+}
+
+fn write_key(out: &mut Vec<u8>, key: &FunctionKey) {
+    out.extend_from_slice(&[b')', 3]);
+    write_str(out, &key.file);
+    write_int(out, u64::from(key.line));
+    write_str(out, &key.name);
+}
+
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    match u8::try_from(text.len()) {
+        Ok(len) if text.is_ascii() => out.extend_from_slice(&[b'z', len]),
+        _ => {
+            out.push(b'u');
+            out.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+        }
+    }
+    out.extend_from_slice(text.as_bytes());
+}
+
+fn write_int(out: &mut Vec<u8>, n: u64) {
+    if let Ok(small) = i32::try_from(n) {
+        out.push(b'i');
+        out.extend_from_slice(&small.to_le_bytes());
+    } else {
+        // TYPE_LONG: a count of 15-bit digits, least significant first.
+        let mut digits = Vec::new();
+        let mut rest = n;
+        while rest > 0 {
+            digits.push((rest & 0x7fff) as u16);
+            rest >>= 15;
+        }
+        out.push(b'l');
+        out.extend_from_slice(&(digits.len() as i32).to_le_bytes());
+        for digit in digits {
+            out.extend_from_slice(&digit.to_le_bytes());
+        }
+    }
+}
+
+fn write_float(out: &mut Vec<u8>, x: f64) {
+    out.push(b'g');
+    out.extend_from_slice(&x.to_le_bytes());
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    position: usize,
+    /// Objects flagged for back-references, in the order CPython numbers them.
+    refs: Vec<Option<Value>>,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self
+            .position
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
+        match end {
+            Some(end) => {
+                let slice = &self.bytes[self.position..end];
+                self.position = end;
+                Ok(slice)
+            }
+            None => Err(format!(
+                "the file ends at offset {} where {n} more bytes were expected",
+                self.bytes.len()
+            )),
+        }
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        let bytes = self.take(4)?;
+        Ok(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    /// A length that must fit in the rest of the file (at `min_item` bytes
+    /// per element), checked before anything is allocated for it.
+    fn length(&mut self, min_item: usize) -> Result<usize, String> {
+        let at = self.position;
+        let n =
+            usize::try_from(self.i32()?).map_err(|_| format!("negative length at offset {at}"))?;
+        if n.saturating_mul(min_item) > self.bytes.len() - self.position {
+            return Err(format!(
+                "length {n} at offset {at} runs past the end of the file"
+            ));
+        }
+        Ok(n)
+    }
+
+    fn text(&mut self, n: usize, at: usize) -> Result<String, String> {
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| format!("invalid UTF-8 in the string at offset {at}"))
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "nesting deeper than {MAX_DEPTH} at offset {}",
+                self.position
+            ));
+        }
+        let at = self.position;
+        let code = self.byte()?;
+        let flagged = code & FLAG_REF != 0;
+        // Containers take their reference number before their contents, as
+        // CPython numbers them.
+        let reserved = if flagged && matches!(code & !FLAG_REF, b'(' | b')' | b'[' | b'{') {
+            self.refs.push(None);
+            Some(self.refs.len() - 1)
+        } else {
+            None
+        };
+        let value = match code & !FLAG_REF {
+            b'N' => Value::None,
+            b'T' => Value::Bool(true),
+            b'F' => Value::Bool(false),
+            b'i' => Value::Int(i64::from(self.i32()?)),
+            b'l' => self.long(at)?,
+            b'g' => {
+                let bytes = self.take(8)?;
+                Value::Float(f64::from_le_bytes(bytes.try_into().expect("took 8 bytes")))
+            }
+            b'f' => {
+                let n = usize::from(self.byte()?);
+                let text = self.text(n, at)?;
+                Value::Float(
+                    text.parse()
+                        .map_err(|_| format!("bad float {text:?} at offset {at}"))?,
+                )
+            }
+            b'z' | b'Z' => {
+                let n = usize::from(self.byte()?);
+                Value::Str(self.text(n, at)?)
+            }
+            b'a' | b'A' | b'u' | b't' | b's' => {
+                let n = self.length(1)?;
+                Value::Str(self.text(n, at)?)
+            }
+            b')' => {
+                let n = usize::from(self.byte()?);
+                Value::Tuple(self.items(n, depth)?)
+            }
+            b'(' | b'[' => {
+                let n = self.length(1)?;
+                Value::Tuple(self.items(n, depth)?)
+            }
+            b'{' => {
+                let mut entries = Vec::new();
+                loop {
+                    if self.bytes.get(self.position) == Some(&b'0') {
+                        self.position += 1;
+                        break;
+                    }
+                    let key = self.value(depth + 1)?;
+                    let value = self.value(depth + 1)?;
+                    entries.push((key, value));
+                }
+                Value::Dict(entries)
+            }
+            b'r' => {
+                let index = usize::try_from(self.i32()?)
+                    .map_err(|_| format!("negative reference at offset {at}"))?;
+                match self.refs.get(index) {
+                    Some(Some(value)) => value.clone(),
+                    _ => {
+                        return Err(format!(
+                            "reference {index} at offset {at} names no earlier object"
+                        ));
+                    }
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unexpected type code {:?} at offset {at}",
+                    char::from(other)
+                ));
+            }
+        };
+        match reserved {
+            Some(slot) => self.refs[slot] = Some(value.clone()),
+            None if flagged && code & !FLAG_REF != b'r' => self.refs.push(Some(value.clone())),
+            None => {}
+        }
+        Ok(value)
+    }
+
+    fn items(&mut self, n: usize, depth: usize) -> Result<Vec<Value>, String> {
+        (0..n).map(|_| self.value(depth + 1)).collect()
+    }
+
+    fn long(&mut self, at: usize) -> Result<Value, String> {
+        let signed_digits = self.i32()?;
+        let digits = signed_digits.unsigned_abs() as usize;
+        if digits > 4 {
+            return Err(format!(
+                "integer at offset {at} is too large for a call count"
+            ));
+        }
+        let mut magnitude: i64 = 0;
+        for shift in 0..digits {
+            let bytes = self.take(2)?;
+            let digit = i64::from(u16::from_le_bytes([bytes[0], bytes[1]]));
+            if digit >= 1 << 15 {
+                return Err(format!("bad integer digit at offset {at}"));
+            }
+            magnitude |= digit << (15 * shift);
+        }
+        Ok(Value::Int(if signed_digits < 0 {
+            -magnitude
+        } else {
+            magnitude
+        }))
+    }
+}
+
+/// Python's `time.ctime` of a file time, in UTC: `Tue Nov 24 22:23:18 2026`.
+fn ctime(time: std::time::SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let seconds = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = seconds / 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let of_day = seconds % 86_400;
+    format!(
+        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
+        DAYS[(days % 7) as usize],
+        MONTHS[month - 1],
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, usize, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Writes `stats` as JSON: one object per function with its key, counts,
+/// times, allocations and callers.
+pub(crate) fn write_json(stats: &Stats, out: &mut dyn Write) -> std::io::Result<()> {
+    let functions: Vec<serde_json::Value> = stats
+        .entries()
+        .iter()
+        .map(|(key, s)| {
+            let callers: Vec<serde_json::Value> = s
+                .callers
+                .iter()
+                .map(|(caller, edge)| {
+                    serde_json::json!({
+                        "file": caller.file, "line": caller.line, "name": caller.name,
+                        "ncalls": edge.calls, "pcalls": edge.primitive_calls,
+                        "tottime": edge.tottime, "cumtime": edge.cumtime,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "file": key.file, "line": key.line, "name": key.name,
+                "ncalls": s.calls, "pcalls": s.primitive_calls,
+                "tottime": s.tottime, "cumtime": s.cumtime,
+                "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,
+                "callers": callers,
+            })
+        })
+        .collect();
+    let document = serde_json::json!({
+        "total_calls": stats.total_calls(),
+        "primitive_calls": stats.primitive_calls(),
+        "total_tt": stats.total_tt(),
+        "functions": functions,
+    });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+impl Stats {
+    /// Writes the statistics as one JSON object (`total_calls`,
+    /// `primitive_calls`, `total_tt`, and `functions` with their callers).
+    ///
+    /// # Errors
+    /// When the writer fails.
+    pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_json(self, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Stats {
+        let main = FunctionKey {
+            file: "src/main.rs".into(),
+            line: 1,
+            name: "main".into(),
+        };
+        let work = FunctionKey {
+            file: "src/work.rs".into(),
+            line: 12,
+            name: "work".into(),
+        };
+        let edge = CallerStats {
+            calls: 3_000_000_000,
+            primitive_calls: 2,
+            tottime: 0.25,
+            cumtime: 0.5,
+        };
+        Stats::from_entries([
+            (
+                main.clone(),
+                FunctionStats {
+                    primitive_calls: 1,
+                    calls: 1,
+                    tottime: 0.1,
+                    cumtime: 0.6,
+                    ..FunctionStats::default()
+                },
+            ),
+            (
+                work,
+                FunctionStats {
+                    primitive_calls: 2,
+                    calls: 3_000_000_000,
+                    tottime: 0.25,
+                    cumtime: 0.5,
+                    callers: BTreeMap::from([(main, edge)]),
+                    ..FunctionStats::default()
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn writing_then_reading_gives_the_same_statistics() {
+        let stats = sample();
+        assert_eq!(
+            Stats::from_marshal(&stats.to_marshal()).expect("valid"),
+            stats
+        );
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = sample().to_marshal();
+        for end in 0..bytes.len() {
+            assert!(
+                Stats::from_marshal(&bytes[..end]).is_err(),
+                "prefix of {end} bytes accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn every_single_byte_corruption_is_handled() {
+        let bytes = sample().to_marshal();
+        for position in 0..bytes.len() {
+            for replacement in [0u8, 0x80, b'r', b'{', b'(', 0xff] {
+                let mut corrupt = bytes.clone();
+                corrupt[position] = replacement;
+                // Some corruptions still parse (a changed digit); none may panic.
+                let _ = Stats::from_marshal(&corrupt);
+            }
+        }
+    }
+
+    #[test]
+    fn back_references_and_other_string_codes_are_read() {
+        // {("f.py", 1, "f"): (1, 1, 0.5, 0.5, {})} with the key's file name
+        // interned and flagged, then referenced from a caller entry.
+        let mut bytes = vec![b'{', b')', 3, b'Z' | FLAG_REF, 4];
+        bytes.extend_from_slice(b"f.py");
+        bytes.extend_from_slice(&[b'i', 1, 0, 0, 0, b'a', 1, 0, 0, 0, b'f']);
+        bytes.extend_from_slice(&[b')', 5, b'i', 1, 0, 0, 0, b'i', 2, 0, 0, 0]);
+        bytes.push(b'f');
+        bytes.push(3);
+        bytes.extend_from_slice(b"0.5");
+        bytes.push(b'g');
+        bytes.extend_from_slice(&0.5f64.to_le_bytes());
+        bytes.extend_from_slice(&[
+            b'{', b')', 3, b'r', 0, 0, 0, 0, b'i', 9, 0, 0, 0, b'u', 1, 0, 0, 0, b'g',
+        ]);
+        bytes.extend_from_slice(&[
+            b')', 4, b'i', 2, 0, 0, 0, b'i', 1, 0, 0, 0, b'i', 0, 0, 0, 0, b'i', 0, 0, 0, 0,
+        ]);
+        bytes.extend_from_slice(b"00");
+        let stats = Stats::from_marshal(&bytes).expect("valid");
+        let (key, entry) = stats.function("f").expect("f");
+        assert_eq!(key.file, "f.py");
+        assert_eq!(
+            (entry.primitive_calls, entry.calls, entry.tottime),
+            (1, 2, 0.5)
+        );
+        let caller = entry.callers.keys().next().expect("one caller");
+        assert_eq!(
+            (caller.file.as_str(), caller.line, caller.name.as_str()),
+            ("f.py", 9, "g")
+        );
+    }
+
+    #[test]
+    fn ctime_matches_python() {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_559_000 - 2);
+        assert_eq!(ctime(time), "Tue Nov 24 22:23:18 2026");
+        assert_eq!(ctime(std::time::UNIX_EPOCH), "Thu Jan  1 00:00:00 1970");
+    }
+}
