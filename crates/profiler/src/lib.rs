@@ -34,6 +34,7 @@
 //! `cargo bench -- --profile-time`.
 
 mod alloc;
+mod graph;
 mod marshal;
 mod record;
 mod stats;
@@ -93,7 +94,7 @@ pub struct Profile {
 #[derive(Debug, Default)]
 struct ProfileState {
     generation: Option<u64>,
-    recorded: Vec<record::RawFunction>,
+    recorded: record::Recorded,
 }
 
 impl Profile {
@@ -110,7 +111,7 @@ impl Profile {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.recorded.clear();
+        state.recorded = record::Recorded::default();
         state.generation = Some(record::start_recording());
     }
 
@@ -140,7 +141,7 @@ impl Profile {
         work()
     }
 
-    fn raw(&self) -> Vec<record::RawFunction> {
+    fn raw(&self) -> record::Recorded {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

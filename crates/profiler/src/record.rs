@@ -28,7 +28,7 @@ static THREADS: Mutex<Vec<Arc<Mutex<ThreadTable>>>> = Mutex::new(Vec::new());
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
 const UNREGISTERED: u32 = u32::MAX;
-const NO_CALLER: u32 = u32::MAX;
+pub(crate) const NO_CALLER: u32 = u32::MAX;
 
 /// A profiled function or scope: what pstats calls `file:line(function)`.
 /// The `#[profile]` attribute and `profile_scope!` make one `static` per site.
@@ -182,6 +182,8 @@ fn allocations() -> AllocCount {
 struct Frame {
     site: u32,
     caller: u32,
+    /// This frame's node in the thread's calling-context tree.
+    node: u32,
     generation: u64,
     start: u64,
     subcalls: u64,
@@ -193,6 +195,10 @@ struct Frame {
 
 struct ThreadState {
     stack: Vec<Frame>,
+    /// The calling-context tree's shape: which site each node is and which
+    /// children it has. Only this thread touches it; the table holds the
+    /// nodes' times.
+    tree: Vec<TreeNode>,
     /// How many frames of each site are open on this thread.
     recursion: Vec<u32>,
     generation: u64,
@@ -205,6 +211,7 @@ impl ThreadState {
         lock(&THREADS).push(Arc::clone(&table));
         Self {
             stack: Vec::new(),
+            tree: Vec::new(),
             recursion: Vec::new(),
             generation: 0,
             table,
@@ -212,11 +219,37 @@ impl ThreadState {
     }
 }
 
+struct TreeNode {
+    site: u32,
+    parent: u32,
+    children: Vec<(u32, u32)>,
+}
+
 /// What one thread recorded for the current generation.
 #[derive(Default)]
 pub(crate) struct ThreadTable {
     generation: u64,
     pub(crate) functions: Vec<RawFunction>,
+    /// Calling-context tree nodes, for flamegraphs: exact call paths.
+    pub(crate) paths: Vec<PathNode>,
+}
+
+/// One calling context: a site reached through a particular chain of
+/// callers, with the time spent in it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathNode {
+    pub(crate) site: u32,
+    /// The caller's context, or `NO_CALLER` at a root.
+    pub(crate) parent: u32,
+    pub(crate) inline_ticks: u64,
+}
+
+/// Everything a profile recorded: per-function entries and, per thread,
+/// the calling-context trees.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recorded {
+    pub(crate) functions: Vec<RawFunction>,
+    pub(crate) paths: Vec<Vec<PathNode>>,
 }
 
 /// cProfile's per-function entry, in clock ticks.
@@ -284,6 +317,35 @@ impl RawFunction {
     }
 }
 
+/// The node for `site` called from `parent` (`NO_CALLER` for a root),
+/// created on first use.
+fn tree_child(tree: &mut Vec<TreeNode>, parent: u32, site: u32) -> u32 {
+    let existing = if parent == NO_CALLER {
+        tree.iter()
+            .position(|node| node.parent == NO_CALLER && node.site == site)
+            .map(|i| i as u32)
+    } else {
+        tree[parent as usize]
+            .children
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|(_, node)| *node)
+    };
+    if let Some(node) = existing {
+        return node;
+    }
+    let node = u32::try_from(tree.len()).expect("fewer than 4 billion calling contexts");
+    tree.push(TreeNode {
+        site,
+        parent,
+        children: Vec::new(),
+    });
+    if parent != NO_CALLER {
+        tree[parent as usize].children.push((site, node));
+    }
+    node
+}
+
 fn now() -> u64 {
     CLOCK.get().map_or(0, quanta::Clock::raw)
 }
@@ -312,6 +374,7 @@ fn enter_slow(site: &'static Site) -> bool {
             if state.generation != generation {
                 state.generation = generation;
                 state.recursion.clear();
+                state.tree.clear();
             }
             let slot = index as usize;
             if state.recursion.len() <= slot {
@@ -319,10 +382,11 @@ fn enter_slow(site: &'static Site) -> bool {
             }
             let open = state.recursion[slot];
             state.recursion[slot] += 1;
-            let caller = match state.stack.last() {
-                Some(parent) if parent.generation == generation => parent.site,
-                _ => NO_CALLER,
+            let (caller, parent_node) = match state.stack.last() {
+                Some(parent) if parent.generation == generation => (parent.site, parent.node),
+                _ => (NO_CALLER, NO_CALLER),
             };
+            let node = tree_child(&mut state.tree, parent_node, index);
             // The pair caller -> callee can only be open already if the
             // callee is: scan the stack only in that (recursive) case.
             let outermost_for_edge = open == 0
@@ -332,6 +396,7 @@ fn enter_slow(site: &'static Site) -> bool {
             state.stack.push(Frame {
                 site: index,
                 caller,
+                node,
                 generation,
                 start: 0,
                 subcalls: 0,
@@ -391,7 +456,24 @@ fn close_frame(
     if table.generation != frame.generation {
         table.generation = frame.generation;
         table.functions.clear();
+        table.paths.clear();
     }
+    // Copy the tree's shape into the table up to this frame's node, so the
+    // collector sees every node that has times.
+    let known = table.paths.len();
+    table.paths.extend(
+        state
+            .tree
+            .iter()
+            .skip(known)
+            .take((frame.node as usize + 1).saturating_sub(known))
+            .map(|node| PathNode {
+                site: node.site,
+                parent: node.parent,
+                inline_ticks: 0,
+            }),
+    );
+    table.paths[frame.node as usize].inline_ticks += inline;
     let slot = frame.site as usize;
     if table.functions.len() <= slot {
         table.functions.resize_with(slot + 1, RawFunction::default);
@@ -425,7 +507,7 @@ pub(crate) fn start_recording() -> u64 {
 /// Stops recording, closes this thread's frames still open (as cProfile's
 /// `disable` does), and returns every thread's functions recorded under
 /// `generation`, indexed by site and merged.
-pub(crate) fn stop_recording(generation: u64) -> Vec<RawFunction> {
+pub(crate) fn stop_recording(generation: u64) -> Recorded {
     ENABLED.store(false, Ordering::Release);
     let end = now();
     let allocations_now = allocations();
@@ -448,20 +530,22 @@ pub(crate) fn stop_recording(generation: u64) -> Vec<RawFunction> {
         }
     });
     PAUSED.with(|p| p.set(false));
-    let mut merged: Vec<RawFunction> = Vec::new();
+    let mut recorded = Recorded::default();
     for table in lock(&THREADS).iter() {
         let table = lock(table);
         if table.generation != generation {
             continue;
         }
+        let merged = &mut recorded.functions;
         if merged.len() < table.functions.len() {
             merged.resize_with(table.functions.len(), RawFunction::default);
         }
         for (into, from) in merged.iter_mut().zip(&table.functions) {
             into.merge(from);
         }
+        recorded.paths.push(table.paths.clone());
     }
-    merged
+    recorded
 }
 
 /// Whether a profile is recording right now.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::record::{self, RawFunction};
+use crate::record::{self, Recorded};
 use crate::{Profile, StatsError};
 
 /// A function as pstats names it: `(filename, line, function name)`.
@@ -334,6 +334,9 @@ pub struct Stats {
     pub(crate) files: Vec<String>,
     order: Option<Vec<FunctionKey>>,
     sort_type: String,
+    /// Self time per exact call path (`a;b;c`), in nanoseconds, for
+    /// flamegraphs; empty for statistics loaded from a file.
+    pub(crate) paths: BTreeMap<String, u64>,
     show_memory: bool,
 }
 
@@ -345,7 +348,8 @@ impl Stats {
         Self::from_raw(&profile.raw())
     }
 
-    pub(crate) fn from_raw(raw: &[RawFunction]) -> Self {
+    pub(crate) fn from_raw(recorded: &Recorded) -> Self {
+        let raw = &recorded.functions;
         let key_of = |index: usize| {
             let site = record::site(u32::try_from(index).expect("site indices fit in u32"));
             FunctionKey {
@@ -380,8 +384,10 @@ impl Stats {
             };
             stats.insert(key_of(index), entry);
         }
+        let paths = crate::graph::folded_paths(recorded);
         Self {
             stats,
+            paths,
             ..Self::default()
         }
     }
