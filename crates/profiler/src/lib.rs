@@ -34,12 +34,14 @@
 //! `cargo bench -- --profile-time`.
 
 mod alloc;
+mod browser;
 mod graph;
 mod marshal;
 mod record;
 mod stats;
 
 pub use alloc::CountingAllocator;
+pub use browser::Browser;
 pub use proflab_profiler_macros::profile;
 pub use record::{Guard, Site, enter, is_enabled};
 pub use stats::{

@@ -1,0 +1,383 @@
+//! pstats' interactive statistics browser (`python -m pstats FILE`), reading
+//! commands from any `BufRead` so it works on a terminal and with commands
+//! piped on standard input alike.
+
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use crate::{Restriction, Restrictions, SortKey, Stats};
+
+const COMMANDS: [(&str, &str); 12] = [
+    ("EOF", "Leave the profile browser."),
+    (
+        "add",
+        "Add profile info from given file to current statistics object.",
+    ),
+    (
+        "callees",
+        "Print callees statistics from the current stat object.",
+    ),
+    (
+        "callers",
+        "Print callers statistics from the current stat object.",
+    ),
+    ("help", "Show help for a given command."),
+    (
+        "memory",
+        "Toggle the allocation columns (count and bytes per function).",
+    ),
+    ("quit", "Leave the profile browser."),
+    (
+        "read",
+        "Read in profile data from a specified file.\nWithout argument, reload the current file.",
+    ),
+    ("reverse", "Reverse the sort order of the profiling report."),
+    (
+        "sort",
+        "Sort profile data according to specified keys.\n(Typing `sort' without arguments lists valid keys.)",
+    ),
+    ("stats", "Print statistics from the current stat object."),
+    (
+        "strip",
+        "Strip leading path information from filenames in the report.",
+    ),
+];
+
+const RESTRICTION_HELP: &str = "Arguments may be:
+* An integer maximum number of entries to print.
+* A decimal fractional number between 0 and 1, controlling
+  what fraction of selected entries to print.
+* A regular expression; only entries with function names
+  that match it are printed.";
+
+/// The browser's state: the statistics loaded and the file they came from.
+#[derive(Default)]
+pub struct Browser {
+    stats: Option<Stats>,
+    file: Option<String>,
+    last_command: String,
+    memory: bool,
+}
+
+impl Browser {
+    /// A browser with nothing loaded yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads `path`, as the browser's `read` command (and the first file of
+    /// `python -m pstats`) does.
+    ///
+    /// # Errors
+    /// When the file cannot be loaded: nothing is replaced then.
+    pub fn read(&mut self, path: &str) -> Result<(), crate::StatsError> {
+        let stats = Stats::load(Path::new(path))?;
+        self.stats = Some(stats);
+        self.file = Some(path.to_owned());
+        Ok(())
+    }
+
+    /// Adds `path`'s statistics to the current ones, as `add` does.
+    ///
+    /// # Errors
+    /// When the file cannot be loaded: the current statistics are kept.
+    pub fn add(&mut self, path: &str) -> Result<(), crate::StatsError> {
+        let extra = Stats::load(Path::new(path))?;
+        if let Some(stats) = self.stats.take() {
+            self.stats = Some(stats.add_stats(&extra));
+        }
+        Ok(())
+    }
+
+    fn prompt(&self) -> String {
+        match &self.file {
+            Some(file) => format!("{file}% "),
+            None => "% ".to_owned(),
+        }
+    }
+
+    /// Runs the command loop until `quit`, `EOF` or the end of `input`,
+    /// printing a prompt before each command like Python's `cmd` module.
+    ///
+    /// # Errors
+    /// When reading commands or writing output fails.
+    pub fn run(&mut self, input: &mut dyn BufRead, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "Welcome to the profile statistics browser.")?;
+        let mut line = String::new();
+        loop {
+            write!(out, "{}", self.prompt())?;
+            out.flush()?;
+            line.clear();
+            let command = if input.read_line(&mut line)? == 0 {
+                "EOF".to_owned()
+            } else {
+                line.trim().to_owned()
+            };
+            // As in `cmd`, an empty line repeats the last command.
+            let command = if command.is_empty() {
+                self.last_command.clone()
+            } else {
+                command
+            };
+            if command.is_empty() {
+                continue;
+            }
+            self.last_command.clone_from(&command);
+            if !self.execute(&command, out)? {
+                break;
+            }
+        }
+        writeln!(out, "Goodbye.")
+    }
+
+    /// Runs one command; false when it asks to leave.
+    ///
+    /// # Errors
+    /// When writing output fails.
+    pub fn execute(&mut self, command: &str, out: &mut dyn Write) -> io::Result<bool> {
+        let (name, argument) = command
+            .split_once(char::is_whitespace)
+            .unwrap_or((command, ""));
+        let argument = argument.trim();
+        match name {
+            "EOF" => {
+                writeln!(out)?;
+                return Ok(false);
+            }
+            "quit" => return Ok(false),
+            "help" => self.help(argument, out)?,
+            "read" => {
+                let path = if argument.is_empty() {
+                    self.file.clone()
+                } else {
+                    Some(argument.to_owned())
+                };
+                match path {
+                    Some(path) => {
+                        if let Err(error) = self.read(&path) {
+                            writeln!(out, "{error}")?;
+                        }
+                    }
+                    None => writeln!(out, "No statistics object is current -- cannot reload.")?,
+                }
+            }
+            "add" => {
+                if self.stats.is_none() {
+                    writeln!(out, "No statistics object is loaded.")?;
+                } else if let Err(error) = self.add(argument) {
+                    writeln!(out, "Failed to load statistics for {argument}: {error}")?;
+                }
+            }
+            "stats" | "callers" | "callees" => {
+                let mut restrictions = Vec::new();
+                for term in argument.split_whitespace() {
+                    match Restriction::parse(term) {
+                        Restriction::Fraction(f) if !(0.0..=1.0).contains(&f) => {
+                            writeln!(out, "Fraction argument must be in [0, 1]")?;
+                        }
+                        restriction => restrictions.push(restriction),
+                    }
+                }
+                let Some(stats) = &self.stats else {
+                    writeln!(out, "No statistics object is loaded.")?;
+                    return Ok(true);
+                };
+                let restrictions = Restrictions(restrictions);
+                match name {
+                    "stats" => stats
+                        .clone()
+                        .with_memory(self.memory)
+                        .write_stats(out, restrictions)?,
+                    "callers" => stats.write_callers(out, restrictions)?,
+                    _ => stats.write_callees(out, restrictions)?,
+                }
+            }
+            "sort" => {
+                let Some(stats) = &mut self.stats else {
+                    writeln!(out, "No statistics object is loaded.")?;
+                    return Ok(true);
+                };
+                let keys: Result<Vec<SortKey>, _> =
+                    argument.split_whitespace().map(SortKey::parse).collect();
+                match keys {
+                    Ok(keys) if !keys.is_empty() => stats.sort_by(&keys),
+                    _ => {
+                        writeln!(out, "Valid sort keys (unique prefixes are accepted):")?;
+                        for word in SortKey::words() {
+                            let key = SortKey::parse(word).expect("every full word parses");
+                            writeln!(out, "{word} -- {}", key.description())?;
+                        }
+                    }
+                }
+            }
+            "reverse" | "strip" => match self.stats.take() {
+                Some(stats) => {
+                    self.stats = Some(if name == "reverse" {
+                        stats.reverse_order()
+                    } else {
+                        stats.strip_dirs()
+                    })
+                }
+                None => writeln!(out, "No statistics object is loaded.")?,
+            },
+            "memory" => {
+                self.memory = !self.memory;
+                writeln!(
+                    out,
+                    "Allocation columns {}.",
+                    if self.memory { "on" } else { "off" }
+                )?;
+            }
+            _ => writeln!(out, "*** Unknown syntax: {command}")?,
+        }
+        Ok(true)
+    }
+
+    fn help(&self, topic: &str, out: &mut dyn Write) -> io::Result<()> {
+        if topic.is_empty() {
+            let header = "Documented commands (type help <topic>):";
+            writeln!(out)?;
+            writeln!(out, "{header}")?;
+            writeln!(out, "{}", "=".repeat(header.len()))?;
+            let names: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+            writeln!(out, "{}", names.join("  "))?;
+            return writeln!(out);
+        }
+        match COMMANDS.iter().find(|(name, _)| *name == topic) {
+            Some((name, text)) => {
+                writeln!(out, "{text}")?;
+                if matches!(*name, "stats" | "callers" | "callees") {
+                    writeln!(out, "{RESTRICTION_HELP}")?;
+                }
+                Ok(())
+            }
+            None => writeln!(out, "*** No help on {topic}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CallerStats, FunctionKey, FunctionStats};
+
+    fn session(commands: &str, stats: Option<Stats>) -> String {
+        let mut browser = Browser {
+            stats,
+            file: Some("x.prof".into()),
+            ..Browser::default()
+        };
+        let mut out = Vec::new();
+        browser
+            .run(&mut commands.as_bytes(), &mut out)
+            .expect("in-memory io");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    fn sample() -> Stats {
+        let main = FunctionKey {
+            file: "/src/main.rs".into(),
+            line: 1,
+            name: "main".into(),
+        };
+        let work = FunctionKey {
+            file: "/src/work.rs".into(),
+            line: 7,
+            name: "work".into(),
+        };
+        let edge = CallerStats {
+            calls: 4,
+            primitive_calls: 4,
+            tottime: 0.5,
+            cumtime: 0.5,
+        };
+        Stats::from_entries([
+            (
+                main.clone(),
+                FunctionStats {
+                    primitive_calls: 1,
+                    calls: 1,
+                    tottime: 0.25,
+                    cumtime: 0.75,
+                    ..FunctionStats::default()
+                },
+            ),
+            (
+                work,
+                FunctionStats {
+                    primitive_calls: 4,
+                    calls: 4,
+                    tottime: 0.5,
+                    cumtime: 0.5,
+                    callers: [(main, edge)].into(),
+                    ..FunctionStats::default()
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn piped_commands_print_tables_and_end_at_eof() {
+        let out = session("strip\nsort cumulative\nstats 1\n", Some(sample()));
+        assert!(
+            out.starts_with("Welcome to the profile statistics browser.\nx.prof% "),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "   Ordered by: cumulative time\n   List reduced from 2 to 1 due to restriction <1>"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("main.rs:1(main)"), "{out}");
+        assert!(!out.contains("work.rs:7(work)\n"), "{out}");
+        assert!(out.ends_with("x.prof% \nGoodbye.\n"), "{out}");
+    }
+
+    #[test]
+    fn sort_without_keys_lists_them_and_unknown_commands_say_so() {
+        let out = session("sort\nfrobnicate\nquit\n", Some(sample()));
+        assert!(
+            out.contains("Valid sort keys (unique prefixes are accepted):\ncalls -- call count\n"),
+            "{out}"
+        );
+        assert!(out.contains("tottime -- internal time\n"), "{out}");
+        assert!(out.contains("*** Unknown syntax: frobnicate"), "{out}");
+    }
+
+    #[test]
+    fn an_empty_line_repeats_the_last_command() {
+        let out = session("callers work\n\nquit\n", Some(sample()));
+        assert_eq!(out.matches("was called by...").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn commands_without_statistics_say_nothing_is_loaded() {
+        let mut browser = Browser::new();
+        let mut out = Vec::new();
+        browser
+            .run(
+                &mut "stats\nread /no/such/file.prof\nquit\n".as_bytes(),
+                &mut out,
+            )
+            .expect("io");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(out.contains("No statistics object is loaded."), "{out}");
+        assert!(out.contains("/no/such/file.prof"), "{out}");
+    }
+
+    #[test]
+    fn help_lists_commands_and_explains_restrictions() {
+        let out = session("help\nhelp stats\nhelp nope\nquit\n", None);
+        assert!(
+            out.contains("Documented commands (type help <topic>):"),
+            "{out}"
+        );
+        assert!(
+            out.contains("A regular expression; only entries with function names"),
+            "{out}"
+        );
+        assert!(out.contains("*** No help on nope"), "{out}");
+    }
+}
