@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 /// repeated stratified cross-validation: the program the tutorial profiles.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  proflab hillclimb --n-iter 100 --step-size 0.1 --seed 1 --jobs 2"
+    after_help = "Examples:\n  proflab hillclimb --n-iter 100 --step-size 0.1 --seed 1 --jobs 2\n  proflab hillclimb --profile -s ncalls\n  proflab hillclimb -o hillclimb.prof --flamegraph hillclimb.svg && proflab stats hillclimb.prof"
 )]
 pub struct Args {
     /// CSV dataset; the tutorial's generated 1000 x 5 dataset when absent.
@@ -29,9 +29,15 @@ pub struct Args {
     /// Worker threads for the folds (0: one per core, 1: sequential).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    #[command(flatten)]
+    profiling: crate::profiling::ProfileArgs,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    args.profiling.run(|| search(args))
+}
+
+fn search(args: &Args) -> anyhow::Result<ExitCode> {
     let data = crate::load_dataset(args.data.as_deref())?;
     let mut objective = TutorialObjective::new(&data);
     if args.jobs != 1 {

@@ -7,6 +7,8 @@
 mod cv;
 mod hillclimb;
 mod make_classification;
+mod profiling;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -26,7 +28,13 @@ enum Command {
     Hillclimb(hillclimb::Args),
     Cv(cv::Args),
     MakeClassification(make_classification::Args),
+    Stats(stats::Args),
 }
+
+/// Counts allocations per profiled function for `--memory`; two
+/// thread-local additions per allocation otherwise.
+#[global_allocator]
+static ALLOCATOR: proflab::CountingAllocator = proflab::CountingAllocator;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,6 +42,7 @@ fn main() -> ExitCode {
         Command::Hillclimb(args) => hillclimb::run(&args),
         Command::Cv(args) => cv::run(&args),
         Command::MakeClassification(args) => make_classification::run(&args),
+        Command::Stats(args) => stats::run(&args),
     };
     match outcome {
         Ok(code) => code,

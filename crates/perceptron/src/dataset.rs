@@ -129,6 +129,7 @@ impl Dataset {
     /// assert_eq!(data.classes, ["a", "b"]);
     /// # Ok::<(), proflab_perceptron::DatasetError>(())
     /// ```
+    #[proflab::profile]
     pub fn from_csv(reader: impl Read) -> Result<Self, DatasetError> {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)

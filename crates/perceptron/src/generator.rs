@@ -120,6 +120,7 @@ pub enum GeneratorError {
 /// assert_eq!(data.features.dim(), (1000, 5));
 /// # Ok::<(), proflab_perceptron::GeneratorError>(())
 /// ```
+#[proflab::profile]
 pub fn make_classification(params: &ClassificationParams) -> Result<Dataset, GeneratorError> {
     validate(params)?;
     const N_CLASSES: usize = 2;

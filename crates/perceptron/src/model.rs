@@ -146,6 +146,7 @@ impl Perceptron {
     ///
     /// # Panics
     /// If a row index is out of bounds.
+    #[proflab::profile]
     pub fn fit_rows(
         &self,
         features: ArrayView2<'_, f64>,
@@ -211,6 +212,7 @@ impl Perceptron {
 
     /// scikit-learn's `_plain_sgd` for dense rows: the weights are stored as
     /// `scale · w` so the L2 decay of every step costs one multiplication.
+    #[proflab::profile]
     fn sgd(
         &self,
         data: &[f64],
@@ -368,6 +370,7 @@ impl FittedPerceptron {
     /// # Panics
     /// If a row index is out of bounds.
     #[must_use]
+    #[proflab::profile]
     pub fn score_rows(
         &self,
         features: ArrayView2<'_, f64>,

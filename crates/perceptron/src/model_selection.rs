@@ -100,6 +100,7 @@ impl RepeatedStratifiedKFold {
     ///
     /// # Errors
     /// [`CvError::BadShape`] or [`CvError::TooFewMembers`].
+    #[proflab::profile]
     pub fn split(&self, labels: &[usize]) -> Result<Vec<Split>, CvError> {
         if self.n_splits < 2 || self.n_repeats == 0 {
             return Err(CvError::BadShape {
@@ -184,6 +185,7 @@ pub enum Execution {
 /// assert_eq!(sequential, parallel);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[proflab::profile]
 pub fn cross_val_score(
     model: &Perceptron,
     features: ArrayView2<'_, f64>,
@@ -208,6 +210,7 @@ pub fn cross_val_score(
 }
 
 /// Trains on one split's training rows and scores its test rows.
+#[proflab::profile]
 fn fit_and_score(
     model: &Perceptron,
     features: ArrayView2<'_, f64>,

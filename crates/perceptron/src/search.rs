@@ -23,6 +23,7 @@ impl Hyperparameters {
     /// coordinate, then `eta0` clamped into (0, 1] (values at or below zero
     /// become 1e-8) and `alpha` clamped at 0.
     #[must_use]
+    #[proflab::profile]
     pub fn step(self, step_size: f64, rng: &mut impl Rng) -> Self {
         let eta0 = self.eta0 + rng.sample::<f64, _>(StandardNormal) * step_size;
         let alpha = self.alpha + rng.sample::<f64, _>(StandardNormal) * step_size;
@@ -83,6 +84,7 @@ pub struct SearchOutcome {
 /// assert_eq!(outcome.evaluations, 501);
 /// # Ok::<(), ()>(())
 /// ```
+#[proflab::profile]
 pub fn hill_climb<E>(
     mut objective: impl FnMut(Hyperparameters) -> Result<f64, E>,
     start: Hyperparameters,
@@ -168,6 +170,8 @@ impl<'a> TutorialObjective<'a> {
     /// # Errors
     /// As [`TutorialObjective::scores`].
     pub fn evaluate(&self, config: Hyperparameters) -> Result<f64, CvError> {
+        // Recorded under the tutorial's name for it.
+        proflab::profile_scope!("objective");
         Ok(mean_and_std(&self.scores(config)?).0)
     }
 }

@@ -1,0 +1,46 @@
+//! `proflab stats`: pstats' statistics browser, `python -m pstats FILE`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use proflab::{Browser, Stats};
+
+/// Browse a saved profile like `python -m pstats FILE`: commands sort,
+/// stats, callers, callees, reverse, strip, add, read, memory, help, quit.
+/// Reads commands from a terminal or piped on standard input.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  printf 'strip\\nsort cumulative\\nstats 10\\n' | proflab stats hillclimb.prof"
+)]
+pub struct Args {
+    /// Stats file (cProfile's format, from `proflab hillclimb -o` or `python -m cProfile -o`).
+    file: PathBuf,
+    /// More stats files to add to the first.
+    more: Vec<PathBuf>,
+    /// Print the statistics as one JSON object instead of browsing.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if args.json {
+        let mut stats = Stats::load(&args.file)?;
+        for extra in &args.more {
+            stats = stats.add_stats(&Stats::load(extra)?);
+        }
+        stats
+            .write_json(&mut std::io::stdout().lock())
+            .context("cannot write to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut browser = Browser::new();
+    browser.read(&args.file.to_string_lossy())?;
+    for extra in &args.more {
+        browser.add(&extra.to_string_lossy())?;
+    }
+    browser
+        .run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        .context("the browser's input or output failed")?;
+    Ok(ExitCode::SUCCESS)
+}
