@@ -38,6 +38,7 @@ mod browser;
 mod graph;
 mod marshal;
 mod record;
+mod spin;
 mod stats;
 
 pub use alloc::CountingAllocator;

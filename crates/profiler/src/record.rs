@@ -9,6 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use crate::spin::SpinLock;
+
 /// Whether a profile is recording. The design's one global flag: checking
 /// it is the whole cost of an instrumented call when nothing is profiled.
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -21,7 +23,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 static SITES: Mutex<Vec<&'static Site>> = Mutex::new(Vec::new());
 
 /// Every thread's table, so `disable` can merge them.
-static THREADS: Mutex<Vec<Arc<Mutex<ThreadTable>>>> = Mutex::new(Vec::new());
+static THREADS: Mutex<Vec<Arc<SpinLock<ThreadTable>>>> = Mutex::new(Vec::new());
 
 /// The cycle counter and its calibration to seconds, set up by the first
 /// `enable`.
@@ -199,19 +201,22 @@ struct ThreadState {
     /// children it has. Only this thread touches it; the table holds the
     /// nodes' times.
     tree: Vec<TreeNode>,
+    /// The tree's roots by site: frames opened with no profiled caller.
+    roots: Vec<(u32, u32)>,
     /// How many frames of each site are open on this thread.
     recursion: Vec<u32>,
     generation: u64,
-    table: Arc<Mutex<ThreadTable>>,
+    table: Arc<SpinLock<ThreadTable>>,
 }
 
 impl ThreadState {
     fn register() -> Self {
-        let table = Arc::new(Mutex::new(ThreadTable::default()));
+        let table = Arc::new(SpinLock::default());
         lock(&THREADS).push(Arc::clone(&table));
         Self {
             stack: Vec::new(),
             tree: Vec::new(),
+            roots: Vec::new(),
             recursion: Vec::new(),
             generation: 0,
             table,
@@ -319,31 +324,28 @@ impl RawFunction {
 
 /// The node for `site` called from `parent` (`NO_CALLER` for a root),
 /// created on first use.
-fn tree_child(tree: &mut Vec<TreeNode>, parent: u32, site: u32) -> u32 {
-    let existing = if parent == NO_CALLER {
-        tree.iter()
-            .position(|node| node.parent == NO_CALLER && node.site == site)
-            .map(|i| i as u32)
+fn tree_child(
+    tree: &mut Vec<TreeNode>,
+    roots: &mut Vec<(u32, u32)>,
+    parent: u32,
+    site: u32,
+) -> u32 {
+    let next = u32::try_from(tree.len()).expect("fewer than 4 billion calling contexts");
+    let siblings = if parent == NO_CALLER {
+        roots
     } else {
-        tree[parent as usize]
-            .children
-            .iter()
-            .find(|(s, _)| *s == site)
-            .map(|(_, node)| *node)
+        &mut tree[parent as usize].children
     };
-    if let Some(node) = existing {
-        return node;
+    if let Some((_, node)) = siblings.iter().find(|(s, _)| *s == site) {
+        return *node;
     }
-    let node = u32::try_from(tree.len()).expect("fewer than 4 billion calling contexts");
+    siblings.push((site, next));
     tree.push(TreeNode {
         site,
         parent,
         children: Vec::new(),
     });
-    if parent != NO_CALLER {
-        tree[parent as usize].children.push((site, node));
-    }
-    node
+    next
 }
 
 fn now() -> u64 {
@@ -375,6 +377,7 @@ fn enter_slow(site: &'static Site) -> bool {
                 state.generation = generation;
                 state.recursion.clear();
                 state.tree.clear();
+                state.roots.clear();
             }
             let slot = index as usize;
             if state.recursion.len() <= slot {
@@ -386,7 +389,8 @@ fn enter_slow(site: &'static Site) -> bool {
                 Some(parent) if parent.generation == generation => (parent.site, parent.node),
                 _ => (NO_CALLER, NO_CALLER),
             };
-            let node = tree_child(&mut state.tree, parent_node, index);
+            let ThreadState { tree, roots, .. } = &mut *state;
+            let node = tree_child(tree, roots, parent_node, index);
             // The pair caller -> callee can only be open already if the
             // callee is: scan the stack only in that (recursive) case.
             let outermost_for_edge = open == 0
@@ -452,7 +456,7 @@ fn close_frame(
         parent.subcalls += total;
         parent.child_allocations = parent.child_allocations.plus(inclusive_allocations);
     }
-    let mut table = lock(&state.table);
+    let mut table = state.table.lock();
     if table.generation != frame.generation {
         table.generation = frame.generation;
         table.functions.clear();
@@ -532,7 +536,7 @@ pub(crate) fn stop_recording(generation: u64) -> Recorded {
     PAUSED.with(|p| p.set(false));
     let mut recorded = Recorded::default();
     for table in lock(&THREADS).iter() {
-        let table = lock(table);
+        let table = table.lock();
         if table.generation != generation {
             continue;
         }
