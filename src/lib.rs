@@ -28,7 +28,11 @@ const SAMPLING_FREQUENCY_HZ: i32 = 997;
 /// well over the project's six-minute budget for the full suite of about a
 /// hundred benchmarks; 0.3 s of warm-up, one second of measurement and 30
 /// samples keep confidence intervals within a few percent for these
-/// nanosecond-to-millisecond fragments. Groups with variants slower than
+/// nanosecond-to-millisecond fragments. Criterion's 100 000 bootstrap
+/// resamples cost about three seconds per benchmark in the HTML report's
+/// density plots (measured: 40 s for the 8 `sqrt_scalar` benchmarks with
+/// plots, 13 s without); 10 000 keep the intervals' Monte Carlo error near
+/// 1% of their width and the plots under half a second. Groups with variants slower than
 /// about 10 ms switch those to flat sampling with Criterion's minimum of 10. Command-line flags
 /// (`--quick`, `--measurement-time`, `--save-baseline`, `--profile-time`)
 /// still override this, because `criterion_group!` applies
@@ -44,6 +48,7 @@ pub fn criterion() -> Criterion {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(30)
+        .nresamples(10_000)
         .with_profiler(FlamegraphProfiler::default())
 }
 
