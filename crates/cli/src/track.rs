@@ -30,7 +30,7 @@ enum TrackCommand {
     },
     /// Compare commit B against commit A, benchmark by benchmark.
     Compare {
-        /// Baseline commit (SHA or unique prefix of a recorded one).
+        /// Baseline commit: any git revision (main, HEAD~1, a tag) or a prefix of a recorded SHA.
         a: String,
         /// Candidate commit.
         b: String,
@@ -118,7 +118,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 filter: filter.as_deref().map(regex::Regex::new).transpose()?,
                 ..CompareOptions::default()
             };
-            let rows = proflab_track::compare(&history, a, b, &options)?;
+            let here = Path::new(".");
+            let (a, b) = (
+                proflab_track::rev_parse_or_keep(here, a),
+                proflab_track::rev_parse_or_keep(here, b),
+            );
+            let rows = proflab_track::compare(&history, &a, &b, &options)?;
             if *json {
                 proflab_track::write_json(&mut out, &rows)?;
             } else {

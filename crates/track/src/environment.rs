@@ -102,3 +102,18 @@ pub fn git_context(dir: &Path) -> Result<RunContext, TrackError> {
 pub fn repo_root(dir: &Path) -> Result<std::path::PathBuf, TrackError> {
     git(dir, &["rev-parse", "--show-toplevel"]).map(std::path::PathBuf::from)
 }
+
+/// The full SHA git gives `reference` (branch, tag, `HEAD~1`, ...) in `dir`, or
+/// `reference` unchanged when git does not know it (it may still prefix a recorded SHA).
+pub fn rev_parse_or_keep(dir: &Path, reference: &str) -> String {
+    git(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{reference}^{{commit}}"),
+        ],
+    )
+    .unwrap_or_else(|_| reference.to_owned())
+}

@@ -16,7 +16,7 @@ mod stats;
 
 pub use compare::{CompareOptions, Comparison, Verdict, compare, write_json, write_table};
 pub use criterion::{Benchmark, import_criterion_dir};
-pub use environment::{Machine, RunContext, git_context, repo_root};
+pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
 pub use history::{History, RunSummary, default_db_path};
