@@ -56,6 +56,18 @@ enum TrackCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a static HTML dashboard (no network needed) to DIR/index.html.
+    Report {
+        /// Output folder.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Only benchmarks whose id matches this regex.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Compare runs recorded on different CPUs, OSes or compilers.
+        #[arg(long)]
+        allow_different_machines: bool,
+    },
     /// Write one commit's results for Bencher or github-action-benchmark.
     Export {
         /// Commit to export (SHA or unique prefix).
@@ -159,6 +171,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     )?;
                 }
             }
+        }
+        TrackCommand::Report {
+            output,
+            filter,
+            allow_different_machines,
+        } => {
+            let options = CompareOptions {
+                allow_different_machines: *allow_different_machines,
+                filter: filter.as_deref().map(regex::Regex::new).transpose()?,
+                ..CompareOptions::default()
+            };
+            let path = proflab_track::write_report(&history, output, &options)?;
+            writeln!(out, "wrote {}", path.display())?;
         }
         TrackCommand::Export { commit, format } => {
             let format = match format {

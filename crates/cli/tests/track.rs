@@ -187,3 +187,120 @@ fn ci_gate_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A checkout whose two commits are recorded, the second with `g/f0` 10% slower.
+fn two_recorded_commits() -> tempfile::TempDir {
+    let repo = repo();
+    let (before, after) = (repo.path().join("before"), repo.path().join("after"));
+    criterion_tree(&before, 5, 1.0);
+    criterion_tree(&after, 5, 1.10);
+    assert!(record(repo.path(), &before).status.success());
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "two",
+        ],
+    );
+    assert!(record(repo.path(), &after).status.success());
+    repo
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|name| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn dashboard_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED dashboard_renders_in_headless_chromium: chromium not installed (apt-get install chromium)"
+        );
+        return;
+    };
+    let repo = two_recorded_commits();
+    let out_dir = repo.path().join("dash");
+    let out = proflab(repo.path())
+        .args(["track", "report", "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = out_dir.join("index.html");
+    let html = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let screenshot = repo.path().join("dash.png");
+    let url = format!("file://{}", index.display());
+    let run = |extra: &[&str]| {
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--window-size=900,1400",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap()
+    };
+    let dom = run(&["--dump-dom"]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        dom_text.matches("<svg class=\"chart\"").count(),
+        5,
+        "one chart per benchmark"
+    );
+    assert!(dom_text.contains("id=\"summary\""));
+    assert_eq!(
+        dom_text.matches("<circle class=\"regressed\"").count(),
+        1,
+        "only g/f0 at commit two"
+    );
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    assert!(
+        !stderr.contains("Uncaught") && !stderr.contains(":CONSOLE("),
+        "console errors: {stderr}"
+    );
+    let shot = run(&[&format!("--screenshot={}", screenshot.display())]);
+    assert!(shot.status.success());
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 1000,
+        "screenshot written"
+    );
+    if let Some(keep) = std::env::var_os("PROFLAB_KEEP_SCREENSHOT") {
+        std::fs::copy(&screenshot, keep).unwrap();
+    }
+}
