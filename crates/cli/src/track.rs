@@ -50,6 +50,34 @@ enum TrackCommand {
         #[arg(long)]
         allow_different_machines: bool,
     },
+    /// Benchmark two commits alternately in temporary git worktrees, record, compare.
+    Run {
+        /// Baseline revision.
+        a: String,
+        /// Candidate revision.
+        b: String,
+        /// Criterion filter regex (which benchmarks to run and compare).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Rounds of A then B.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
+        #[arg(long = "bench")]
+        benches: Vec<String>,
+        /// Extra Criterion flags, e.g. --criterion-arg=--measurement-time --criterion-arg=1.
+        #[arg(long = "criterion-arg", allow_hyphen_values = true)]
+        criterion_args: Vec<String>,
+        /// Smallest relative change that counts, in percent.
+        #[arg(long, default_value_t = 2.0)]
+        threshold: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Exit with status 1 when any benchmark regressed.
+        #[arg(long)]
+        fail_on_regression: bool,
+    },
     /// List recorded runs, oldest first.
     History {
         /// Print JSON instead of a table.
@@ -136,16 +164,49 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 proflab_track::rev_parse_or_keep(here, b),
             );
             let rows = proflab_track::compare(&history, &a, &b, &options)?;
-            if *json {
-                proflab_track::write_json(&mut out, &rows)?;
-            } else {
-                let color =
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-                proflab_track::write_table(&mut out, &rows, color)?;
-            }
-            if *fail_on_regression && rows.iter().any(|r| r.verdict == Verdict::Regressed) {
-                return Ok(ExitCode::from(1));
-            }
+            return print_comparison(&mut out, &rows, *json, *fail_on_regression);
+        }
+        TrackCommand::Run {
+            a,
+            b,
+            filter,
+            rounds,
+            benches,
+            criterion_args,
+            threshold,
+            json,
+            fail_on_regression,
+        } => {
+            let options = proflab_track::PairedOptions {
+                rounds: *rounds,
+                filter: filter.clone(),
+                benches: benches.clone(),
+                criterion_args: criterion_args.clone(),
+            };
+            let bar = indicatif::ProgressBar::new(2 + 2 * *rounds as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+                    .context("progress bar template")?,
+            );
+            let (a, b) = proflab_track::run_paired(
+                &repo_root(),
+                a,
+                b,
+                &options,
+                &mut history,
+                &mut |step| {
+                    bar.set_message(step.to_owned());
+                    bar.inc(1);
+                },
+            )?;
+            bar.finish_and_clear();
+            let compare = CompareOptions {
+                threshold: threshold / 100.0,
+                filter: filter.as_deref().map(regex::Regex::new).transpose()?,
+                ..CompareOptions::default()
+            };
+            let rows = proflab_track::compare(&history, &a, &b, &compare)?;
+            return print_comparison(&mut out, &rows, *json, *fail_on_regression);
         }
         TrackCommand::History { json } => {
             let runs = history.runs()?;
@@ -194,4 +255,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Table (colored on a terminal unless `NO_COLOR`) or JSON; exit 1 on a regression when asked.
+fn print_comparison(
+    out: &mut dyn std::io::Write,
+    rows: &[proflab_track::Comparison],
+    json: bool,
+    fail_on_regression: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        proflab_track::write_json(out, rows)?;
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        proflab_track::write_table(out, rows, color)?;
+    }
+    let regressed = rows.iter().any(|r| r.verdict == Verdict::Regressed);
+    Ok(if fail_on_regression && regressed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

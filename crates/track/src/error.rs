@@ -47,6 +47,10 @@ pub enum TrackError {
     DifferentMachines { a: String, b: String },
     #[error("invalid filter regex: {0}")]
     Filter(#[from] regex::Error),
+    #[error("`{command}` failed in the worktree of {commit}")]
+    BenchFailed { command: String, commit: String },
+    #[error("interrupted; worktrees removed")]
+    Interrupted,
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
 }

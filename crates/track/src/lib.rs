@@ -12,6 +12,7 @@ mod environment;
 mod error;
 mod export;
 mod history;
+mod paired;
 mod report;
 mod stats;
 
@@ -21,5 +22,6 @@ pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
 pub use history::{History, RunSummary, default_db_path};
+pub use paired::{PairedOptions, run_paired};
 pub use report::write_report;
 pub use stats::{benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median};
