@@ -68,6 +68,9 @@ enum TrackCommand {
         /// Extra Criterion flags, e.g. --criterion-arg=--measurement-time --criterion-arg=1.
         #[arg(long = "criterion-arg", allow_hyphen_values = true)]
         criterion_args: Vec<String>,
+        /// Cargo target folder for both builds [default: a fresh one, removed afterwards].
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
         /// Smallest relative change that counts, in percent.
         #[arg(long, default_value_t = 2.0)]
         threshold: f64,
@@ -173,6 +176,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             rounds,
             benches,
             criterion_args,
+            target_dir,
             threshold,
             json,
             fail_on_regression,
@@ -182,6 +186,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 filter: filter.clone(),
                 benches: benches.clone(),
                 criterion_args: criterion_args.clone(),
+                target_dir: target_dir.clone(),
             };
             let bar = indicatif::ProgressBar::new(2 + 2 * *rounds as u64);
             bar.set_style(

@@ -25,6 +25,9 @@ pub struct PairedOptions {
     pub benches: Vec<String>,
     /// Extra Criterion flags, e.g. `--measurement-time 1`.
     pub criterion_args: Vec<String>,
+    /// Cargo target folder to build in; a fresh one inside the temporary folder when `None`.
+    /// Reusing one across runs saves rebuilding the dependencies every time.
+    pub target_dir: Option<PathBuf>,
 }
 
 /// Removes the worktrees it created when dropped, whatever happened.
@@ -137,6 +140,12 @@ pub fn run_paired(
     };
     let root = guard._dir.path().to_owned();
     let machine = Machine::current();
+    // One target folder: dependencies build once, and each worktree's bench
+    // binaries get their own hashes because their paths differ.
+    let target = options
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| root.join("target"));
     for (side, commit) in ["a", "b"].iter().zip(&commits) {
         let path = root.join(side);
         git(
@@ -151,10 +160,7 @@ pub fn run_paired(
         )?;
         guard.paths.push(path.clone());
         progress(&format!("building {}", &commit[..12]));
-        run_checked(
-            cargo_bench(&path, &root.join(format!("target-{side}")), options, true),
-            commit,
-        )?;
+        run_checked(cargo_bench(&path, &target, options, true), commit)?;
     }
     for round in 1..=options.rounds {
         for (side, commit) in ["a", "b"].iter().zip(&commits) {
@@ -163,9 +169,6 @@ pub fn run_paired(
                 options.rounds,
                 &commit[..12]
             ));
-            // One target folder: dependencies build once, and each worktree's
-            // bench binaries get their own hashes because their paths differ.
-            let target = root.join("target");
             run_checked(
                 cargo_bench(&root.join(side), &target, options, false),
                 commit,
