@@ -68,7 +68,7 @@ enum TrackCommand {
         /// Extra Criterion flags, e.g. --criterion-arg=--measurement-time --criterion-arg=1.
         #[arg(long = "criterion-arg", allow_hyphen_values = true)]
         criterion_args: Vec<String>,
-        /// Cargo target folder for both builds [default: a fresh one, removed afterwards].
+        /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
         #[arg(long)]
         target_dir: Option<PathBuf>,
         /// Smallest relative change that counts, in percent.

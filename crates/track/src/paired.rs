@@ -25,7 +25,8 @@ pub struct PairedOptions {
     pub benches: Vec<String>,
     /// Extra Criterion flags, e.g. `--measurement-time 1`.
     pub criterion_args: Vec<String>,
-    /// Cargo target folder to build in; a fresh one inside the temporary folder when `None`.
+    /// Folder holding one Cargo target folder per side (`a/`, `b/`); a fresh one inside the
+    /// temporary folder when `None`.
     /// Reusing one across runs saves rebuilding the dependencies every time.
     pub target_dir: Option<PathBuf>,
 }
@@ -74,6 +75,8 @@ fn cargo_bench(
     cmd.current_dir(worktree)
         .env("CARGO_TARGET_DIR", target)
         .arg("bench");
+    // Criterion reports on stdout; ours is reserved for the comparison (`--json`).
+    cmd.stdout(std::process::Stdio::from(std::io::stderr()));
     for bench in &options.benches {
         cmd.args(["--bench", bench]);
     }
@@ -140,9 +143,9 @@ pub fn run_paired(
     };
     let root = guard._dir.path().to_owned();
     let machine = Machine::current();
-    // One target folder: dependencies build once, and each worktree's bench
-    // binaries get their own hashes because their paths differ.
-    let target = options
+    // One target folder per side: the same package at two paths gets the same
+    // binary name, so a single folder would rebuild at every alternation.
+    let targets = options
         .target_dir
         .clone()
         .unwrap_or_else(|| root.join("target"));
@@ -160,7 +163,10 @@ pub fn run_paired(
         )?;
         guard.paths.push(path.clone());
         progress(&format!("building {}", &commit[..12]));
-        run_checked(cargo_bench(&path, &target, options, true), commit)?;
+        run_checked(
+            cargo_bench(&path, &targets.join(side), options, true),
+            commit,
+        )?;
     }
     for round in 1..=options.rounds {
         for (side, commit) in ["a", "b"].iter().zip(&commits) {
@@ -170,10 +176,10 @@ pub fn run_paired(
                 &commit[..12]
             ));
             run_checked(
-                cargo_bench(&root.join(side), &target, options, false),
+                cargo_bench(&root.join(side), &targets.join(side), options, false),
                 commit,
             )?;
-            let benches = import_criterion_dir(&target.join("criterion"))?;
+            let benches = import_criterion_dir(&targets.join(side).join("criterion"))?;
             let context = RunContext {
                 commit: commit.clone(),
                 dirty: false,
