@@ -9,6 +9,7 @@ mod hillclimb;
 mod make_classification;
 mod profiling;
 mod stats;
+mod track;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ enum Command {
     Cv(cv::Args),
     MakeClassification(make_classification::Args),
     Stats(stats::Args),
+    Track(track::Args),
 }
 
 /// Counts allocations per profiled function for `--memory`; two
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Cv(args) => cv::run(&args),
         Command::MakeClassification(args) => make_classification::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Track(args) => track::run(&args),
     };
     match outcome {
         Ok(code) => code,

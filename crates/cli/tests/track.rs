@@ -1,0 +1,306 @@
+//! `proflab track` run as a user would: in a git checkout, on Criterion output.
+
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt as _;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A checkout with one commit; returns its directory.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(
+        dir.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+        ],
+    );
+    dir
+}
+
+/// Writes a minimal Criterion tree: `benches` benchmarks, the first one `slowdown` times slower.
+fn criterion_tree(root: &Path, benches: usize, slowdown: f64) {
+    for b in 0..benches {
+        let id = format!("g/f{b}");
+        let new = root.join(&id).join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            format!(r#"{{"full_id":"{id}"}}"#),
+        )
+        .unwrap();
+        let factor = if b == 0 { slowdown } else { 1.0 };
+        let iters: Vec<f64> = (1..=50).map(|i| i as f64).collect();
+        let times: Vec<f64> = iters
+            .iter()
+            .map(|n| n * 100.0 * factor * (1.0 + 0.01 * ((n * 7.0) % 5.0)))
+            .collect();
+        std::fs::write(
+            new.join("sample.json"),
+            serde_json::json!({"iters": iters, "times": times}).to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("estimates.json"),
+            r#"{"mean":{"point_estimate":100.0}}"#,
+        )
+        .unwrap();
+    }
+}
+
+fn proflab(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("proflab").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+fn record(dir: &Path, criterion: &Path) -> std::process::Output {
+    proflab(dir)
+        .args(["track", "record", "--criterion-dir"])
+        .arg(criterion)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn concurrent_records_lose_no_rows() {
+    let repo = repo();
+    let criterion = repo.path().join("crit");
+    criterion_tree(&criterion, 30, 1.0);
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (dir, crit) = (repo.path().to_owned(), criterion.clone());
+            std::thread::spawn(move || {
+                for _ in 0..8 {
+                    let out = record(&dir, &crit);
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let out = proflab(repo.path())
+        .args(["track", "history", "--json"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 16);
+    assert!(runs.iter().all(|r| r["benchmarks"] == 30), "{runs:?}");
+    assert!(
+        repo.path().join(".proflab/history.sqlite").is_file(),
+        "default path"
+    );
+}
+
+#[test]
+fn ci_gate_exit_codes() {
+    let repo = repo();
+    let (before, after) = (repo.path().join("before"), repo.path().join("after"));
+    criterion_tree(&before, 5, 1.0);
+    criterion_tree(&after, 5, 1.10);
+    assert!(record(repo.path(), &before).status.success());
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "two",
+        ],
+    );
+    assert!(record(repo.path(), &after).status.success());
+
+    let out = proflab(repo.path())
+        .args(["track", "compare", "HEAD~1", "no-such-ref"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`no-such-ref`"));
+    let out = proflab(repo.path())
+        .args(["track", "compare", "HEAD~1", "HEAD", "--fail-on-regression"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "git revisions resolve to recorded runs"
+    );
+
+    let sha = |rev: &str| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(["rev-parse", rev])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (sha("HEAD~1"), sha("HEAD"));
+    let out = proflab(repo.path())
+        .args(["track", "compare", &a[..8], &b[..8], "--fail-on-regression"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("g/f0 ") && l.ends_with("regressed")),
+        "{table}"
+    );
+    assert_eq!(table.matches("unchanged").count(), 4, "{table}");
+    assert!(!table.contains('\x1b'), "no color when piped");
+
+    let out = proflab(repo.path())
+        .args(["track", "compare", &a, &a, "--fail-on-regression"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// A checkout whose two commits are recorded, the second with `g/f0` 10% slower.
+fn two_recorded_commits() -> tempfile::TempDir {
+    let repo = repo();
+    let (before, after) = (repo.path().join("before"), repo.path().join("after"));
+    criterion_tree(&before, 5, 1.0);
+    criterion_tree(&after, 5, 1.10);
+    assert!(record(repo.path(), &before).status.success());
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "two",
+        ],
+    );
+    assert!(record(repo.path(), &after).status.success());
+    repo
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|name| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn dashboard_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED dashboard_renders_in_headless_chromium: chromium not installed (apt-get install chromium)"
+        );
+        return;
+    };
+    let repo = two_recorded_commits();
+    let out_dir = repo.path().join("dash");
+    let out = proflab(repo.path())
+        .args(["track", "report", "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = out_dir.join("index.html");
+    let html = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let screenshot = repo.path().join("dash.png");
+    let url = format!("file://{}", index.display());
+    let run = |extra: &[&str]| {
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--window-size=900,1400",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap()
+    };
+    let dom = run(&["--dump-dom"]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        dom_text.matches("<svg class=\"chart\"").count(),
+        5,
+        "one chart per benchmark"
+    );
+    assert!(dom_text.contains("id=\"summary\""));
+    assert_eq!(
+        dom_text.matches("<circle class=\"regressed\"").count(),
+        1,
+        "only g/f0 at commit two"
+    );
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    assert!(
+        !stderr.contains("Uncaught") && !stderr.contains(":CONSOLE("),
+        "console errors: {stderr}"
+    );
+    let shot = run(&[&format!("--screenshot={}", screenshot.display())]);
+    assert!(shot.status.success());
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 1000,
+        "screenshot written"
+    );
+    if let Some(keep) = std::env::var_os("PROFLAB_KEEP_SCREENSHOT") {
+        std::fs::copy(&screenshot, keep).unwrap();
+    }
+}

@@ -1,0 +1,188 @@
+//! Commit-to-commit comparison: per benchmark a ratio B/A with a bootstrap 95%
+//! interval, a Mann-Whitney p-value corrected by Benjamini-Hochberg across all
+//! benchmarks compared, and a verdict that needs both to agree.
+
+use std::io::Write;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::stats::{benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median};
+use crate::{History, TrackError};
+
+/// What `compare` concluded about one benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Improved,
+    Regressed,
+    Unchanged,
+}
+
+/// Settings of a comparison.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Smallest relative change that counts, e.g. 0.02 for 2%.
+    pub threshold: f64,
+    /// Significance level for the corrected p-value.
+    pub alpha: f64,
+    pub allow_different_machines: bool,
+    pub filter: Option<Regex>,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            threshold: 0.02,
+            alpha: 0.05,
+            allow_different_machines: false,
+            filter: None,
+            resamples: 2000,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// One benchmark's comparison of commit B against commit A.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub id: String,
+    pub a_median_ns: f64,
+    pub b_median_ns: f64,
+    /// `b_median / a_median`: above 1 means B is slower.
+    pub ratio: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p: f64,
+    /// `p` after Benjamini-Hochberg over all benchmarks compared.
+    pub q: f64,
+    pub verdict: Verdict,
+}
+
+/// Compares the benchmarks both commits have. Regressed only if the whole 95%
+/// interval lies above `1 + threshold` and the corrected p is below `alpha`;
+/// improved symmetrically below `1 / (1 + threshold)`; unchanged otherwise.
+pub fn compare(
+    history: &History,
+    a: &str,
+    b: &str,
+    options: &CompareOptions,
+) -> Result<Vec<Comparison>, TrackError> {
+    let (a_commit, b_commit) = (history.resolve(a)?, history.resolve(b)?);
+    let (a_samples, a_machines) = history.samples(&a_commit)?;
+    let (b_samples, b_machines) = history.samples(&b_commit)?;
+    if !options.allow_different_machines {
+        let mut all = a_machines.iter().chain(&b_machines);
+        if let Some(first) = all.next()
+            && let Some(other) = all.find(|m| *m != first)
+        {
+            return Err(TrackError::DifferentMachines {
+                a: first.clone(),
+                b: other.clone(),
+            });
+        }
+    }
+    let mut rows: Vec<Comparison> = a_samples
+        .iter()
+        .filter(|(id, _)| options.filter.as_ref().is_none_or(|f| f.is_match(id)))
+        .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
+        .map(|(id, a, b)| {
+            let (ratio, ci_low, ci_high) =
+                bootstrap_ratio_of_medians(a, b, options.resamples, options.seed);
+            Comparison {
+                id: id.clone(),
+                a_median_ns: median(a),
+                b_median_ns: median(b),
+                ratio,
+                ci_low,
+                ci_high,
+                p: mann_whitney_p(a, b),
+                q: f64::NAN,
+                verdict: Verdict::Unchanged,
+            }
+        })
+        .collect();
+    let q = benjamini_hochberg(&rows.iter().map(|r| r.p).collect::<Vec<_>>());
+    for (row, q) in rows.iter_mut().zip(q) {
+        row.q = q;
+        let significant = q < options.alpha;
+        row.verdict = if significant && row.ci_low > 1.0 + options.threshold {
+            Verdict::Regressed
+        } else if significant && row.ci_high < 1.0 / (1.0 + options.threshold) {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+    }
+    Ok(rows)
+}
+
+/// Formats nanoseconds the way Criterion does: the unit that keeps 1–999.
+fn format_time(ns: f64) -> String {
+    let (value, unit) = match ns {
+        n if n < 1e3 => (n, "ns"),
+        n if n < 1e6 => (n / 1e3, "µs"),
+        n if n < 1e9 => (n / 1e6, "ms"),
+        n => (n / 1e9, "s"),
+    };
+    format!("{value:.2} {unit}")
+}
+
+/// A critcmp-like table; `color` adds ANSI colors to the verdicts (the caller
+/// decides: a terminal without `NO_COLOR`).
+pub fn write_table(
+    out: &mut dyn Write,
+    rows: &[Comparison],
+    color: bool,
+) -> Result<(), TrackError> {
+    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0).max(9);
+    let mut write = || -> std::io::Result<()> {
+        writeln!(
+            out,
+            "{:<width$}  {:>11}  {:>11}  {:>7}  {:>17}  {:>8}  verdict",
+            "benchmark", "A median", "B median", "B/A", "95% CI", "q"
+        )?;
+        for r in rows {
+            let verdict = match (r.verdict, color) {
+                (Verdict::Regressed, true) => "\x1b[31mregressed\x1b[0m",
+                (Verdict::Improved, true) => "\x1b[32mimproved\x1b[0m",
+                (Verdict::Regressed, false) => "regressed",
+                (Verdict::Improved, false) => "improved",
+                (Verdict::Unchanged, _) => "unchanged",
+            };
+            writeln!(
+                out,
+                "{:<width$}  {:>11}  {:>11}  {:>7.3}  [{:>6.3}, {:>6.3}]  {:>8.2e}  {verdict}",
+                r.id,
+                format_time(r.a_median_ns),
+                format_time(r.b_median_ns),
+                r.ratio,
+                r.ci_low,
+                r.ci_high,
+                r.q
+            )?;
+        }
+        Ok(())
+    };
+    write().map_err(TrackError::Output)
+}
+
+/// The comparison as a JSON array, one object per benchmark.
+pub fn write_json(out: &mut dyn Write, rows: &[Comparison]) -> Result<(), TrackError> {
+    serde_json::to_writer_pretty(&mut *out, rows).map_err(|e| TrackError::Output(e.into()))?;
+    writeln!(out).map_err(TrackError::Output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn times_pick_a_readable_unit() {
+        assert_eq!(format_time(12.345), "12.35 ns");
+        assert_eq!(format_time(1_500.0), "1.50 µs");
+        assert_eq!(format_time(2.5e9), "2.50 s");
+    }
+}

@@ -1,0 +1,145 @@
+//! Reads Criterion's on-disk results. Layout (criterion 0.5–0.8):
+//! `target/criterion/<group>/<function>[/<value>]/new/{benchmark.json,estimates.json,sample.json}`;
+//! a group without `BenchmarkId` values has no `<value>` level, and a plain
+//! `bench_function` has neither, so the tree is walked rather than assumed.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::TrackError;
+
+/// One benchmark's raw result: per-iteration times in nanoseconds, one per Criterion sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Benchmark {
+    /// Criterion's `full_id`, e.g. `string_concat/push_str/1000`: the key history uses.
+    pub id: String,
+    /// Sample time divided by its iteration count, in nanoseconds.
+    pub per_iteration_ns: Vec<f64>,
+    /// Criterion's own point estimate of the mean, kept for exports.
+    pub criterion_mean_ns: f64,
+}
+
+#[derive(Deserialize)]
+struct BenchmarkJson {
+    full_id: String,
+}
+
+#[derive(Deserialize)]
+struct SampleJson {
+    iters: Vec<f64>,
+    times: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct Estimate {
+    point_estimate: f64,
+}
+
+#[derive(Deserialize)]
+struct EstimatesJson {
+    mean: Estimate,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrackError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrackError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| TrackError::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads every benchmark under `dir` (usually `target/criterion`), sorted by id.
+/// Any unreadable file fails the whole import, so nothing partial is recorded.
+///
+/// ```no_run
+/// let benches = proflab_track::import_criterion_dir("target/criterion".as_ref())?;
+/// println!("{} benchmarks", benches.len());
+/// # Ok::<(), proflab_track::TrackError>(())
+/// ```
+pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
+    if !dir.is_dir() {
+        return Err(TrackError::NoCriterionDir {
+            path: dir.to_owned(),
+        });
+    }
+    let mut found = Vec::new();
+    find_new_dirs(dir, &mut found)?;
+    let mut benches = found
+        .iter()
+        .map(|new| read_benchmark(new))
+        .collect::<Result<Vec<_>, _>>()?;
+    if benches.is_empty() {
+        return Err(TrackError::NoBenchmarks {
+            path: dir.to_owned(),
+        });
+    }
+    benches.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(benches)
+}
+
+fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| TrackError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|source| TrackError::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        if !path.is_dir() {
+            continue;
+        }
+        // `report/` holds Criterion's HTML; `base/` and named baselines are older runs.
+        if path.file_name().is_some_and(|n| n == "new") {
+            if path.join("benchmark.json").is_file() {
+                found.push(path);
+            }
+        } else if path.file_name().is_some_and(|n| n != "report") {
+            find_new_dirs(&path, found)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
+    let meta: BenchmarkJson = read_json(&new.join("benchmark.json"))?;
+    let sample_path = new.join("sample.json");
+    let sample: SampleJson = read_json(&sample_path)?;
+    let estimates: EstimatesJson = read_json(&new.join("estimates.json"))?;
+    let bad = |reason: &str| TrackError::BadSample {
+        path: sample_path.clone(),
+        reason: reason.to_owned(),
+    };
+    if sample.iters.len() != sample.times.len() {
+        return Err(bad("`iters` and `times` differ in length"));
+    }
+    if sample.iters.len() < 2 {
+        return Err(bad("fewer than two samples"));
+    }
+    let per_iteration_ns = sample
+        .times
+        .iter()
+        .zip(&sample.iters)
+        .map(|(&t, &n)| {
+            if n > 0.0 && t.is_finite() && t >= 0.0 {
+                Ok(t / n)
+            } else {
+                Err(bad(
+                    "a sample has a non-positive iteration count or invalid time",
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Benchmark {
+        id: meta.full_id,
+        per_iteration_ns,
+        criterion_mean_ns: estimates.mean.point_estimate,
+    })
+}

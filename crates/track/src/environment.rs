@@ -1,0 +1,119 @@
+//! Where a run happened: the commit, and a fingerprint of the machine, so that
+//! numbers from different hardware or toolchains are never compared by accident.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::TrackError;
+
+/// The hardware and toolchain a run was measured on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Machine {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub os: String,
+    pub rustc: String,
+}
+
+impl Machine {
+    /// Reads this machine's fingerprint (`/proc/cpuinfo`, `rustc -V`).
+    pub fn current() -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("-V")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpu_model,
+            cores,
+            os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            rustc,
+        }
+    }
+
+    /// One string that differs whenever any part differs.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{} x{} | {} | {}",
+            self.cpu_model, self.cores, self.os, self.rustc
+        )
+    }
+}
+
+/// The commit a run measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunContext {
+    pub commit: String,
+    pub dirty: bool,
+    pub branch: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+}
+
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, TrackError> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| TrackError::Git {
+            args: args.join(" "),
+            message: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(TrackError::Git {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The commit checked out in `dir`, whether tracked files differ from it, and the branch.
+pub fn git_context(dir: &Path) -> Result<RunContext, TrackError> {
+    let commit = git(dir, &["rev-parse", "HEAD"])?;
+    let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"])?.is_empty();
+    let branch = git(dir, &["rev-parse", "--abbrev-ref", "HEAD"])?;
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ok(RunContext {
+        commit,
+        dirty,
+        branch,
+        time,
+    })
+}
+
+/// The top of the git checkout containing `dir`.
+pub fn repo_root(dir: &Path) -> Result<std::path::PathBuf, TrackError> {
+    git(dir, &["rev-parse", "--show-toplevel"]).map(std::path::PathBuf::from)
+}
+
+/// The full SHA git gives `reference` (branch, tag, `HEAD~1`, ...) in `dir`, or
+/// `reference` unchanged when git does not know it (it may still prefix a recorded SHA).
+pub fn rev_parse_or_keep(dir: &Path, reference: &str) -> String {
+    git(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{reference}^{{commit}}"),
+        ],
+    )
+    .unwrap_or_else(|_| reference.to_owned())
+}

@@ -1,0 +1,66 @@
+//! Exports one commit's results to the JSON that hosted trackers read.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::stats::{bootstrap_ratio_of_medians, median};
+use crate::{History, TrackError};
+
+/// The target format of [`export`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Bencher Metric Format: `{"<bench>": {"latency": {"value", "lower_value", "upper_value"}}}` in ns.
+    Bmf,
+    /// github-action-benchmark's `customSmallerIsBetter` array.
+    GithubActionBenchmark,
+}
+
+/// Writes the median and its 95% bootstrap interval of every benchmark of `commit`.
+pub fn export(
+    history: &History,
+    commit: &str,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<(), TrackError> {
+    let commit = history.resolve(commit)?;
+    let (samples, _) = history.samples(&commit)?;
+    let summary: Vec<(String, f64, f64, f64)> = samples
+        .iter()
+        .map(|(id, s)| {
+            // The interval of the median alone: the ratio against itself scaled back.
+            let m = median(s);
+            let (_, low, high) = bootstrap_ratio_of_medians(&[m], s, 2000, 0x5eed);
+            (id.clone(), m, m * low, m * high)
+        })
+        .collect();
+    let value = match format {
+        ExportFormat::Bmf => {
+            let map: BTreeMap<_, _> = summary
+                .iter()
+                .map(|(id, m, lo, hi)| {
+                    (
+                        id.clone(),
+                        json!({"latency": {"value": m, "lower_value": lo, "upper_value": hi}}),
+                    )
+                })
+                .collect();
+            json!(map)
+        }
+        ExportFormat::GithubActionBenchmark => json!(
+            summary
+                .iter()
+                .map(|(id, m, lo, hi)| json!({
+                    "name": id,
+                    "unit": "ns/iter",
+                    "value": m,
+                    "range": format!("± {:.3}", (hi - lo) / 2.0),
+                    "extra": format!("commit {commit}, 95% CI [{lo:.3}, {hi:.3}]"),
+                }))
+                .collect::<Vec<_>>()
+        ),
+    };
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(|e| TrackError::Output(e.into()))?;
+    writeln!(out).map_err(TrackError::Output)
+}

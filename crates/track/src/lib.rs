@@ -1,0 +1,27 @@
+//! Benchmark history for Criterion output: import what `cargo bench` left under
+//! `target/criterion/`, keep it in a SQLite database keyed by commit and
+//! machine, compare two commits with statistics that hold on a noisy machine,
+//! and export to Bencher Metric Format or github-action-benchmark.
+//!
+//! It does not run or time anything itself: Criterion measures, this crate
+//! remembers and judges. Start from [`History`] (the store) and [`compare()`].
+
+mod compare;
+mod criterion;
+mod environment;
+mod error;
+mod export;
+mod history;
+mod paired;
+mod report;
+mod stats;
+
+pub use compare::{CompareOptions, Comparison, Verdict, compare, write_json, write_table};
+pub use criterion::{Benchmark, import_criterion_dir};
+pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
+pub use error::TrackError;
+pub use export::{ExportFormat, export};
+pub use history::{History, RunSummary, default_db_path};
+pub use paired::{PairedOptions, run_paired};
+pub use report::write_report;
+pub use stats::{benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median};

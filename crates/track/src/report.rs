@@ -1,0 +1,181 @@
+//! The static HTML dashboard: one self-contained file with inline SVG charts,
+//! no script and no network, so it opens from `file://` and in any CI artifact viewer.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::stats::{bootstrap_ratio_of_medians, median};
+use crate::{CompareOptions, History, TrackError, Verdict, compare};
+
+/// One benchmark at one commit: median and the 95% interval of the median, in ns.
+struct Point {
+    commit: String,
+    median: f64,
+    low: f64,
+    high: f64,
+    verdict: Verdict,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes `<dir>/index.html`: a summary table (latest change per benchmark),
+/// then per benchmark a chart of median and interval across commits in the
+/// order they were first recorded, regressions against the previous commit in red.
+pub fn write_report(
+    history: &History,
+    dir: &Path,
+    options: &CompareOptions,
+) -> Result<PathBuf, TrackError> {
+    let mut commits: Vec<String> = Vec::new();
+    for run in history.runs()? {
+        if !commits.contains(&run.commit) {
+            commits.push(run.commit);
+        }
+    }
+    let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for (index, commit) in commits.iter().enumerate() {
+        let verdicts: BTreeMap<String, Verdict> = match index.checked_sub(1) {
+            Some(previous) => compare(history, &commits[previous], commit, options)?
+                .into_iter()
+                .map(|c| (c.id, c.verdict))
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        let (samples, _) = history.samples(commit)?;
+        for (id, s) in samples {
+            if options.filter.as_ref().is_some_and(|f| !f.is_match(&id)) {
+                continue;
+            }
+            let m = median(&s);
+            // Interval of one median: bootstrap its ratio to the point estimate.
+            let (_, low, high) =
+                bootstrap_ratio_of_medians(&[m], &s, options.resamples, options.seed);
+            series.entry(id.clone()).or_default().push(Point {
+                commit: commit.clone(),
+                median: m,
+                low: m * low,
+                high: m * high,
+                verdict: verdicts.get(&id).copied().unwrap_or(Verdict::Unchanged),
+            });
+        }
+    }
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>proflab benchmark history</title>\n<style>\
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
+td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}\
+.regressed{color:#c00;font-weight:bold}.improved{color:#070}section{margin-top:2em}svg{background:#fafafa}\
+</style></head><body>\n<h1>Benchmark history</h1>\n",
+    );
+    let _ = writeln!(
+        html,
+        "<p>{} commits, {} benchmarks. Median per commit with its 95% bootstrap interval; red marks a regression against the previous commit (interval above 1 + threshold and Benjamini-Hochberg q &lt; {}).</p>",
+        commits.len(),
+        series.len(),
+        options.alpha
+    );
+    html.push_str("<table id=\"summary\"><tr><th>benchmark</th><th>latest median (ns)</th><th>vs previous</th><th>verdict</th></tr>\n");
+    for (id, points) in &series {
+        let last = &points[points.len() - 1];
+        let change = match points.len() {
+            n if n >= 2 => format!(
+                "{:+.1}%",
+                (last.median / points[n - 2].median - 1.0) * 100.0
+            ),
+            _ => "–".to_owned(),
+        };
+        let verdict = format!("{:?}", last.verdict).to_lowercase();
+        let _ = writeln!(
+            html,
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1:.2}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td></tr>",
+            escape(id),
+            last.median
+        );
+    }
+    html.push_str("</table>\n");
+    for (id, points) in &series {
+        let _ = writeln!(html, "<section id=\"{0}\"><h2>{0}</h2>", escape(id));
+        html.push_str(&chart(points));
+        html.push_str("</section>\n");
+    }
+    html.push_str("</body></html>\n");
+    std::fs::create_dir_all(dir).map_err(|source| TrackError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let path = dir.join("index.html");
+    std::fs::write(&path, html).map_err(|source| TrackError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// An SVG line chart of medians with interval whiskers, commits on the x axis.
+fn chart(points: &[Point]) -> String {
+    let (width, height, pad) = (640.0, 220.0, 50.0);
+    let low = points.iter().map(|p| p.low).fold(f64::INFINITY, f64::min);
+    let high = points
+        .iter()
+        .map(|p| p.high)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let span = if high > low {
+        high - low
+    } else {
+        low.abs().max(1.0) * 0.1
+    };
+    let y = |v: f64| height - pad - (v - low) / span * (height - 2.0 * pad);
+    let step = (width - 2.0 * pad) / (points.len().max(2) - 1) as f64;
+    let x = |i: usize| pad + i as f64 * step;
+    let mut svg = format!(
+        "<svg class=\"chart\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">"
+    );
+    let _ = write!(
+        svg,
+        "<text x=\"4\" y=\"{}\" font-size=\"11\">{:.2} ns</text><text x=\"4\" y=\"{}\" font-size=\"11\">{:.2} ns</text>",
+        pad - 8.0,
+        high,
+        height - pad + 16.0,
+        low
+    );
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.median)))
+        .collect();
+    let _ = write!(
+        svg,
+        "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"2\" points=\"{}\"/>",
+        line.join(" ")
+    );
+    for (i, p) in points.iter().enumerate() {
+        let color = if p.verdict == Verdict::Regressed {
+            "#c00"
+        } else {
+            "#36c"
+        };
+        let _ = write!(
+            svg,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"{color}\"/><circle class=\"{3}\" cx=\"{0:.1}\" cy=\"{4:.1}\" r=\"4\" fill=\"{color}\"><title>{5}: {6:.2} ns [{7:.2}, {8:.2}]</title></circle>\
+<text x=\"{0:.1}\" y=\"{9}\" font-size=\"10\" text-anchor=\"middle\">{10}</text>",
+            x(i),
+            y(p.low),
+            y(p.high),
+            format!("{:?}", p.verdict).to_lowercase(),
+            y(p.median),
+            &p.commit[..12.min(p.commit.len())],
+            p.median,
+            p.low,
+            p.high,
+            height - 8.0,
+            &p.commit[..7.min(p.commit.len())]
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
