@@ -9,6 +9,7 @@ mod hillclimb;
 mod make_classification;
 mod profiling;
 mod stats;
+mod timeit;
 mod track;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ enum Command {
     Cv(cv::Args),
     MakeClassification(make_classification::Args),
     Stats(stats::Args),
+    Timeit(timeit::Args),
     Track(track::Args),
 }
 
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Cv(args) => cv::run(&args),
         Command::MakeClassification(args) => make_classification::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Timeit(args) => timeit::run(&args),
         Command::Track(args) => track::run(&args),
     };
     match outcome {

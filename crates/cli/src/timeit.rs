@@ -1,0 +1,122 @@
+//! `proflab timeit`: Python's `python -m timeit`, for Rust snippets.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use proflab_timeit::{
+    Cache, Dependency, Measurement, Snippet, Timer, format_report, format_time, measure,
+    unreliable_warning,
+};
+
+/// Time a Rust snippet like `python -m timeit`: compiled in release mode in
+/// a cached scratch crate (never in your project), its value passed through
+/// `black_box`, loop count chosen like timeit's autorange.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  proflab timeit -s 'let v: Vec<f64> = (0..1000).map(f64::from).collect();' 'v.iter().map(|x| x.sqrt()).sum::<f64>()'\n  proflab timeit --compare -e '1.1f64.sqrt()' -e '1.1f64.powf(0.5)'\n  proflab timeit --dep ndarray=0.17 -s 'let a = ndarray::Array1::<f64>::ones(1000);' 'a.mapv(f64::sqrt)'"
+)]
+pub struct Args {
+    /// Setup line, run once before timing (repeatable).
+    #[arg(short = 's', long = "setup", value_name = "SETUP")]
+    setup: Vec<String>,
+    /// Executions per repetition; chosen by autorange (0.2 s) when absent.
+    #[arg(short = 'n', long)]
+    number: Option<u64>,
+    /// Repetitions; the best is reported.
+    #[arg(short = 'r', long, default_value_t = 5)]
+    repeat: usize,
+    /// A crate the snippet uses, as name=version (repeatable).
+    #[arg(long = "dep", value_name = "NAME=VERSION")]
+    dependencies: Vec<String>,
+    /// Time several statements side by side (each `-e`) and print ratios.
+    #[arg(long)]
+    compare: bool,
+    /// A statement to compare (with --compare; repeatable).
+    #[arg(short = 'e', value_name = "STMT")]
+    compared: Vec<String>,
+    /// The statement's lines, one block (as timeit's several STMT arguments).
+    statement: Vec<String>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let dependencies = args
+        .dependencies
+        .iter()
+        .map(|d| d.parse::<Dependency>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let statements: Vec<Vec<String>> = if args.compare {
+        if args.compared.len() < 2 {
+            bail!("--compare needs at least two -e STMT snippets");
+        }
+        args.compared.iter().map(|s| vec![s.clone()]).collect()
+    } else {
+        if !args.compared.is_empty() {
+            bail!("-e STMT is for --compare; give a single statement as positional arguments");
+        }
+        // As timeit: no statement times `pass`.
+        vec![if args.statement.is_empty() {
+            vec!["()".to_owned()]
+        } else {
+            args.statement.clone()
+        }]
+    };
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    let cache = Cache::from_environment();
+    let mut timers = Vec::new();
+    for statement in &statements {
+        let snippet = Snippet {
+            setup: args.setup.clone(),
+            statement: statement.clone(),
+            dependencies: dependencies.clone(),
+        };
+        timers.push(cache.build(&snippet)?);
+    }
+    // Each snippet gets its own loop count, then repetitions alternate
+    // between snippets so that machine drift touches them all alike.
+    let mut numbers = Vec::new();
+    for timer in &mut timers {
+        numbers.push(measure(timer, args.number, 0)?.number);
+    }
+    let mut measurements: Vec<Measurement> = numbers
+        .iter()
+        .map(|&number| Measurement {
+            number,
+            raw_timings: Vec::new(),
+        })
+        .collect();
+    for _ in 0..args.repeat {
+        for (timer, measurement) in timers.iter_mut().zip(&mut measurements) {
+            measurement
+                .raw_timings
+                .push(timer.time(measurement.number)?);
+        }
+    }
+    for (statement, measurement) in statements.iter().zip(&measurements) {
+        if let Some(warning) = unreliable_warning(measurement) {
+            eprintln!("proflab: warning: {warning}");
+        }
+        if args.compare {
+            println!("{}: {}", statement.join("; "), format_report(measurement));
+        } else {
+            println!("{}", format_report(measurement));
+        }
+    }
+    if args.compare {
+        let fastest = measurements
+            .iter()
+            .map(Measurement::best)
+            .fold(f64::INFINITY, f64::min);
+        println!();
+        for (statement, measurement) in statements.iter().zip(&measurements) {
+            println!(
+                "{:>8.2}x  {:>12}  {}",
+                measurement.best() / fastest,
+                format_time(measurement.best()),
+                statement.join("; ")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,421 @@
+//! Turning a snippet into a compiled program in the cache, and running it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use crate::Timer;
+
+/// A crate the snippet uses, as `--dep 'name=version'` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    /// The crate's name on crates.io.
+    pub name: String,
+    /// A Cargo version requirement, e.g. `0.17`.
+    pub version: String,
+}
+
+impl std::str::FromStr for Dependency {
+    type Err = TimeitError;
+
+    fn from_str(text: &str) -> Result<Self, TimeitError> {
+        let (name, version) = text.split_once('=').unwrap_or((text, "*"));
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.*^~<>=, ".contains(c))
+        };
+        if !valid(name) || !valid(version) || name.contains([' ', '=', '*']) {
+            return Err(TimeitError::BadDependency(text.to_owned()));
+        }
+        Ok(Self {
+            name: name.trim().to_owned(),
+            version: version.trim().to_owned(),
+        })
+    }
+}
+
+/// What to time: setup lines run once, statement lines timed as one block
+/// whose value goes through `black_box`, and the crates they use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Snippet {
+    /// `-s` lines, run before timing.
+    pub setup: Vec<String>,
+    /// The statement's lines.
+    pub statement: Vec<String>,
+    /// `--dep` crates.
+    pub dependencies: Vec<Dependency>,
+}
+
+/// Where a line of the generated program came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Setup(usize),
+    Statement(usize),
+    Generated,
+}
+
+/// Why a snippet could not be timed.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeitError {
+    /// A `--dep` argument is not `name=version`.
+    #[error("--dep {0:?} is not of the form name=version (e.g. ndarray=0.17)")]
+    BadDependency(String),
+    /// The snippet did not compile.
+    #[error("{0}")]
+    Compile(CompileError),
+    /// Cargo or the program could not be started, or failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The timed program stopped answering (a panic in the snippet).
+    #[error("the snippet failed while running:\n{0}")]
+    Run(String),
+}
+
+/// Compiler errors, shown against the user's own snippet lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// One rendered diagnostic per error.
+    pub diagnostics: Vec<String>,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the snippet does not compile:\n{}",
+            self.diagnostics.join("\n")
+        )
+    }
+}
+
+impl Snippet {
+    /// The generated program and, per line, where it came from. It reads
+    /// loop counts on stdin and answers each with the seconds taken.
+    #[must_use]
+    fn program_with_origins(&self) -> (String, Vec<Origin>) {
+        let mut lines: Vec<(String, Origin)> = Vec::new();
+        let generated = |text: &str, lines: &mut Vec<(String, Origin)>| {
+            lines.extend(text.lines().map(|l| (l.to_owned(), Origin::Generated)));
+        };
+        generated(
+            "#![allow(unused)]\nuse std::hint::black_box;\nuse std::io::BufRead as _;\nfn main() {",
+            &mut lines,
+        );
+        lines.extend(
+            self.setup
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (format!("    {l}"), Origin::Setup(i))),
+        );
+        generated(
+            "    let mut __run = |__number: u64| -> f64 {\n        let __start = std::time::Instant::now();\n        for _ in 0..__number {\n            black_box({",
+            &mut lines,
+        );
+        lines.extend(
+            self.statement
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (format!("                {l}"), Origin::Statement(i))),
+        );
+        generated(
+            "            });\n        }\n        __start.elapsed().as_secs_f64()\n    };\n    for __line in std::io::stdin().lock().lines() {\n        let Ok(__number) = __line.unwrap_or_default().trim().parse::<u64>() else { break };\n        println!(\"{}\", __run(__number));\n    }\n}",
+            &mut lines,
+        );
+        let origins = lines.iter().map(|(_, o)| *o).collect();
+        let text = lines
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        (text, origins)
+    }
+
+    /// The generated program's source.
+    #[must_use]
+    pub fn program(&self) -> String {
+        self.program_with_origins().0
+    }
+
+    fn user_line(&self, origin: Origin) -> Option<(&'static str, usize, &str)> {
+        match origin {
+            Origin::Setup(i) => Some(("setup", i + 1, &self.setup[i])),
+            Origin::Statement(i) => Some(("stmt", i + 1, &self.statement[i])),
+            Origin::Generated => None,
+        }
+    }
+}
+
+/// The scratch crates and their shared target directory, under
+/// `PROFLAB_CACHE_DIR`, else `$XDG_CACHE_HOME/proflab/timeit`, else
+/// `~/.cache/proflab/timeit`: never the user's project.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The cache at `root`.
+    #[must_use]
+    pub fn at(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// The cache where the environment says (see [`Cache`]).
+    #[must_use]
+    pub fn from_environment() -> Self {
+        let root = std::env::var_os("PROFLAB_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("proflab/timeit"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/proflab/timeit"))
+            })
+            .unwrap_or_else(|| std::env::temp_dir().join("proflab-timeit"));
+        Self { root }
+    }
+
+    /// Compiles `snippet` (once: an unchanged snippet is reused) and returns
+    /// a timer running it.
+    ///
+    /// # Errors
+    /// [`TimeitError::Compile`] with the user's lines, or an I/O error.
+    pub fn build(&self, snippet: &Snippet) -> Result<ProgramTimer, TimeitError> {
+        let io = |context: String| move |source| TimeitError::Io { context, source };
+        // One crate per set of dependencies shares their compiled artifacts;
+        // one binary per snippet lets several snippets coexist.
+        let crate_dir = self
+            .root
+            .join(format!("deps-{:016x}", hash(&snippet.dependencies)));
+        let (source, origins) = snippet.program_with_origins();
+        let bin = format!("snippet_{:016x}", hash(&source));
+        std::fs::create_dir_all(crate_dir.join("src/bin"))
+            .map_err(io(format!("cannot create {}", crate_dir.display())))?;
+        let mut manifest = "[package]\nname = \"proflab-timeit-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[profile.release]\ndebug = \"line-tables-only\"\n\n[dependencies]\n".to_owned();
+        for dep in &snippet.dependencies {
+            let _ = writeln!(manifest, "{} = \"{}\"", dep.name, dep.version);
+        }
+        write_if_changed(&crate_dir.join("Cargo.toml"), &manifest)?;
+        write_if_changed(&crate_dir.join("src/lib.rs"), "")?;
+        let source_path = crate_dir.join("src/bin").join(format!("{bin}.rs"));
+        write_if_changed(&source_path, &source)?;
+        let target = self.root.join("target");
+        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--message-format=json",
+                "--bin",
+                &bin,
+            ])
+            .arg("--manifest-path")
+            .arg(crate_dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(io("cannot run cargo".to_owned()))?;
+        if !output.status.success() {
+            let diagnostics = diagnostics(
+                &String::from_utf8_lossy(&output.stdout),
+                &bin,
+                snippet,
+                &origins,
+            );
+            let diagnostics = if diagnostics.is_empty() {
+                vec![String::from_utf8_lossy(&output.stderr).into_owned()]
+            } else {
+                diagnostics
+            };
+            return Err(TimeitError::Compile(CompileError { diagnostics }));
+        }
+        ProgramTimer::start(&target.join("release").join(&bin))
+    }
+}
+
+fn hash(value: &impl Hash) -> u64 {
+    // DefaultHasher with no keys is SipHash-1-3 with zero keys: stable for
+    // a given Rust release, which is all a cache key needs.
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn write_if_changed(path: &Path, text: &str) -> Result<(), TimeitError> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|source| TimeitError::Io {
+        context: format!("cannot write {}", path.display()),
+        source,
+    })
+}
+
+/// Cargo's JSON messages turned into errors against the snippet's lines.
+fn diagnostics(json_lines: &str, bin: &str, snippet: &Snippet, origins: &[Origin]) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in json_lines.lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-message" || message["message"]["level"] != "error" {
+            continue;
+        }
+        let diagnostic = &message["message"];
+        let text = diagnostic["message"].as_str().unwrap_or("error");
+        let code = diagnostic["code"]["code"]
+            .as_str()
+            .map(|c| format!("[{c}]"))
+            .unwrap_or_default();
+        let mut rendered = format!("error{code}: {text}");
+        let primary = diagnostic["spans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|span| {
+                span["is_primary"] == true
+                    && span["file_name"]
+                        .as_str()
+                        .is_some_and(|f| f.ends_with(&format!("{bin}.rs")))
+            });
+        if let Some(span) = primary {
+            let line = span["line_start"].as_u64().unwrap_or(0) as usize;
+            let column = span["column_start"].as_u64().unwrap_or(0) as usize;
+            let origin = origins
+                .get(line.wrapping_sub(1))
+                .copied()
+                .unwrap_or(Origin::Generated);
+            if let Some((part, number, user_text)) = snippet.user_line(origin) {
+                // Columns count from the user's text, not the indented copy.
+                let indent = if matches!(origin, Origin::Setup(_)) {
+                    4
+                } else {
+                    16
+                };
+                let column = column.saturating_sub(indent).max(1);
+                let _ = write!(
+                    rendered,
+                    "\n  --> <{part}>:{number}:{column}\n   |\n   | {user_text}"
+                );
+                if let Some(label) = span["label"].as_str() {
+                    let _ = write!(rendered, "\n   | {}^ {label}", " ".repeat(column - 1));
+                }
+            }
+        }
+        out.push(rendered);
+    }
+    out
+}
+
+/// A running snippet program: each request runs the statement N times.
+pub struct ProgramTimer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl ProgramTimer {
+    fn start(binary: &Path) -> Result<Self, TimeitError> {
+        let mut child = Command::new(binary)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| TimeitError::Io {
+                context: format!("cannot start {}", binary.display()),
+                source,
+            })?;
+        let stdin = child.stdin.take().expect("stdin was piped");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout was piped"));
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    fn failure(&mut self) -> TimeitError {
+        let _ = self.child.kill();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        TimeitError::Run(stderr)
+    }
+}
+
+impl Timer for ProgramTimer {
+    type Error = TimeitError;
+
+    fn time(&mut self, number: u64) -> Result<f64, TimeitError> {
+        if writeln!(self.stdin, "{number}")
+            .and_then(|()| self.stdin.flush())
+            .is_err()
+        {
+            return Err(self.failure());
+        }
+        let mut answer = String::new();
+        match self.stdout.read_line(&mut answer) {
+            Ok(n) if n > 0 => answer.trim().parse().map_err(|_| self.failure()),
+            _ => Err(self.failure()),
+        }
+    }
+}
+
+impl Drop for ProgramTimer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_parse_and_bad_ones_are_errors() {
+        let dep: Dependency = "ndarray=0.17".parse().expect("valid");
+        assert_eq!(
+            (dep.name.as_str(), dep.version.as_str()),
+            ("ndarray", "0.17")
+        );
+        let any: Dependency = "itoa".parse().expect("valid");
+        assert_eq!(any.version, "*");
+        assert!("bad name=1".parse::<Dependency>().is_err());
+        assert!("x=\"1\"".parse::<Dependency>().is_err());
+    }
+
+    #[test]
+    fn every_user_line_is_in_the_program_with_its_origin() {
+        let snippet = Snippet {
+            setup: vec!["let v: Vec<u64> = (0..100).collect();".into()],
+            statement: vec!["let s: u64 = v.iter().sum();".into(), "s".into()],
+            dependencies: vec![],
+        };
+        let (program, origins) = snippet.program_with_origins();
+        let lines: Vec<&str> = program.lines().collect();
+        assert_eq!(lines.len(), origins.len());
+        let setup_line = origins
+            .iter()
+            .position(|o| *o == Origin::Setup(0))
+            .expect("setup placed");
+        assert_eq!(lines[setup_line].trim(), snippet.setup[0]);
+        let second = origins
+            .iter()
+            .position(|o| *o == Origin::Statement(1))
+            .expect("statement placed");
+        assert_eq!(lines[second].trim(), "s");
+        assert!(setup_line < second);
+    }
+}
