@@ -460,43 +460,6 @@ fn civil_from_days(days: u64) -> (u64, usize, u64) {
     (year, month, day)
 }
 
-/// Writes `stats` as JSON: one object per function with its key, counts,
-/// times, allocations and callers.
-pub(crate) fn write_json(stats: &Stats, out: &mut dyn Write) -> std::io::Result<()> {
-    let functions: Vec<serde_json::Value> = stats
-        .entries()
-        .iter()
-        .map(|(key, s)| {
-            let callers: Vec<serde_json::Value> = s
-                .callers
-                .iter()
-                .map(|(caller, edge)| {
-                    serde_json::json!({
-                        "file": caller.file, "line": caller.line, "name": caller.name,
-                        "ncalls": edge.calls, "pcalls": edge.primitive_calls,
-                        "tottime": edge.tottime, "cumtime": edge.cumtime,
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "file": key.file, "line": key.line, "name": key.name,
-                "ncalls": s.calls, "pcalls": s.primitive_calls,
-                "tottime": s.tottime, "cumtime": s.cumtime,
-                "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,
-                "callers": callers,
-            })
-        })
-        .collect();
-    let document = serde_json::json!({
-        "total_calls": stats.total_calls(),
-        "primitive_calls": stats.primitive_calls(),
-        "total_tt": stats.total_tt(),
-        "functions": functions,
-    });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
-}
-
 impl Stats {
     /// Writes the statistics as one JSON object (`total_calls`,
     /// `primitive_calls`, `total_tt`, and `functions` with their callers).
@@ -504,7 +467,38 @@ impl Stats {
     /// # Errors
     /// When the writer fails.
     pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        write_json(self, out)
+        let functions: Vec<serde_json::Value> = self
+            .entries()
+            .iter()
+            .map(|(key, s)| {
+                let callers: Vec<serde_json::Value> = s
+                    .callers
+                    .iter()
+                    .map(|(caller, edge)| {
+                        serde_json::json!({
+                            "file": caller.file, "line": caller.line, "name": caller.name,
+                            "ncalls": edge.calls, "pcalls": edge.primitive_calls,
+                            "tottime": edge.tottime, "cumtime": edge.cumtime,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "file": key.file, "line": key.line, "name": key.name,
+                    "ncalls": s.calls, "pcalls": s.primitive_calls,
+                    "tottime": s.tottime, "cumtime": s.cumtime,
+                    "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,
+                    "callers": callers,
+                })
+            })
+            .collect();
+        let document = serde_json::json!({
+            "total_calls": self.total_calls(),
+            "primitive_calls": self.primitive_calls(),
+            "total_tt": self.total_tt(),
+            "functions": functions,
+        });
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        writeln!(out)
     }
 }
 
