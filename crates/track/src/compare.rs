@@ -1,13 +1,18 @@
-//! Commit-to-commit comparison: per benchmark a ratio B/A with a bootstrap 95%
-//! interval, a Mann-Whitney p-value corrected by Benjamini-Hochberg across all
-//! benchmarks compared, and a verdict that needs both to agree.
+//! Commit-to-commit comparison: per benchmark a ratio B/A with a 95% interval
+//! and a p-value corrected by Benjamini-Hochberg across all benchmarks
+//! compared, and a verdict that needs both to agree. With three or more runs
+//! (rounds) per commit, the interval and test are Student-t over per-round
+//! ratios, so drift between rounds counts as noise; with fewer, a bootstrap
+//! of the ratio of medians and a Mann-Whitney test over the samples.
 
 use std::io::Write;
 
 use regex::Regex;
 use serde::Serialize;
 
-use crate::stats::{benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median};
+use crate::stats::{
+    benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,
+};
 use crate::{History, TrackError};
 
 /// What `compare` concluded about one benchmark.
@@ -71,8 +76,8 @@ pub fn compare(
     options: &CompareOptions,
 ) -> Result<Vec<Comparison>, TrackError> {
     let (a_commit, b_commit) = (history.resolve(a)?, history.resolve(b)?);
-    let (a_samples, a_machines) = history.samples(&a_commit)?;
-    let (b_samples, b_machines) = history.samples(&b_commit)?;
+    let (a_samples, a_machines) = history.samples_by_run(&a_commit)?;
+    let (b_samples, b_machines) = history.samples_by_run(&b_commit)?;
     if !options.allow_different_machines {
         let mut all = a_machines.iter().chain(&b_machines);
         if let Some(first) = all.next()
@@ -88,17 +93,23 @@ pub fn compare(
         .iter()
         .filter(|(id, _)| options.filter.as_ref().is_none_or(|f| f.is_match(id)))
         .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
-        .map(|(id, a, b)| {
-            let (ratio, ci_low, ci_high) =
-                bootstrap_ratio_of_medians(a, b, options.resamples, options.seed);
+        .map(|(id, a_runs, b_runs)| {
+            let (a, b) = (a_runs.concat(), b_runs.concat());
+            // Three or more rounds a side: judge by the spread between
+            // rounds. Fewer: only the samples themselves are there to judge by.
+            let (ratio, ci_low, ci_high, p) = paired_rounds(a_runs, b_runs).unwrap_or_else(|| {
+                let (ratio, low, high) =
+                    bootstrap_ratio_of_medians(&a, &b, options.resamples, options.seed);
+                (ratio, low, high, mann_whitney_p(&a, &b))
+            });
             Comparison {
                 id: id.clone(),
-                a_median_ns: median(a),
-                b_median_ns: median(b),
+                a_median_ns: median(&a),
+                b_median_ns: median(&b),
                 ratio,
                 ci_low,
                 ci_high,
-                p: mann_whitney_p(a, b),
+                p,
                 q: f64::NAN,
                 verdict: Verdict::Unchanged,
             }

@@ -44,6 +44,9 @@ pub fn default_db_path(repo_root: &Path) -> PathBuf {
 /// Per-iteration times in nanoseconds, by benchmark id.
 pub type Samples = BTreeMap<String, Vec<f64>>;
 
+/// Per-iteration times in nanoseconds, by benchmark id, one vector per run.
+pub type RunSamples = BTreeMap<String, Vec<Vec<f64>>>;
+
 /// One recorded run, as `history` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
@@ -209,6 +212,17 @@ impl History {
     /// The pooled per-iteration samples of every benchmark recorded for `commit`
     /// (all its runs, e.g. the K rounds of a paired run), and the machines they came from.
     pub fn samples(&self, commit: &str) -> Result<(Samples, Vec<String>), TrackError> {
+        let (runs, machines) = self.samples_by_run(commit)?;
+        let pooled = runs
+            .into_iter()
+            .map(|(id, runs)| (id, runs.concat()))
+            .collect();
+        Ok((pooled, machines))
+    }
+
+    /// Like [`History::samples`], but each run's samples kept apart, in
+    /// recording order: the rounds that a paired comparison needs.
+    pub fn samples_by_run(&self, commit: &str) -> Result<(RunSamples, Vec<String>), TrackError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -222,14 +236,14 @@ impl History {
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.db_error(e))?;
-        let mut pooled: Samples = BTreeMap::new();
+        let mut by_run: RunSamples = BTreeMap::new();
         for (id, json) in rows {
             let samples: Vec<f64> =
                 serde_json::from_str(&json).map_err(|source| TrackError::Json {
                     path: self.path.join(format!("results[{id}]")),
                     source,
                 })?;
-            pooled.entry(id).or_default().extend(samples);
+            by_run.entry(id).or_default().push(samples);
         }
         let mut machines_stmt = self
             .conn
@@ -239,6 +253,6 @@ impl History {
             .query_map([commit], |r| r.get::<_, String>(0))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.db_error(e))?;
-        Ok((pooled, machines))
+        Ok((by_run, machines))
     }
 }

@@ -21,7 +21,9 @@ pub use criterion::{Benchmark, import_criterion_dir};
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
-pub use history::{History, RunSummary, default_db_path};
+pub use history::{History, RunSamples, RunSummary, default_db_path};
 pub use paired::{PairedOptions, run_paired};
 pub use report::write_report;
-pub use stats::{benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median};
+pub use stats::{
+    benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,
+};

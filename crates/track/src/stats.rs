@@ -53,6 +53,143 @@ pub fn bootstrap_ratio_of_medians(
     (ratio, at(0.025), at(0.975))
 }
 
+/// The comparison of B against A over paired rounds, as `track run` records
+/// them (A, B, A, B, ...): per round the ratio of B's median to A's, then a
+/// Student-t interval and test on the logs of those ratios. Each round is one
+/// observation, so drift between rounds widens the interval instead of being
+/// mistaken for a change, which pooling every sample would do. Returns
+/// `(ratio, ci_low, ci_high, p)`, with `ratio` the geometric mean of the
+/// per-round ratios; `None` with fewer than three rounds on either side.
+///
+/// ```
+/// let a = vec![vec![100.0, 101.0], vec![103.0, 104.0], vec![99.0, 100.0]];
+/// let b = vec![vec![105.0, 106.0], vec![108.5, 109.0], vec![104.0, 105.5]];
+/// let (ratio, low, high, p) = proflab_track::paired_rounds(&a, &b).expect("three rounds");
+/// assert!(low > 1.03 && high < 1.07 && (ratio - 1.05).abs() < 0.01 && p < 0.01);
+/// ```
+pub fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, f64, f64, f64)> {
+    let rounds = a.len().min(b.len());
+    if rounds < 3 {
+        return None;
+    }
+    let logs: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| (median(b) / median(a)).ln())
+        .collect();
+    let n = rounds as f64;
+    let mean = logs.iter().sum::<f64>() / n;
+    let variance = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let standard_error = (variance / n).sqrt();
+    let df = n - 1.0;
+    if standard_error == 0.0 {
+        let p = if mean == 0.0 { 1.0 } else { 0.0 };
+        return Some((mean.exp(), mean.exp(), mean.exp(), p));
+    }
+    let t = mean / standard_error;
+    let half_width = student_t_quantile_975(df) * standard_error;
+    Some((
+        mean.exp(),
+        (mean - half_width).exp(),
+        (mean + half_width).exp(),
+        student_t_two_sided_p(t, df),
+    ))
+}
+
+/// Two-sided p-value of Student's t with `df` degrees of freedom:
+/// the regularized incomplete beta `I_{df/(df+t²)}(df/2, 1/2)`.
+fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
+    incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// The 97.5% quantile of Student's t, by bisection on its p-value.
+fn student_t_quantile_975(df: f64) -> f64 {
+    let (mut low, mut high) = (0.0, 1000.0);
+    for _ in 0..100 {
+        let middle = (low + high) / 2.0;
+        if student_t_two_sided_p(middle, df) > 0.05 {
+            low = middle
+        } else {
+            high = middle
+        }
+    }
+    (low + high) / 2.0
+}
+
+/// The regularized incomplete beta function `I_x(a, b)`, by its continued
+/// fraction (modified Lentz), using the symmetry for fast convergence.
+fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_fraction(a, b, x) / a
+    } else {
+        1.0 - front * beta_fraction(b, a, 1.0 - x) / b
+    }
+}
+
+fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    d = if d.abs() < TINY { TINY } else { d };
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..300 {
+        let m = f64::from(m);
+        let m2 = 2.0 * m;
+        for aa in [
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ] {
+            d = 1.0 + aa * d;
+            d = if d.abs() < TINY { TINY } else { d };
+            c = 1.0 + aa / c;
+            c = if c.abs() < TINY { TINY } else { c };
+            d = 1.0 / d;
+            h *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
+/// `ln Γ(x)` for x > 0 (Lanczos, g = 7, 9 terms).
+fn ln_gamma(x: f64) -> f64 {
+    const COEFFICIENTS: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1-x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let series = COEFFICIENTS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .fold(COEFFICIENTS[0], |sum, (i, c)| sum + c / (x + i as f64));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
+}
+
 /// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from the
 /// same distribution: normal approximation with tie and continuity corrections,
 /// accurate for the 10+ samples Criterion always takes.
@@ -102,6 +239,65 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
         q[i] = running_min;
     }
     q
+}
+
+#[cfg(test)]
+mod paired_tests {
+    use super::*;
+
+    #[test]
+    fn student_t_matches_published_tables() {
+        // Two-sided 5% critical values: df 1 -> 12.706, 4 -> 2.776, 30 -> 2.042.
+        for (df, critical) in [(1.0, 12.706), (4.0, 2.776), (30.0, 2.042)] {
+            assert!(
+                (student_t_quantile_975(df) - critical).abs() < 1e-3,
+                "df {df}"
+            );
+        }
+        assert!((student_t_two_sided_p(2.776, 4.0) - 0.05).abs() < 1e-4);
+        assert!((student_t_two_sided_p(0.0, 4.0) - 1.0).abs() < 1e-12);
+    }
+
+    /// Rounds whose every sample drifts by `drift[r]`, with B slower by `slowdown`.
+    fn rounds(drift: &[f64], slowdown: f64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let samples = |scale: f64| {
+            (0..30)
+                .map(|i| 100.0 * scale * (1.0 + 0.001 * f64::from(i % 7)))
+                .collect::<Vec<f64>>()
+        };
+        let a = drift.iter().map(|d| samples(1.0 + d)).collect();
+        let b = drift
+            .iter()
+            .map(|d| samples((1.0 + d) * (1.0 + slowdown)))
+            .collect();
+        (a, b)
+    }
+
+    #[test]
+    fn drift_between_rounds_is_not_a_change_but_a_steady_slowdown_is() {
+        // A/A: each round shifts both sides alike, but A and B rounds are
+        // measured at different moments: model that with opposite drifts.
+        let a: Vec<Vec<f64>> = [0.0, 0.03, -0.02, 0.01, 0.0]
+            .iter()
+            .map(|d| vec![100.0 * (1.0 + d); 30])
+            .collect();
+        let b: Vec<Vec<f64>> = [0.02, 0.0, 0.0, -0.01, 0.025]
+            .iter()
+            .map(|d| vec![100.0 * (1.0 + d); 30])
+            .collect();
+        let (_, low, high, p) = paired_rounds(&a, &b).expect("five rounds");
+        assert!(
+            low < 1.02 && high > 1.0 && p > 0.05,
+            "A/A: [{low}, {high}], p {p}"
+        );
+        let (a, b) = rounds(&[0.0, 0.02, -0.01, 0.015, 0.005], 0.05);
+        let (ratio, low, _, p) = paired_rounds(&a, &b).expect("five rounds");
+        assert!(
+            (ratio - 1.05).abs() < 1e-9 && low > 1.02 && p < 0.001,
+            "5%: {ratio}, low {low}, p {p}"
+        );
+        assert!(paired_rounds(&a[..2], &b[..2]).is_none());
+    }
 }
 
 #[cfg(test)]
