@@ -59,7 +59,7 @@ enum TrackCommand {
         /// Criterion filter regex (which benchmarks to run and compare).
         #[arg(long)]
         filter: Option<String>,
-        /// Rounds of A then B.
+        /// Rounds: each runs every benchmark on both sides back to back (A B, then B A).
         #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
@@ -188,7 +188,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 criterion_args: criterion_args.clone(),
                 target_dir: target_dir.clone(),
             };
-            let bar = indicatif::ProgressBar::new(2 + 2 * *rounds as u64);
+            let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
                     .context("progress bar template")?,
@@ -199,9 +199,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 b,
                 &options,
                 &mut history,
-                &mut |step| {
+                &mut |done, total, step| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
                     bar.set_message(step.to_owned());
-                    bar.inc(1);
                 },
             )?;
             bar.finish_and_clear();

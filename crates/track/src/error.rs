@@ -47,6 +47,12 @@ pub enum TrackError {
     DifferentMachines { a: String, b: String },
     #[error("invalid filter regex: {0}")]
     Filter(#[from] regex::Error),
+    #[error("cannot run {command}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("`{command}` failed in the worktree of {commit}")]
     BenchFailed { command: String, commit: String },
     #[error("interrupted; worktrees removed")]

@@ -1,7 +1,9 @@
 //! `track run`: the paired design. Each commit is checked out in its own git
 //! worktree under a temporary folder (the user's checkout is never touched),
-//! built once, then benchmarked alternately A, B, A, B, ... so that slow drift
-//! of the machine (thermal, other tenants) hits both sides alike.
+//! built once, then each benchmark is run on both sides back to back (A B,
+//! then B A in the next round, ...) by calling the bench executables directly
+//! with Criterion's `--exact ID`, so that drift of the machine over seconds
+//! (thermal, other tenants) hits both sides alike.
 //!
 //! Cleanup invariant: a [`Worktrees`] guard removes the worktrees on every exit
 //! path; Ctrl-C only sets a flag (the benchmark child receives SIGINT itself
@@ -65,60 +67,132 @@ fn interrupted_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-fn cargo_bench(
+/// One Criterion bench executable of one side, as Cargo built it.
+struct BenchBinary {
+    executable: PathBuf,
+    /// The package folder: Cargo runs benches from there, so relative paths hold.
+    package_dir: PathBuf,
+    ids: Vec<String>,
+}
+
+/// Builds the bench targets of the worktree and returns their executables
+/// (from Cargo's JSON messages), without running anything.
+fn build_benches(
     worktree: &Path,
     target: &Path,
     options: &PairedOptions,
-    build_only: bool,
-) -> Command {
+    commit: &str,
+) -> Result<Vec<BenchBinary>, TrackError> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(worktree)
         .env("CARGO_TARGET_DIR", target)
-        .arg("bench");
-    // Criterion reports on stdout; ours is reserved for the comparison (`--json`).
-    cmd.stdout(std::process::Stdio::from(std::io::stderr()));
+        .args([
+            "bench",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ]);
     for bench in &options.benches {
         cmd.args(["--bench", bench]);
     }
-    if build_only {
-        cmd.arg("--no-run");
-    } else {
-        cmd.args(["--", "--noplot"]).args(&options.criterion_args);
-        if let Some(filter) = &options.filter {
-            cmd.arg(filter);
+    let stdout = run_checked(cmd, commit, true)?;
+    let mut binaries = Vec::new();
+    for line in stdout.lines() {
+        let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
+            continue;
+        };
+        if let (Some(executable), true) = (
+            message.executable,
+            message
+                .target
+                .is_some_and(|t| t.kind.iter().any(|k| k == "bench")),
+        ) {
+            let package_dir = message
+                .manifest_path
+                .as_deref()
+                .and_then(Path::parent)
+                .map_or_else(|| worktree.to_owned(), Path::to_owned);
+            binaries.push(BenchBinary {
+                executable,
+                package_dir,
+                ids: Vec::new(),
+            });
         }
     }
+    for binary in &mut binaries {
+        let mut list = bench_command(binary, target, options);
+        list.arg("--list");
+        if let Some(filter) = &options.filter {
+            list.arg(filter);
+        }
+        // Criterion lists `ID: benchmark`; other harnesses print nothing of that form.
+        binary.ids = run_checked(list, commit, true)?
+            .lines()
+            .filter_map(|line| line.strip_suffix(": benchmark"))
+            .map(str::to_owned)
+            .collect();
+    }
+    Ok(binaries)
+}
+
+#[derive(serde::Deserialize)]
+struct CargoMessage {
+    executable: Option<PathBuf>,
+    manifest_path: Option<PathBuf>,
+    target: Option<CargoTarget>,
+}
+
+#[derive(serde::Deserialize)]
+struct CargoTarget {
+    kind: Vec<String>,
+}
+
+fn bench_command(binary: &BenchBinary, target: &Path, options: &PairedOptions) -> Command {
+    let mut cmd = Command::new(&binary.executable);
+    cmd.current_dir(&binary.package_dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CRITERION_HOME", target.join("criterion"))
+        .args(["--bench", "--noplot"])
+        .args(&options.criterion_args);
+    // Criterion reports on stdout; ours is reserved for the comparison (`--json`).
+    cmd.stdout(std::process::Stdio::from(std::io::stderr()));
     cmd
 }
 
-fn run_checked(mut cmd: Command, commit: &str) -> Result<(), TrackError> {
-    let described = format!("{cmd:?}");
-    let status = cmd.status().map_err(|e| TrackError::Git {
-        args: described.clone(),
-        message: e.to_string(),
+/// Runs `cmd` and fails naming the command and commit unless it succeeds;
+/// returns its stdout when `capture` (else stdout goes where `cmd` says).
+fn run_checked(mut cmd: Command, commit: &str, capture: bool) -> Result<String, TrackError> {
+    if capture {
+        cmd.stdout(std::process::Stdio::piped());
+    }
+    let command = format!("{cmd:?}");
+    let output = cmd.output().map_err(|source| TrackError::Spawn {
+        command: command.clone(),
+        source,
     })?;
     if interrupted_flag().load(Ordering::SeqCst) {
         return Err(TrackError::Interrupted);
     }
-    if !status.success() {
+    if !output.status.success() {
         return Err(TrackError::BenchFailed {
-            command: described,
+            command,
             commit: commit.to_owned(),
         });
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Builds `a` and `b` of the repository at `repo` and records `rounds` alternating
-/// runs of each into `history`; returns the two full SHAs. `progress` is told
-/// each step (e.g. to advance a progress bar).
+/// Builds `a` and `b` of the repository at `repo` and records `rounds` runs of
+/// each into `history`; returns the two full SHAs. Each benchmark is run on
+/// both sides back to back, in the order A B in odd rounds and B A in even
+/// ones, so that drift of the machine over seconds hits both sides alike.
+/// `progress` is told each step: (steps done, steps in all, what runs now).
 pub fn run_paired(
     repo: &Path,
     a: &str,
     b: &str,
     options: &PairedOptions,
     history: &mut History,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(String, String), TrackError> {
     let interrupted = interrupted_flag();
     interrupted.store(false, Ordering::SeqCst);
@@ -144,12 +218,14 @@ pub fn run_paired(
     let root = guard._dir.path().to_owned();
     let machine = Machine::current();
     // One target folder per side: the same package at two paths gets the same
-    // binary name, so a single folder would rebuild at every alternation.
-    let targets = options
+    // binary name, so a single folder would hold only the last side built.
+    let targets_root = options
         .target_dir
         .clone()
         .unwrap_or_else(|| root.join("target"));
-    for (side, commit) in ["a", "b"].iter().zip(&commits) {
+    let targets = ["a", "b"].map(|side| targets_root.join(side));
+    let mut binaries = Vec::new();
+    for ((side, commit), target) in ["a", "b"].iter().zip(&commits).zip(&targets) {
         let path = root.join(side);
         git(
             repo,
@@ -162,35 +238,51 @@ pub fn run_paired(
             ],
         )?;
         guard.paths.push(path.clone());
-        progress(&format!("building {}", &commit[..12]));
-        run_checked(
-            cargo_bench(&path, &targets.join(side), options, true),
-            commit,
-        )?;
+        progress(binaries.len(), 2, &format!("building {}", &commit[..12]));
+        binaries.push(build_benches(&path, target, options, commit)?);
     }
-    for round in 1..=options.rounds {
-        for (side, commit) in ["a", "b"].iter().zip(&commits) {
-            progress(&format!(
-                "round {round}/{}: {}",
-                options.rounds,
-                &commit[..12]
-            ));
-            run_checked(
-                cargo_bench(&root.join(side), &targets.join(side), options, false),
-                commit,
-            )?;
-            let benches = import_criterion_dir(&targets.join(side).join("criterion"))?;
+    let mut ids: Vec<&str> = binaries
+        .iter()
+        .flatten()
+        .flat_map(|binary| binary.ids.iter().map(String::as_str))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let total = options.rounds * ids.len();
+    for round in 0..options.rounds {
+        for (index, id) in ids.iter().enumerate() {
+            progress(
+                round * ids.len() + index,
+                total,
+                &format!("round {}/{}: {id}", round + 1, options.rounds),
+            );
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for side in order {
+                for binary in binaries[side]
+                    .iter()
+                    .filter(|b| b.ids.iter().any(|i| i == id))
+                {
+                    let mut cmd = bench_command(binary, &targets[side], options);
+                    cmd.args(["--exact", id]);
+                    run_checked(cmd, &commits[side], false)?;
+                }
+            }
+        }
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for (commit, target) in commits.iter().zip(&targets) {
+            let benches = import_criterion_dir(&target.join("criterion"))?;
             let context = RunContext {
                 commit: commit.clone(),
                 dirty: false,
                 branch: format!("run {a}..{b}"),
-                time: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64),
+                time,
             };
             history.record(&context, &machine, &benches)?;
         }
     }
+    progress(total, total, "done");
     drop(guard);
     let [a, b] = commits;
     Ok((a, b))

@@ -54,10 +54,15 @@ pub fn bootstrap_ratio_of_medians(
 }
 
 /// The comparison of B against A over paired rounds, as `track run` records
-/// them (A, B, A, B, ...): per round the ratio of B's median to A's, then a
-/// Student-t interval and test on the logs of those ratios. Each round is one
-/// observation, so drift between rounds widens the interval instead of being
-/// mistaken for a change, which pooling every sample would do. Returns
+/// them (A, B, A, B, ...): per round the ratio of B's fastest sample to A's,
+/// then a Student-t interval and test on the logs of those ratios. Each round
+/// is one observation, so drift between rounds widens the interval instead of
+/// being mistaken for a change, which pooling every sample would do. The
+/// fastest sample, not the median, because noise on a shared machine only
+/// ever adds time: a burst from another tenant during part of a round moves
+/// the median but rarely every sample (the minimum as the robust timing
+/// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
+/// 2016). Returns
 /// `(ratio, ci_low, ci_high, p)`, with `ratio` the geometric mean of the
 /// per-round ratios; `None` with fewer than three rounds on either side.
 ///
@@ -75,7 +80,7 @@ pub fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, f64, f64, f
     let logs: Vec<f64> = a
         .iter()
         .zip(b)
-        .map(|(a, b)| (median(b) / median(a)).ln())
+        .map(|(a, b)| (fastest(b) / fastest(a)).ln())
         .collect();
     let n = rounds as f64;
     let mean = logs.iter().sum::<f64>() / n;
@@ -94,6 +99,10 @@ pub fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, f64, f64, f
         (mean + half_width).exp(),
         student_t_two_sided_p(t, df),
     ))
+}
+
+fn fastest(samples: &[f64]) -> f64 {
+    samples.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 /// Two-sided p-value of Student's t with `df` degrees of freedom:

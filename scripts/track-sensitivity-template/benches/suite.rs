@@ -1,12 +1,12 @@
-//! Run with: cargo bench --bench suite. Ten benchmarks of equal cost; `work/03`
-//! does `SLOWDOWN_PERCENT` more steps.
+//! Run with: cargo bench --bench suite. Ten benchmarks of equal cost, except
+//! that `work/NN` does `SLOWDOWN_PERCENT[NN]` percent more steps.
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 fn suite(c: &mut Criterion) {
     let mut group = c.benchmark_group("work");
-    for i in 0..10u64 {
-        let steps = if i == 3 { 2_000 * (100 + sensitivity_suite::SLOWDOWN_PERCENT) / 100 } else { 2_000 };
+    for (i, percent) in (0..).zip(sensitivity_suite::SLOWDOWN_PERCENT) {
+        let steps = 2_000 * (100 + percent) / 100;
         group.bench_function(format!("{i:02}"), |b| b.iter(|| sensitivity_suite::work(black_box(steps), i)));
     }
     group.finish();
