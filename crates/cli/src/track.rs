@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use proflab_track::{CompareOptions, ExportFormat, History, Machine, Verdict};
+use proflab_track::{CompareOptions, ExportFormat, History, Machine, TrackError, Verdict};
 
 /// Record Criterion results per commit, compare commits, export and report.
 #[derive(clap::Args)]
@@ -22,11 +22,15 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum TrackCommand {
-    /// Import every benchmark under target/criterion for the checked-out commit.
+    /// Import every benchmark under target/criterion, and the instruction counts under
+    /// target/proflab-instructions, for the checked-out commit.
     Record {
         /// Criterion's output folder [default: $CARGO_TARGET_DIR or <repo root>/target, then /criterion].
         #[arg(long)]
         criterion_dir: Option<PathBuf>,
+        /// Instruction-count reports [default: the same target folder, then /proflab-instructions].
+        #[arg(long)]
+        instructions_dir: Option<PathBuf>,
     },
     /// Compare commit B against commit A, benchmark by benchmark.
     Compare {
@@ -127,19 +131,35 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match &args.command {
-        TrackCommand::Record { criterion_dir } => {
-            let dir = criterion_dir.clone().unwrap_or_else(|| {
-                std::env::var_os("CARGO_TARGET_DIR")
-                    .map_or_else(|| repo_root().join("target"), PathBuf::from)
-                    .join("criterion")
-            });
-            let benches = proflab_track::import_criterion_dir(&dir)?;
+        TrackCommand::Record {
+            criterion_dir,
+            instructions_dir,
+        } => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| repo_root().join("target"), PathBuf::from);
+            let instructions = proflab_track::import_instruction_dir(
+                &instructions_dir
+                    .clone()
+                    .unwrap_or_else(|| target.join(proflab_track::INSTRUCTION_REPORT_DIR)),
+            )?;
+            let counts = instructions.len();
+            let mut benches = instructions;
+            // Instruction counts alone are a complete record; nothing at all is an error.
+            match proflab_track::import_criterion_dir(
+                &criterion_dir
+                    .clone()
+                    .unwrap_or_else(|| target.join("criterion")),
+            ) {
+                Ok(timed) => benches.extend(timed),
+                Err(TrackError::NoCriterionDir { .. }) if counts > 0 => {}
+                Err(error) => return Err(error.into()),
+            }
             let context = proflab_track::git_context(Path::new("."))
                 .context("`record` needs a git checkout to know the commit")?;
             let run = history.record(&context, &Machine::current(), &benches)?;
             writeln!(
                 out,
-                "recorded run {run}: {} benchmarks at {}{} into {}",
+                "recorded run {run}: {} benchmarks ({counts} instruction counts) at {}{} into {}",
                 benches.len(),
                 &context.commit[..12.min(context.commit.len())],
                 if context.dirty { " (dirty)" } else { "" },

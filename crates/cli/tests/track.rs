@@ -304,3 +304,175 @@ fn dashboard_renders_in_headless_chromium() {
         std::fs::copy(&screenshot, keep).unwrap();
     }
 }
+
+/// Writes one bench target's instruction report, as `proflab-callgrind` does.
+fn instruction_report(dir: &Path, counts: &[(&str, u64)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let benchmarks: Vec<_> = counts
+        .iter()
+        .map(|(id, n)| serde_json::json!({"id": id, "instructions": n}))
+        .collect();
+    std::fs::write(
+        dir.join("counts.json"),
+        serde_json::json!({"format": "proflab-instructions/1", "benchmarks": benchmarks})
+            .to_string(),
+    )
+    .unwrap();
+}
+
+fn commit_empty(dir: &Path, message: &str) {
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            message,
+        ],
+    );
+}
+
+#[test]
+fn instruction_counts_are_a_second_metric() {
+    let repo = repo();
+    let record_counts = |counts: &[(&str, u64)], criterion: &str| {
+        let instructions = repo.path().join("instructions");
+        instruction_report(&instructions, counts);
+        proflab(repo.path())
+            .args([
+                "track",
+                "record",
+                "--criterion-dir",
+                criterion,
+                "--instructions-dir",
+            ])
+            .arg(&instructions)
+            .output()
+            .unwrap()
+    };
+    criterion_tree(&repo.path().join("crit"), 2, 1.0);
+    let out = record_counts(&[("steps/a", 1000), ("steps/b", 50_000)], "crit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 benchmarks (2 instruction counts)"));
+    commit_empty(repo.path(), "two");
+    // Counts alone, without any Criterion folder, are a complete record.
+    let out = record_counts(&[("steps/a", 1000), ("steps/b", 52_000)], "no-such-dir");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = proflab(repo.path())
+        .args(["track", "compare", "HEAD~1", "HEAD", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "only what both commits have: {rows:?}");
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap();
+    let b = row("counts/steps/b");
+    assert_eq!(b["metric"], "instructions");
+    assert!((b["ratio"].as_f64().unwrap() - 1.04).abs() < 1e-12, "{b}");
+    assert_eq!(
+        b["verdict"], "regressed",
+        "a 4% count change is exact, not noise"
+    );
+    assert_eq!(row("counts/steps/a")["verdict"], "unchanged");
+    let table = proflab(repo.path())
+        .args(["track", "compare", "HEAD~1", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("50.00 KIr"));
+
+    // A corrupt report is named, and nothing is recorded.
+    std::fs::write(repo.path().join("instructions/counts.json"), "{\"format\":").unwrap();
+    let out = proflab(repo.path())
+        .args(["track", "record", "--instructions-dir", "instructions"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("counts.json"));
+    let history = proflab(repo.path())
+        .args(["track", "history", "--json"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+}
+
+/// `track run` end to end on the sensitivity script's template crate: two
+/// commits, three rounds of two benchmarks, worktrees gone afterwards.
+#[test]
+fn paired_run_records_rounds_and_leaves_no_worktree() {
+    let repo = repo();
+    let template =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/track-sensitivity-template");
+    for file in ["Cargo.toml", "src/lib.rs", "benches/suite.rs"] {
+        let to = repo.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(template.join(file), to).unwrap();
+    }
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "A");
+    commit_empty(repo.path(), "B");
+    // Kept between test runs: Criterion builds once per side, not every time.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
+    let out = proflab(repo.path())
+        .args([
+            "track",
+            "run",
+            "HEAD~1",
+            "HEAD",
+            "--rounds",
+            "3",
+            "--filter",
+            "work/0[01]",
+            "--json",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .args(["--criterion-arg=--warm-up-time", "--criterion-arg=0.05"])
+        .args(["--criterion-arg=--measurement-time", "--criterion-arg=0.1"])
+        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["work/00", "work/01"]);
+    let history = proflab(repo.path())
+        .args(["track", "history", "--json"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 6, "three rounds a side");
+    let worktrees = Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["worktree", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&worktrees.stdout).lines().count(),
+        1
+    );
+}

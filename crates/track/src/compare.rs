@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::stats::{
     benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,
 };
-use crate::{History, TrackError};
+use crate::{History, Metric, TrackError};
 
 /// What `compare` concluded about one benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,8 +54,10 @@ impl Default for CompareOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub id: String,
-    pub a_median_ns: f64,
-    pub b_median_ns: f64,
+    pub metric: Metric,
+    /// Nanoseconds per iteration, or instructions.
+    pub a_median: f64,
+    pub b_median: f64,
     /// `b_median / a_median`: above 1 means B is slower.
     pub ratio: f64,
     pub ci_low: f64,
@@ -78,6 +80,7 @@ pub fn compare(
     let (a_commit, b_commit) = (history.resolve(a)?, history.resolve(b)?);
     let (a_samples, a_machines) = history.samples_by_run(&a_commit)?;
     let (b_samples, b_machines) = history.samples_by_run(&b_commit)?;
+    let metrics = history.metrics()?;
     if !options.allow_different_machines {
         let mut all = a_machines.iter().chain(&b_machines);
         if let Some(first) = all.next()
@@ -95,17 +98,27 @@ pub fn compare(
         .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
         .map(|(id, a_runs, b_runs)| {
             let (a, b) = (a_runs.concat(), b_runs.concat());
-            // Three or more rounds a side: judge by the spread between
-            // rounds. Fewer: only the samples themselves are there to judge by.
-            let (ratio, ci_low, ci_high, p) = paired_rounds(a_runs, b_runs).unwrap_or_else(|| {
-                let (ratio, low, high) =
-                    bootstrap_ratio_of_medians(&a, &b, options.resamples, options.seed);
-                (ratio, low, high, mann_whitney_p(&a, &b))
-            });
+            let metric = metrics.get(id).copied().unwrap_or(Metric::TimeNs);
+            let (ratio, ci_low, ci_high, p) = match metric {
+                // A count does not vary from run to run: the ratio is exact,
+                // and any difference is real.
+                Metric::Instructions => {
+                    let ratio = median(&b) / median(&a);
+                    (ratio, ratio, ratio, if ratio == 1.0 { 1.0 } else { 0.0 })
+                }
+                // Three or more rounds a side: judge by the spread between
+                // rounds. Fewer: only the samples themselves are there to judge by.
+                Metric::TimeNs => paired_rounds(a_runs, b_runs).unwrap_or_else(|| {
+                    let (ratio, low, high) =
+                        bootstrap_ratio_of_medians(&a, &b, options.resamples, options.seed);
+                    (ratio, low, high, mann_whitney_p(&a, &b))
+                }),
+            };
             Comparison {
                 id: id.clone(),
-                a_median_ns: median(&a),
-                b_median_ns: median(&b),
+                metric,
+                a_median: median(&a),
+                b_median: median(&b),
                 ratio,
                 ci_low,
                 ci_high,
@@ -115,9 +128,19 @@ pub fn compare(
             }
         })
         .collect();
-    let q = benjamini_hochberg(&rows.iter().map(|r| r.p).collect::<Vec<_>>());
-    for (row, q) in rows.iter_mut().zip(q) {
-        row.q = q;
+    // Only the timed benchmarks are tests of a hypothesis; counts keep q = p.
+    let timed: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].metric == Metric::TimeNs)
+        .collect();
+    let q = benjamini_hochberg(&timed.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
+    for row in &mut rows {
+        row.q = row.p;
+    }
+    for (&i, q) in timed.iter().zip(q) {
+        rows[i].q = q;
+    }
+    for row in &mut rows {
+        let q = row.q;
         let significant = q < options.alpha;
         row.verdict = if significant && row.ci_low > 1.0 + options.threshold {
             Verdict::Regressed
@@ -128,6 +151,24 @@ pub fn compare(
         };
     }
     Ok(rows)
+}
+
+/// Formats a value of `metric` with the unit that keeps it readable.
+fn format_value(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::TimeNs => format_time(value),
+        Metric::Instructions => format_instructions(value),
+    }
+}
+
+/// Instruction counts with an SI prefix, `Ir` as callgrind names the event.
+fn format_instructions(count: f64) -> String {
+    match count {
+        n if n < 1e3 => format!("{n:.0} Ir"),
+        n if n < 1e6 => format!("{:.2} KIr", n / 1e3),
+        n if n < 1e9 => format!("{:.2} MIr", n / 1e6),
+        n => format!("{:.2} GIr", n / 1e9),
+    }
 }
 
 /// Formats nanoseconds the way Criterion does: the unit that keeps 1–999.
@@ -167,8 +208,8 @@ pub fn write_table(
                 out,
                 "{:<width$}  {:>11}  {:>11}  {:>7.3}  [{:>6.3}, {:>6.3}]  {:>8.2e}  {verdict}",
                 r.id,
-                format_time(r.a_median_ns),
-                format_time(r.b_median_ns),
+                format_value(r.metric, r.a_median),
+                format_value(r.metric, r.b_median),
                 r.ratio,
                 r.ci_low,
                 r.ci_high,
@@ -188,12 +229,19 @@ pub fn write_json(out: &mut dyn Write, rows: &[Comparison]) -> Result<(), TrackE
 
 #[cfg(test)]
 mod tests {
-    use super::format_time;
+    use super::{format_instructions, format_time};
 
     #[test]
     fn times_pick_a_readable_unit() {
         assert_eq!(format_time(12.345), "12.35 ns");
         assert_eq!(format_time(1_500.0), "1.50 µs");
         assert_eq!(format_time(2.5e9), "2.50 s");
+    }
+
+    #[test]
+    fn counts_pick_a_readable_prefix() {
+        assert_eq!(format_instructions(812.0), "812 Ir");
+        assert_eq!(format_instructions(41_250.0), "41.25 KIr");
+        assert_eq!(format_instructions(3.5e9), "3.50 GIr");
     }
 }

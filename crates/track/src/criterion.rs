@@ -9,15 +9,50 @@ use serde::Deserialize;
 
 use crate::TrackError;
 
-/// One benchmark's raw result: per-iteration times in nanoseconds, one per Criterion sample.
+/// What a benchmark's values measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Wall-clock nanoseconds per iteration, one value per Criterion sample: noisy.
+    TimeNs,
+    /// Instructions executed (callgrind's `Ir`), one value per run: deterministic.
+    Instructions,
+}
+
+impl Metric {
+    /// The name stored in the history database.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::TimeNs => "time_ns",
+            Metric::Instructions => "instructions",
+        }
+    }
+
+    /// The metric stored as `name`; unknown names (from a newer proflab) read as time.
+    #[must_use]
+    pub fn from_stored(name: &str) -> Metric {
+        if name == "instructions" {
+            Metric::Instructions
+        } else {
+            Metric::TimeNs
+        }
+    }
+}
+
+/// One benchmark's raw result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Benchmark {
-    /// Criterion's `full_id`, e.g. `string_concat/push_str/1000`: the key history uses.
+    /// Criterion's `full_id`, e.g. `string_concat/push_str/1000`, or for
+    /// instruction counts `<bench target>/<id>`: the key history uses.
     pub id: String,
-    /// Sample time divided by its iteration count, in nanoseconds.
-    pub per_iteration_ns: Vec<f64>,
-    /// Criterion's own point estimate of the mean, kept for exports.
-    pub criterion_mean_ns: f64,
+    pub metric: Metric,
+    /// For time, each sample's time divided by its iteration count, in
+    /// nanoseconds; for instructions, the one count.
+    pub values: Vec<f64>,
+    /// Criterion's own point estimate of the mean (the count for
+    /// instructions), kept for exports.
+    pub summary: f64,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +158,7 @@ fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
     if sample.iters.len() < 2 {
         return Err(bad("fewer than two samples"));
     }
-    let per_iteration_ns = sample
+    let values = sample
         .times
         .iter()
         .zip(&sample.iters)
@@ -139,7 +174,8 @@ fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Benchmark {
         id: meta.full_id,
-        per_iteration_ns,
-        criterion_mean_ns: estimates.mean.point_estimate,
+        metric: Metric::TimeNs,
+        values,
+        summary: estimates.mean.point_estimate,
     })
 }

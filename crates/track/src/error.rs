@@ -55,6 +55,8 @@ pub enum TrackError {
     },
     #[error("`{command}` failed in the worktree of {commit}")]
     BenchFailed { command: String, commit: String },
+    #[error(transparent)]
+    Instructions(#[from] proflab_callgrind::CallgrindError),
     #[error("interrupted; worktrees removed")]
     Interrupted,
     #[error("cannot write output")]

@@ -6,12 +6,13 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::stats::{bootstrap_ratio_of_medians, median};
-use crate::{History, TrackError};
+use crate::{History, Metric, TrackError};
 
 /// The target format of [`export`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// Bencher Metric Format: `{"<bench>": {"latency": {"value", "lower_value", "upper_value"}}}` in ns.
+    /// Bencher Metric Format: `{"<bench>": {"latency": {"value", "lower_value", "upper_value"}}}`
+    /// in ns, or `{"instructions": {"value"}}` for instruction counts.
     Bmf,
     /// github-action-benchmark's `customSmallerIsBetter` array.
     GithubActionBenchmark,
@@ -26,24 +27,29 @@ pub fn export(
 ) -> Result<(), TrackError> {
     let commit = history.resolve(commit)?;
     let (samples, _) = history.samples(&commit)?;
-    let summary: Vec<(String, f64, f64, f64)> = samples
+    let metrics = history.metrics()?;
+    let summary: Vec<(String, Metric, f64, f64, f64)> = samples
         .iter()
         .map(|(id, s)| {
             // The interval of the median alone: the ratio against itself scaled back.
             let m = median(s);
             let (_, low, high) = bootstrap_ratio_of_medians(&[m], s, 2000, 0x5eed);
-            (id.clone(), m, m * low, m * high)
+            let metric = metrics.get(id).copied().unwrap_or(Metric::TimeNs);
+            (id.clone(), metric, m, m * low, m * high)
         })
         .collect();
     let value = match format {
         ExportFormat::Bmf => {
             let map: BTreeMap<_, _> = summary
                 .iter()
-                .map(|(id, m, lo, hi)| {
-                    (
-                        id.clone(),
-                        json!({"latency": {"value": m, "lower_value": lo, "upper_value": hi}}),
-                    )
+                .map(|(id, metric, m, lo, hi)| {
+                    let measure = match metric {
+                        Metric::TimeNs => {
+                            json!({"latency": {"value": m, "lower_value": lo, "upper_value": hi}})
+                        }
+                        Metric::Instructions => json!({"instructions": {"value": m}}),
+                    };
+                    (id.clone(), measure)
                 })
                 .collect();
             json!(map)
@@ -51,9 +57,12 @@ pub fn export(
         ExportFormat::GithubActionBenchmark => json!(
             summary
                 .iter()
-                .map(|(id, m, lo, hi)| json!({
+                .map(|(id, metric, m, lo, hi)| json!({
                     "name": id,
-                    "unit": "ns/iter",
+                    "unit": match metric {
+                        Metric::TimeNs => "ns/iter",
+                        Metric::Instructions => "instructions",
+                    },
                     "value": m,
                     "range": format!("± {:.3}", (hi - lo) / 2.0),
                     "extra": format!("commit {commit}, 95% CI [{lo:.3}, {hi:.3}]"),

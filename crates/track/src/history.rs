@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::{Benchmark, Machine, RunContext, TrackError};
+use crate::{Benchmark, Machine, Metric, RunContext, TrackError};
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only:
 /// a released database may be at any earlier version.
@@ -33,6 +33,9 @@ const MIGRATIONS: &[&str] = &[
     // Version 2: look-ups by commit prefix and per-benchmark history stay fast as runs accumulate.
     "CREATE INDEX runs_by_commit ON runs(commit_sha);
      CREATE INDEX results_by_bench ON results(bench_id);",
+    // Version 3: instruction counts beside times; `criterion_mean_ns` and
+    // `samples_ns` then hold the count.
+    "ALTER TABLE results ADD COLUMN metric TEXT NOT NULL DEFAULT 'time_ns';",
 ];
 
 /// Where history lives unless `--db` says otherwise: `<repo root>/.proflab/history.sqlite`,
@@ -41,10 +44,10 @@ pub fn default_db_path(repo_root: &Path) -> PathBuf {
     repo_root.join(".proflab").join("history.sqlite")
 }
 
-/// Per-iteration times in nanoseconds, by benchmark id.
+/// Per-iteration times in nanoseconds (or instruction counts), by benchmark id.
 pub type Samples = BTreeMap<String, Vec<f64>>;
 
-/// Per-iteration times in nanoseconds, by benchmark id, one vector per run.
+/// Per-iteration times in nanoseconds (or instruction counts), by benchmark id, one vector per run.
 pub type RunSamples = BTreeMap<String, Vec<Vec<f64>>>;
 
 /// One recorded run, as `history` lists it.
@@ -145,13 +148,19 @@ impl History {
         let run_id = tx.last_insert_rowid();
         {
             let mut insert = tx
-                .prepare("INSERT INTO results (run_id, bench_id, criterion_mean_ns, samples_ns) VALUES (?1, ?2, ?3, ?4)")
+                .prepare("INSERT INTO results (run_id, bench_id, criterion_mean_ns, samples_ns, metric) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(db)?;
             for bench in benches {
-                let samples = serde_json::to_string(&bench.per_iteration_ns)
+                let samples = serde_json::to_string(&bench.values)
                     .map_err(|e| db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
                 insert
-                    .execute(params![run_id, bench.id, bench.criterion_mean_ns, samples])
+                    .execute(params![
+                        run_id,
+                        bench.id,
+                        bench.summary,
+                        samples,
+                        bench.metric.as_str()
+                    ])
                     .map_err(db)?;
             }
         }
@@ -218,6 +227,22 @@ impl History {
             .map(|(id, runs)| (id, runs.concat()))
             .collect();
         Ok((pooled, machines))
+    }
+
+    /// What each recorded benchmark measures, by id.
+    pub fn metrics(&self) -> Result<BTreeMap<String, Metric>, TrackError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT bench_id, metric FROM results")
+            .map_err(|e| self.db_error(e))?;
+        stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Metric::from_stored(&r.get::<_, String>(1)?),
+            ))
+        })
+        .and_then(|rows| rows.collect::<Result<BTreeMap<_, _>, _>>())
+        .map_err(|e| self.db_error(e))
     }
 
     /// Like [`History::samples`], but each run's samples kept apart, in

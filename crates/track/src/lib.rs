@@ -1,5 +1,6 @@
 //! Benchmark history for Criterion output: import what `cargo bench` left under
-//! `target/criterion/`, keep it in a SQLite database keyed by commit and
+//! `target/criterion/` (and the instruction counts of `proflab-callgrind`
+//! bench targets under `target/proflab-instructions/`), keep it in a SQLite database keyed by commit and
 //! machine, compare two commits with statistics that hold on a noisy machine,
 //! and export to Bencher Metric Format or github-action-benchmark.
 //!
@@ -12,17 +13,20 @@ mod environment;
 mod error;
 mod export;
 mod history;
+mod instructions;
 mod paired;
 mod report;
 mod stats;
 
 pub use compare::{CompareOptions, Comparison, Verdict, compare, write_json, write_table};
-pub use criterion::{Benchmark, import_criterion_dir};
+pub use criterion::{Benchmark, Metric, import_criterion_dir};
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
 pub use history::{History, RunSamples, RunSummary, default_db_path};
+pub use instructions::import_instruction_dir;
 pub use paired::{PairedOptions, run_paired};
+pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{
     benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,

@@ -90,7 +90,7 @@ fn imports_groups_with_and_without_values_and_skips_baselines() {
     let benches = import_criterion_dir(dir.path()).unwrap();
     let ids: Vec<&str> = benches.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids, ["concat/push_str/1000", "sqrt/f64_sqrt"]);
-    assert!((benches[1].per_iteration_ns[0] - noisy(5.0, 2)[0]).abs() < 1e-9);
+    assert!((benches[1].values[0] - noisy(5.0, 2)[0]).abs() < 1e-9);
 }
 
 #[test]
