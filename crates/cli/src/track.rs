@@ -269,7 +269,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 filter: filter.as_deref().map(regex::Regex::new).transpose()?,
                 ..CompareOptions::default()
             };
-            let path = proflab_track::write_report(&history, output, &options)?;
+            let path = proflab_track::write_report(
+                &history,
+                proflab_track::repo_root(Path::new(".")).ok().as_deref(),
+                output,
+                &options,
+            )?;
             writeln!(out, "wrote {}", path.display())?;
         }
         TrackCommand::Export { commit, format } => {

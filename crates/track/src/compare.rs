@@ -154,7 +154,7 @@ pub fn compare(
 }
 
 /// Formats a value of `metric` with the unit that keeps it readable.
-fn format_value(metric: Metric, value: f64) -> String {
+pub(crate) fn format_value(metric: Metric, value: f64) -> String {
     match metric {
         Metric::TimeNs => format_time(value),
         Metric::Instructions => format_instructions(value),

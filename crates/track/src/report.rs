@@ -1,14 +1,17 @@
 //! The static HTML dashboard: one self-contained file with inline SVG charts,
 //! no script and no network, so it opens from `file://` and in any CI artifact viewer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::compare::format_value;
+use crate::environment::git;
 use crate::stats::{bootstrap_ratio_of_medians, median};
-use crate::{CompareOptions, History, TrackError, Verdict, compare};
+use crate::{CompareOptions, History, Metric, TrackError, Verdict, compare};
 
-/// One benchmark at one commit: median and the 95% interval of the median, in ns.
+/// One benchmark at one commit: median and the 95% interval of the median
+/// (nanoseconds, or instructions: an interval of width zero).
 struct Point {
     commit: String,
     median: f64,
@@ -24,20 +27,42 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Orders `commits` (SHAs in the order first recorded) as the git history of
+/// `repo` does, oldest first; commits git does not know keep their recorded
+/// order, after the known ones. Without a readable repository, recorded order.
+fn in_git_order(commits: Vec<String>, repo: Option<&Path>) -> Vec<String> {
+    let Some(listed) =
+        repo.and_then(|repo| git(repo, &["rev-list", "--all", "--topo-order", "--reverse"]).ok())
+    else {
+        return commits;
+    };
+    let position: HashMap<&str, usize> = listed.lines().zip(0..).collect();
+    let (mut known, unknown): (Vec<String>, Vec<String>) = commits
+        .into_iter()
+        .partition(|c| position.contains_key(c.as_str()));
+    known.sort_by_key(|c| position[c.as_str()]);
+    known.extend(unknown);
+    known
+}
+
 /// Writes `<dir>/index.html`: a summary table (latest change per benchmark),
 /// then per benchmark a chart of median and interval across commits in the
-/// order they were first recorded, regressions against the previous commit in red.
+/// order of the git history of `repo` (else the order they were first
+/// recorded), regressions against the previous commit in red.
 pub fn write_report(
     history: &History,
+    repo: Option<&Path>,
     dir: &Path,
     options: &CompareOptions,
 ) -> Result<PathBuf, TrackError> {
-    let mut commits: Vec<String> = Vec::new();
+    let mut recorded: Vec<String> = Vec::new();
     for run in history.runs()? {
-        if !commits.contains(&run.commit) {
-            commits.push(run.commit);
+        if !recorded.contains(&run.commit) {
+            recorded.push(run.commit);
         }
     }
+    let commits = in_git_order(recorded, repo);
+    let metrics = history.metrics()?;
     let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for (index, commit) in commits.iter().enumerate() {
         let verdicts: BTreeMap<String, Verdict> = match index.checked_sub(1) {
@@ -79,7 +104,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
         series.len(),
         options.alpha
     );
-    html.push_str("<table id=\"summary\"><tr><th>benchmark</th><th>latest median (ns)</th><th>vs previous</th><th>verdict</th></tr>\n");
+    html.push_str("<table id=\"summary\"><tr><th>benchmark</th><th>latest median</th><th>vs previous</th><th>verdict</th></tr>\n");
     for (id, points) in &series {
         let last = &points[points.len() - 1];
         let change = match points.len() {
@@ -92,15 +117,21 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
         let verdict = format!("{:?}", last.verdict).to_lowercase();
         let _ = writeln!(
             html,
-            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1:.2}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td></tr>",
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td></tr>",
             escape(id),
-            last.median
+            format_value(
+                metrics.get(id).copied().unwrap_or(Metric::TimeNs),
+                last.median
+            )
         );
     }
     html.push_str("</table>\n");
     for (id, points) in &series {
         let _ = writeln!(html, "<section id=\"{0}\"><h2>{0}</h2>", escape(id));
-        html.push_str(&chart(points));
+        html.push_str(&chart(
+            points,
+            metrics.get(id).copied().unwrap_or(Metric::TimeNs),
+        ));
         html.push_str("</section>\n");
     }
     html.push_str("</body></html>\n");
@@ -117,7 +148,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
 }
 
 /// An SVG line chart of medians with interval whiskers, commits on the x axis.
-fn chart(points: &[Point]) -> String {
+fn chart(points: &[Point], metric: Metric) -> String {
     let (width, height, pad) = (640.0, 220.0, 50.0);
     let low = points.iter().map(|p| p.low).fold(f64::INFINITY, f64::min);
     let high = points
@@ -137,11 +168,11 @@ fn chart(points: &[Point]) -> String {
     );
     let _ = write!(
         svg,
-        "<text x=\"4\" y=\"{}\" font-size=\"11\">{:.2} ns</text><text x=\"4\" y=\"{}\" font-size=\"11\">{:.2} ns</text>",
+        "<text x=\"4\" y=\"{}\" font-size=\"11\">{}</text><text x=\"4\" y=\"{}\" font-size=\"11\">{}</text>",
         pad - 8.0,
-        high,
+        format_value(metric, high),
         height - pad + 16.0,
-        low
+        format_value(metric, low)
     );
     let line: Vec<String> = points
         .iter()
@@ -161,7 +192,7 @@ fn chart(points: &[Point]) -> String {
         };
         let _ = write!(
             svg,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"{color}\"/><circle class=\"{3}\" cx=\"{0:.1}\" cy=\"{4:.1}\" r=\"4\" fill=\"{color}\"><title>{5}: {6:.2} ns [{7:.2}, {8:.2}]</title></circle>\
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"{color}\"/><circle class=\"{3}\" cx=\"{0:.1}\" cy=\"{4:.1}\" r=\"4\" fill=\"{color}\"><title>{5}: {6} [{7}, {8}]</title></circle>\
 <text x=\"{0:.1}\" y=\"{9}\" font-size=\"10\" text-anchor=\"middle\">{10}</text>",
             x(i),
             y(p.low),
@@ -169,13 +200,49 @@ fn chart(points: &[Point]) -> String {
             format!("{:?}", p.verdict).to_lowercase(),
             y(p.median),
             &p.commit[..12.min(p.commit.len())],
-            p.median,
-            p.low,
-            p.high,
+            format_value(metric, p.median),
+            format_value(metric, p.low),
+            format_value(metric, p.high),
             height - 8.0,
             &p.commit[..7.min(p.commit.len())]
         );
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_follow_the_git_history_and_unknown_ones_come_last() {
+        let repo = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| git(repo.path(), args).unwrap();
+        run(&["init", "-q", "-b", "main"]);
+        let mut shas = Vec::new();
+        for message in ["one", "two", "three"] {
+            run(&[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                message,
+            ]);
+            shas.push(run(&["rev-parse", "HEAD"]));
+        }
+        let recorded = vec![
+            shas[2].clone(),
+            shas[0].clone(),
+            "feedface".to_owned(),
+            shas[1].clone(),
+        ];
+        let expected = [&shas[0], &shas[1], &shas[2], "feedface"];
+        assert_eq!(in_git_order(recorded.clone(), Some(repo.path())), expected);
+        assert_eq!(in_git_order(recorded.clone(), None), recorded);
+    }
 }
