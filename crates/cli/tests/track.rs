@@ -410,10 +410,9 @@ fn instruction_counts_are_a_second_metric() {
     assert_eq!(runs.as_array().unwrap().len(), 2);
 }
 
-/// `track run` end to end on the sensitivity script's template crate: two
-/// commits, three rounds of two benchmarks, worktrees gone afterwards.
-#[test]
-fn paired_run_records_rounds_and_leaves_no_worktree() {
+/// A checkout of the sensitivity script's template crate (ten Criterion
+/// benchmarks) with two commits of the same code.
+fn template_repo() -> tempfile::TempDir {
     let repo = repo();
     let template =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/track-sensitivity-template");
@@ -425,32 +424,48 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     git(repo.path(), &["add", "-A"]);
     commit_empty(repo.path(), "A");
     commit_empty(repo.path(), "B");
-    // Kept between test runs: Criterion builds once per side, not every time.
+    repo
+}
+
+/// Held by each test that runs `paired_run`: they share its target folder,
+/// and two runs writing one Criterion folder at once would read each other's files.
+static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `track run HEAD~1 HEAD` on quick Criterion settings; the target folder is
+/// kept between test runs, so Criterion builds once per side, not every time.
+fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
-    let out = proflab(repo.path())
-        .args([
-            "track",
-            "run",
-            "HEAD~1",
-            "HEAD",
-            "--rounds",
-            "3",
-            "--filter",
-            "work/0[01]",
-            "--json",
-        ])
-        .arg("--target-dir")
+    let mut cmd = proflab(repo);
+    cmd.args(["track", "run", "HEAD~1", "HEAD", "--rounds", rounds])
+        .args(["--filter", filter, "--json", "--target-dir"])
         .arg(&target)
         .args(["--criterion-arg=--warm-up-time", "--criterion-arg=0.05"])
         .args(["--criterion-arg=--measurement-time", "--criterion-arg=0.1"])
-        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"]);
+    cmd
+}
+
+fn worktree_count(repo: &Path) -> usize {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["worktree", "list"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// `track run` end to end: two commits, three rounds of two benchmarks,
+/// worktrees gone afterwards.
+#[test]
+fn paired_run_records_rounds_and_leaves_no_worktree() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = paired_run(repo.path(), "3", "work/0[01]").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> = rows
         .as_array()
@@ -465,14 +480,44 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
         .unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 6, "three rounds a side");
-    let worktrees = Command::new("git")
-        .arg("-C")
-        .arg(repo.path())
-        .args(["worktree", "list"])
-        .output()
+    assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// Ctrl-C in the middle of the rounds: the run stops with an error and takes
+/// its worktrees with it.
+#[test]
+fn interrupted_run_leaves_no_worktree() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let child = paired_run(repo.path(), "50", "work/0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&worktrees.stdout).lines().count(),
-        1
-    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while worktree_count(repo.path()) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worktrees never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Let the builds (cached by the other test, else a minute) reach the rounds.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(worktree_count(repo.path()), 1);
+    let leftover = std::fs::read_dir(repo.path().join(".git/worktrees"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert_eq!(leftover, 0, "no worktree metadata or lock left in .git");
 }
