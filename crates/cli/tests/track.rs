@@ -19,20 +19,7 @@ fn git(dir: &Path, args: &[&str]) {
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(
-        dir.path(),
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "one",
-        ],
-    );
+    commit_empty(dir.path(), "one");
     dir
 }
 
@@ -124,20 +111,7 @@ fn ci_gate_exit_codes() {
     criterion_tree(&before, 5, 1.0);
     criterion_tree(&after, 5, 1.10);
     assert!(record(repo.path(), &before).status.success());
-    git(
-        repo.path(),
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "two",
-        ],
-    );
+    commit_empty(repo.path(), "two");
     assert!(record(repo.path(), &after).status.success());
 
     let out = proflab(repo.path())
@@ -195,20 +169,7 @@ fn two_recorded_commits() -> tempfile::TempDir {
     criterion_tree(&before, 5, 1.0);
     criterion_tree(&after, 5, 1.10);
     assert!(record(repo.path(), &before).status.success());
-    git(
-        repo.path(),
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "two",
-        ],
-    );
+    commit_empty(repo.path(), "two");
     assert!(record(repo.path(), &after).status.success());
     repo
 }

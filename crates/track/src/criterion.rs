@@ -116,18 +116,20 @@ pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
     Ok(benches)
 }
 
-fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| TrackError::Io {
+/// The paths of the entries of `dir`, failing with the folder's name.
+pub(crate) fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
+    let io = |source| TrackError::Io {
         path: dir.to_owned(),
         source,
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| TrackError::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
+    };
+    std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|entry| entry.map(|e| e.path()).map_err(io))
+        .collect()
+}
+
+fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
+    for path in entries(dir)? {
         if !path.is_dir() {
             continue;
         }

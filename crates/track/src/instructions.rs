@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::criterion::entries;
 use crate::{Benchmark, Metric, TrackError};
 
 /// Every count under `dir`, ids prefixed by their bench target's name and
@@ -12,18 +13,8 @@ pub fn import_instruction_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> 
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| TrackError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
     let mut benches = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| TrackError::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
+    for path in entries(dir)? {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
