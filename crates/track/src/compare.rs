@@ -2,8 +2,10 @@
 //! and a p-value corrected by Benjamini-Hochberg across all benchmarks
 //! compared, and a verdict that needs both to agree. With three or more runs
 //! (rounds) per commit, the interval and test are Student-t over per-round
-//! ratios, so drift between rounds counts as noise; with fewer, a bootstrap
-//! of the ratio of medians and a Mann-Whitney test over the samples.
+//! ratios, so drift between rounds counts as noise, with each benchmark's
+//! variance moderated by the spread all of them show (empirical Bayes); with
+//! fewer, a bootstrap of the ratio of medians and a Mann-Whitney test over
+//! the samples. Instruction counts are exact ratios.
 
 use std::io::Write;
 
@@ -11,7 +13,8 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,
+    benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior, mann_whitney_p, median,
+    round_log_ratios, sample_variance, t_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -92,27 +95,46 @@ pub fn compare(
             });
         }
     }
-    let mut rows: Vec<Comparison> = a_samples
+    let pairs: Vec<_> = a_samples
         .iter()
         .filter(|(id, _)| options.filter.as_ref().is_none_or(|f| f.is_match(id)))
         .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
         .map(|(id, a_runs, b_runs)| {
-            let (a, b) = (a_runs.concat(), b_runs.concat());
             let metric = metrics.get(id).copied().unwrap_or(Metric::TimeNs);
-            let (ratio, ci_low, ci_high, p) = match metric {
+            let logs = (metric == Metric::TimeNs)
+                .then(|| round_log_ratios(a_runs, b_runs))
+                .flatten();
+            (id, metric, a_runs, b_runs, logs)
+        })
+        .collect();
+    // The timed benchmarks compared together share the machine's round-to-round noise.
+    let prior = fit_variance_prior(
+        &pairs
+            .iter()
+            .filter_map(|(.., logs)| logs.as_deref())
+            .map(|logs| (sample_variance(logs), logs.len() as f64 - 1.0))
+            .collect::<Vec<_>>(),
+    );
+    let mut rows: Vec<Comparison> = pairs
+        .into_iter()
+        .map(|(id, metric, a_runs, b_runs, logs)| {
+            let (a, b) = (a_runs.concat(), b_runs.concat());
+            let (ratio, ci_low, ci_high, p) = match (metric, logs) {
                 // A count does not vary from run to run: the ratio is exact,
                 // and any difference is real.
-                Metric::Instructions => {
+                (Metric::Instructions, _) => {
                     let ratio = median(&b) / median(&a);
                     (ratio, ratio, ratio, if ratio == 1.0 { 1.0 } else { 0.0 })
                 }
                 // Three or more rounds a side: judge by the spread between
-                // rounds. Fewer: only the samples themselves are there to judge by.
-                Metric::TimeNs => paired_rounds(a_runs, b_runs).unwrap_or_else(|| {
+                // rounds, moderated by the other benchmarks' spread.
+                (Metric::TimeNs, Some(logs)) => t_interval(&logs, prior),
+                // Fewer: only the samples themselves are there to judge by.
+                (Metric::TimeNs, None) => {
                     let (ratio, low, high) =
                         bootstrap_ratio_of_medians(&a, &b, options.resamples, options.seed);
                     (ratio, low, high, mann_whitney_p(&a, &b))
-                }),
+                }
             };
             Comparison {
                 id: id.clone(),

@@ -29,5 +29,6 @@ pub use paired::{PairedOptions, run_paired};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, mann_whitney_p, median, paired_rounds,
+    VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
+    mann_whitney_p, median, paired_rounds, round_log_ratios, t_interval,
 };

@@ -1,5 +1,7 @@
 //! The statistics behind a verdict. Times on a shared machine are skewed and
-//! heavy-tailed, so everything here is rank- or median-based: no normality assumed.
+//! heavy-tailed, so the tests on samples are rank- or median-based; the tests
+//! on rounds work on logs of per-round ratios of fastest samples, which are
+//! close enough to normal for Student's t.
 
 use rand_pcg::Pcg64;
 use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
@@ -53,18 +55,118 @@ pub fn bootstrap_ratio_of_medians(
     (ratio, at(0.025), at(0.975))
 }
 
-/// The comparison of B against A over paired rounds, as `track run` records
-/// them (A, B, A, B, ...): per round the ratio of B's fastest sample to A's,
-/// then a Student-t interval and test on the logs of those ratios. Each round
-/// is one observation, so drift between rounds widens the interval instead of
-/// being mistaken for a change, which pooling every sample would do. The
+/// The logs of the per-round ratios of B to A, as `track run` records rounds
+/// (A, B, A, B, ...): per round the ratio of B's fastest sample to A's. The
 /// fastest sample, not the median, because noise on a shared machine only
 /// ever adds time: a burst from another tenant during part of a round moves
 /// the median but rarely every sample (the minimum as the robust timing
 /// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
-/// 2016). Returns
-/// `(ratio, ci_low, ci_high, p)`, with `ratio` the geometric mean of the
-/// per-round ratios; `None` with fewer than three rounds on either side.
+/// 2016). `None` with fewer than three rounds on either side.
+pub fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
+    (a.len().min(b.len()) >= 3).then(|| {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (fastest(b) / fastest(a)).ln())
+            .collect()
+    })
+}
+
+/// The spread of round-to-round noise that the benchmarks of one comparison
+/// share: a scaled inverse chi-square prior for their variances, `s0²` with
+/// `d0` degrees of freedom (`d0` infinite when the variances agree more
+/// closely than chance alone would make them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VariancePrior {
+    pub d0: f64,
+    pub s0_squared: f64,
+    /// All benchmarks' degrees of freedom together: a moderated variance
+    /// never claims more than the data hold.
+    pub pooled_df: f64,
+}
+
+/// Fits [`VariancePrior`] to sample variances, each with its degrees of
+/// freedom, by the method of moments on their logs (Smyth, "Linear models
+/// and empirical Bayes methods for assessing differential expression in
+/// microarray experiments", 2004, section 6.2; limma's `fitFDist`). Zero
+/// variances carry no information on the spread and are left out. `None`
+/// with fewer than three usable variances.
+pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
+    let usable: Vec<(f64, f64)> = variances
+        .iter()
+        .copied()
+        .filter(|&(variance, df)| variance > 0.0 && variance.is_finite() && df > 0.0)
+        .collect();
+    if usable.len() < 3 {
+        return None;
+    }
+    let count = usable.len() as f64;
+    // e = ln s² - E[ln χ²_d / d] centres each log variance on ln σ².
+    let centred: Vec<f64> = usable
+        .iter()
+        .map(|&(variance, df)| variance.ln() - digamma(df / 2.0) + (df / 2.0).ln())
+        .collect();
+    let mean = centred.iter().sum::<f64>() / count;
+    let spread = centred.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (count - 1.0)
+        - usable
+            .iter()
+            .map(|&(_, df)| trigamma(df / 2.0))
+            .sum::<f64>()
+            / count;
+    let pooled_df = usable.iter().map(|&(_, df)| df).sum();
+    if spread <= 0.0 {
+        return Some(VariancePrior {
+            d0: f64::INFINITY,
+            s0_squared: mean.exp(),
+            pooled_df,
+        });
+    }
+    let d0 = 2.0 * trigamma_inverse(spread);
+    Some(VariancePrior {
+        d0,
+        s0_squared: (mean + digamma(d0 / 2.0) - (d0 / 2.0).ln()).exp(),
+        pooled_df,
+    })
+}
+
+/// A Student-t interval and two-sided test on the mean of `logs` (log
+/// ratios, one per round), returned as `(ratio, ci_low, ci_high, p)` with
+/// `ratio` their geometric mean. Each round is one observation, so drift
+/// between rounds widens the interval instead of being mistaken for a
+/// change, which pooling every sample would do. With a `prior`, the
+/// variance is the moderated one, `(d0 s0² + d s²) / (d0 + d)` with
+/// `d0 + d` degrees of freedom (at most the prior's pooled ones): a benchmark
+/// then borrows the other benchmarks' evidence on how noisy rounds are,
+/// instead of trusting its own two to four degrees of freedom.
+pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> (f64, f64, f64, f64) {
+    let n = logs.len() as f64;
+    let mean = logs.iter().sum::<f64>() / n;
+    let own_df = n - 1.0;
+    let own_variance = sample_variance(logs);
+    let (variance, df) = match prior {
+        Some(prior) if prior.d0.is_infinite() => (prior.s0_squared, prior.pooled_df),
+        Some(prior) => (
+            (prior.d0 * prior.s0_squared + own_df * own_variance) / (prior.d0 + own_df),
+            (prior.d0 + own_df).min(prior.pooled_df),
+        ),
+        None => (own_variance, own_df),
+    };
+    let standard_error = (variance / n).sqrt();
+    if standard_error == 0.0 {
+        let p = if mean == 0.0 { 1.0 } else { 0.0 };
+        return (mean.exp(), mean.exp(), mean.exp(), p);
+    }
+    let half_width = student_t_quantile_975(df) * standard_error;
+    (
+        mean.exp(),
+        (mean - half_width).exp(),
+        (mean + half_width).exp(),
+        student_t_two_sided_p(mean / standard_error, df),
+    )
+}
+
+/// One benchmark's comparison over paired rounds, on its own: [`t_interval`]
+/// of its [`round_log_ratios`] without a prior. `None` with fewer than three
+/// rounds on either side.
 ///
 /// ```
 /// let a = vec![vec![100.0, 101.0], vec![103.0, 104.0], vec![99.0, 100.0]];
@@ -73,32 +175,63 @@ pub fn bootstrap_ratio_of_medians(
 /// assert!(low > 1.03 && high < 1.07 && (ratio - 1.05).abs() < 0.01 && p < 0.01);
 /// ```
 pub fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, f64, f64, f64)> {
-    let rounds = a.len().min(b.len());
-    if rounds < 3 {
-        return None;
+    round_log_ratios(a, b).map(|logs| t_interval(&logs, None))
+}
+
+/// The unbiased sample variance (divisor n - 1).
+pub(crate) fn sample_variance(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+}
+
+/// ψ(x), by the recurrence ψ(x) = ψ(x + 1) - 1/x up to x >= 10, then the
+/// asymptotic series (error below 1e-12 there).
+fn digamma(mut x: f64) -> f64 {
+    let mut result = 0.0;
+    while x < 10.0 {
+        result -= 1.0 / x;
+        x += 1.0;
     }
-    let logs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .map(|(a, b)| (fastest(b) / fastest(a)).ln())
-        .collect();
-    let n = rounds as f64;
-    let mean = logs.iter().sum::<f64>() / n;
-    let variance = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let standard_error = (variance / n).sqrt();
-    let df = n - 1.0;
-    if standard_error == 0.0 {
-        let p = if mean == 0.0 { 1.0 } else { 0.0 };
-        return Some((mean.exp(), mean.exp(), mean.exp(), p));
+    let inverse_square = 1.0 / (x * x);
+    result + x.ln()
+        - 0.5 / x
+        - inverse_square
+            * (1.0 / 12.0
+                - inverse_square
+                    * (1.0 / 120.0 - inverse_square * (1.0 / 252.0 - inverse_square / 240.0)))
+}
+
+/// ψ'(x), by the recurrence ψ'(x) = ψ'(x + 1) + 1/x² up to x >= 10, then the
+/// asymptotic series.
+fn trigamma(mut x: f64) -> f64 {
+    let mut result = 0.0;
+    while x < 10.0 {
+        result += 1.0 / (x * x);
+        x += 1.0;
     }
-    let t = mean / standard_error;
-    let half_width = student_t_quantile_975(df) * standard_error;
-    Some((
-        mean.exp(),
-        (mean - half_width).exp(),
-        (mean + half_width).exp(),
-        student_t_two_sided_p(t, df),
-    ))
+    let inverse_square = 1.0 / (x * x);
+    result
+        + 1.0 / x
+        + inverse_square / 2.0
+        + inverse_square / x
+            * (1.0 / 6.0
+                - inverse_square
+                    * (1.0 / 30.0 - inverse_square * (1.0 / 42.0 - inverse_square / 30.0)))
+}
+
+/// The x > 0 with ψ'(x) = `y`, by bisection on log x (ψ' falls monotonically).
+fn trigamma_inverse(y: f64) -> f64 {
+    let (mut low, mut high) = (-30.0_f64, 30.0_f64);
+    for _ in 0..200 {
+        let middle = (low + high) / 2.0;
+        if trigamma(middle.exp()) > y {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    ((low + high) / 2.0).exp()
 }
 
 fn fastest(samples: &[f64]) -> f64 {
@@ -253,6 +386,66 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod paired_tests {
     use super::*;
+
+    #[test]
+    fn polygammas_match_known_values() {
+        let euler = 0.577_215_664_901_532_9;
+        let pi2 = std::f64::consts::PI.powi(2);
+        for (x, digamma_x, trigamma_x) in [
+            (1.0, -euler, pi2 / 6.0),
+            (0.5, -euler - 2.0 * 2f64.ln(), pi2 / 2.0),
+            (10.0, 2.251_752_589_066_721, 0.105_166_335_681_685_6),
+        ] {
+            assert!((digamma(x) - digamma_x).abs() < 1e-10, "ψ({x})");
+            assert!((trigamma(x) - trigamma_x).abs() < 1e-10, "ψ'({x})");
+            assert!((trigamma_inverse(trigamma_x) - x).abs() < 1e-8 * x);
+        }
+    }
+
+    #[test]
+    fn variance_prior_recovers_a_common_spread() {
+        // Variances of 4 degrees of freedom around σ² = 1e-4, spread as the
+        // χ²₄/4 quantiles at 5%, 15%, ..., 95% spread them: one common noise.
+        let quantiles = [
+            0.178, 0.331, 0.478, 0.592, 0.706, 0.839, 0.986, 1.155, 1.388, 1.854,
+        ];
+        let variances: Vec<(f64, f64)> = quantiles.iter().map(|q| (1e-4 * q, 4.0)).collect();
+        let prior = fit_variance_prior(&variances).expect("ten variances");
+        assert!(
+            prior.d0 > 20.0,
+            "chance alone explains the spread: d0 {}",
+            prior.d0
+        );
+        assert!((prior.s0_squared / 1e-4 - 1.0).abs() < 0.15, "{prior:?}");
+        assert_eq!(prior.pooled_df, 40.0);
+        // Variances a hundredfold apart are no common noise: a small d0.
+        let mixed: Vec<(f64, f64)> = (0..10).map(|i| (1e-6 * 10f64.powi(i % 3), 4.0)).collect();
+        assert!(fit_variance_prior(&mixed).expect("ten").d0 < 5.0);
+        assert!(fit_variance_prior(&variances[..2]).is_none());
+    }
+
+    #[test]
+    fn a_noisy_round_is_moderated_by_the_other_benchmarks() {
+        // 5% slower, but one round of five 11% further off: alone, the interval
+        // reaches below 1.02; with a prior of 1% noise on 40 degrees of
+        // freedom it does not.
+        let logs: Vec<f64> = [0.05, 0.05, 0.05, 0.05, 0.16]
+            .iter()
+            .map(|r: &f64| r.ln_1p())
+            .collect();
+        let (_, alone_low, _, _) = t_interval(&logs, None);
+        assert!(alone_low < 1.02, "{alone_low}");
+        let prior = VariancePrior {
+            d0: 40.0,
+            s0_squared: 1e-4,
+            pooled_df: 44.0,
+        };
+        let (ratio, low, _, p) = t_interval(&logs, Some(prior));
+        assert!(
+            low > 1.02 && p < 1e-4 && (ratio - 1.071).abs() < 0.001,
+            "{low} {p} {ratio}"
+        );
+    }
 
     #[test]
     fn student_t_matches_published_tables() {
