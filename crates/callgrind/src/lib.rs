@@ -137,6 +137,28 @@ pub struct Harness {
     benches: Vec<(String, Benchmark)>,
 }
 
+/// Criterion's options that take a value: `cargo bench -- --save-baseline main`
+/// reaches every bench target, and `main` must not be read as a filter here.
+const CRITERION_OPTIONS_WITH_VALUE: &[&str] = &[
+    "--baseline",
+    "--baseline-lenient",
+    "--color",
+    "--confidence-level",
+    "--format",
+    "--load-baseline",
+    "--measurement-time",
+    "--noise-threshold",
+    "--nresamples",
+    "--output-format",
+    "--plotting-backend",
+    "--profile-time",
+    "--sample-size",
+    "--save-baseline",
+    "--significance-level",
+    "--warm-up-time",
+    "-c",
+];
+
 /// What the command line asked for: Cargo passes `--bench` (and `cargo test`
 /// nothing); a bare word filters benchmark ids by substring, as Criterion's does.
 struct Arguments {
@@ -154,10 +176,14 @@ impl Arguments {
             list: false,
             filter: None,
         };
-        for arg in args {
+        let mut args = args;
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--bench" => arguments.bench = true,
                 "--list" => arguments.list = true,
+                option if CRITERION_OPTIONS_WITH_VALUE.contains(&option) => {
+                    args.next();
+                }
                 flag if flag.starts_with('-') => {}
                 word => arguments.filter = Some(word.to_owned()),
             }
@@ -371,6 +397,20 @@ mod tests {
         assert_eq!(parsed.filter.as_deref(), Some("concat"));
         assert!(parsed.bench && !parsed.list);
         assert!(Arguments::parse(["--list"].map(String::from).into_iter()).list);
+        let criterion_flags = [
+            "--bench",
+            "--save-baseline",
+            "main",
+            "--warm-up-time",
+            "1",
+            "sqrt",
+        ];
+        let parsed = Arguments::parse(criterion_flags.map(String::from).into_iter());
+        assert_eq!(
+            parsed.filter.as_deref(),
+            Some("sqrt"),
+            "option values are not filters"
+        );
     }
 
     #[test]
