@@ -49,6 +49,13 @@ def reports(pattern, kind):
     return [out / pattern.format(kind=kind, t=t) for t in range(1, trials + 1)]
 
 
+# What the injected extra work costs in time: the paired estimates' median over the trials.
+ratios = {bench: sorted(r["ratio"] for t in range(1, trials + 1)
+                        for r in json.loads((out / f"track-ab-{t}.json").read_text()) if r["id"] == bench)
+          for bench in injected}
+print("measured B/A of the slowed benchmarks (median over trials): " + ", ".join(
+    f"{bench} (+{injected[bench]}% work) {values[len(values) // 2]:.3f}"
+    for bench, values in sorted(ratios.items(), key=lambda kv: -injected[kv[0]])))
 for threshold in (0.02, 0.01, 0.005):
     tally(f"proflab track run, threshold {threshold:.1%}",
           lambda kind, th=threshold: [track_regressed(p, th) for p in reports("track-{kind}-{t}.json", kind)])
