@@ -1,8 +1,8 @@
 //! The lock on each thread's table: taken by its own thread on every
 //! profiled return and by `Profile::disable` once, so it is almost never
-//! contended. Measured in the `profiler_overhead` bench: std's `Mutex` costs
-//! two atomic read-modify-writes per lock and unlock, this one costs one
-//! plus a plain store, which is most of the difference to the 25 ns budget.
+//! contended. std's `Mutex` costs two atomic read-modify-writes per lock and
+//! unlock; this one costs one plus a plain store (0.6 ns less per profiled
+//! call in the `profiler_overhead` bench when it replaced the `Mutex`).
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
