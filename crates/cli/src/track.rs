@@ -64,7 +64,7 @@ enum TrackCommand {
         #[arg(long)]
         filter: Option<String>,
         /// Rounds: each runs every benchmark on both sides back to back (A B, then B A).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
         /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
         #[arg(long = "bench")]
