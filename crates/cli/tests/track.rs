@@ -372,7 +372,8 @@ fn instruction_counts_are_a_second_metric() {
 }
 
 /// A checkout of the sensitivity script's template crate (ten Criterion
-/// benchmarks) with two commits of the same code.
+/// benchmarks) plus a `proflab-callgrind` target counting `work/00`, with two
+/// commits of the same code.
 fn template_repo() -> tempfile::TempDir {
     let repo = repo();
     let template =
@@ -382,6 +383,20 @@ fn template_repo() -> tempfile::TempDir {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(template.join(file), to).unwrap();
     }
+    let callgrind = Path::new(env!("CARGO_MANIFEST_DIR")).join("../callgrind");
+    let mut manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
+    manifest.push_str(&format!(
+        "\n[dev-dependencies.proflab-callgrind]\npath = {:?}\n\n[[bench]]\nname = \"counts\"\nharness = false\n",
+        callgrind.canonicalize().unwrap()
+    ));
+    std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::write(
+        repo.path().join("benches/counts.rs"),
+        "fn main() -> std::process::ExitCode {\n    let mut harness = proflab_callgrind::Harness::new();\n    \
+         harness.bench(\"work/00\", || sensitivity_suite::work(std::hint::black_box(2000), 0));\n    \
+         harness.main()\n}\n",
+    )
+    .unwrap();
     git(repo.path(), &["add", "-A"]);
     commit_empty(repo.path(), "A");
     commit_empty(repo.path(), "B");
@@ -424,23 +439,25 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "3", "work/0[01]").output().unwrap();
+    let out = paired_run(repo.path(), "3", "work/00").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<&str> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["work/00", "work/01"]);
+    let rows = rows.as_array().unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["counts/work/00", "work/00"]);
+    assert_eq!(rows[0]["metric"], "instructions");
+    assert_eq!(rows[0]["ratio"], 1.0, "the same code counts the same");
     let history = proflab(repo.path())
         .args(["track", "history", "--json"])
         .output()
         .unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 6, "three rounds a side");
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        8,
+        "three timed rounds and one count a side"
+    );
     assert_eq!(worktree_count(repo.path()), 1);
 }
 

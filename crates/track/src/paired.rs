@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::environment::git;
-use crate::{History, Machine, RunContext, TrackError, import_criterion_dir};
+use crate::{
+    History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError, import_criterion_dir,
+    import_instruction_dir,
+};
 
 /// Settings of a paired run.
 #[derive(Debug, Clone)]
@@ -67,12 +70,15 @@ fn interrupted_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-/// One Criterion bench executable of one side, as Cargo built it.
+/// One bench executable of one side, as Cargo built it.
 struct BenchBinary {
     executable: PathBuf,
     /// The package folder: Cargo runs benches from there, so relative paths hold.
     package_dir: PathBuf,
+    /// Its Criterion benchmarks, timed round by round.
     ids: Vec<String>,
+    /// Whether it is a `proflab-callgrind` target, counted once per side.
+    counts_instructions: bool,
 }
 
 /// Builds the bench targets of the worktree and returns their executables
@@ -115,6 +121,7 @@ fn build_benches(
                 executable,
                 package_dir,
                 ids: Vec::new(),
+                counts_instructions: false,
             });
         }
     }
@@ -124,12 +131,15 @@ fn build_benches(
         if let Some(filter) = &options.filter {
             list.arg(filter);
         }
-        // Criterion lists `ID: benchmark`; other harnesses print nothing of that form.
-        binary.ids = run_checked(list, commit, true)?
+        // Criterion lists `ID: benchmark`, proflab-callgrind `ID: instructions`;
+        // other harnesses print nothing of either form.
+        let listed = run_checked(list, commit, true)?;
+        binary.ids = listed
             .lines()
             .filter_map(|line| line.strip_suffix(": benchmark"))
             .map(str::to_owned)
             .collect();
+        binary.counts_instructions = listed.lines().any(|line| line.ends_with(": instructions"));
     }
     Ok(binaries)
 }
@@ -249,6 +259,14 @@ pub fn run_paired(
     ids.sort_unstable();
     ids.dedup();
     let total = options.rounds * ids.len();
+    let run_context = |commit: &String| RunContext {
+        commit: commit.clone(),
+        dirty: false,
+        branch: format!("run {a}..{b}"),
+        time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
     for round in 0..options.rounds {
         for (index, id) in ids.iter().enumerate() {
             progress(
@@ -268,19 +286,32 @@ pub fn run_paired(
                 }
             }
         }
-        let time = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
         for (commit, target) in commits.iter().zip(&targets) {
             let benches = import_criterion_dir(&target.join("criterion"))?;
-            let context = RunContext {
-                commit: commit.clone(),
-                dirty: false,
-                branch: format!("run {a}..{b}"),
-                time,
-            };
-            history.record(&context, &machine, &benches)?;
+            history.record(&run_context(commit), &machine, &benches)?;
         }
+    }
+    // Counts do not drift: one run per side, recorded as one more run.
+    for (side, (commit, target)) in commits.iter().zip(&targets).enumerate() {
+        let counters: Vec<&BenchBinary> = binaries[side]
+            .iter()
+            .filter(|binary| binary.counts_instructions)
+            .collect();
+        if counters.is_empty() {
+            continue;
+        }
+        progress(
+            total,
+            total,
+            &format!("instruction counts: {}", &commit[..12]),
+        );
+        for binary in counters {
+            let mut cmd = bench_command(binary, target, options);
+            cmd.args(options.filter.as_slice());
+            run_checked(cmd, commit, false)?;
+        }
+        let counts = import_instruction_dir(&target.join(INSTRUCTION_REPORT_DIR))?;
+        history.record(&run_context(commit), &machine, &counts)?;
     }
     progress(total, total, "done");
     drop(guard);
