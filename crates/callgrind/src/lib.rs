@@ -335,20 +335,19 @@ fn measure_and_report(ids: &[&str], save: bool) -> Result<(), CallgrindError> {
     let dir = target_dir().join(REPORT_DIR);
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let path = dir.join(format!("{}.json", target_name()));
-    // A previous report that cannot be read only loses the comparison column.
-    let previous: HashMap<String, u64> = read_report(&path)
-        .map(|report| {
-            report
-                .benchmarks
-                .into_iter()
-                .map(|count| (count.id, count.instructions))
-                .collect()
-        })
+    // A previous report that cannot be read only loses the comparison column
+    // and the counts of benchmarks this run did not select.
+    let mut merged: Vec<InstructionCount> = read_report(&path)
+        .map(|report| report.benchmarks)
         .unwrap_or_default();
+    let previous: HashMap<&str, u64> = merged
+        .iter()
+        .map(|count| (count.id.as_str(), count.instructions))
+        .collect();
     let width = ids.iter().map(|id| id.len()).max().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for count in &counts {
-        let change = previous.get(&count.id).map_or_else(
+        let change = previous.get(count.id.as_str()).map_or_else(
             || "(no previous run)".to_owned(),
             |&before| {
                 format!(
@@ -363,9 +362,6 @@ fn measure_and_report(ids: &[&str], save: bool) -> Result<(), CallgrindError> {
             count.id, count.instructions
         );
     }
-    let mut merged: Vec<InstructionCount> = read_report(&path)
-        .map(|report| report.benchmarks)
-        .unwrap_or_default();
     // A filtered run updates its benchmarks and keeps the others' last counts.
     merged.retain(|old| counts.iter().all(|new| new.id != old.id));
     merged.extend(counts);

@@ -100,7 +100,7 @@ pub fn compare(
         .filter(|(id, _)| options.filter.as_ref().is_none_or(|f| f.is_match(id)))
         .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
         .map(|(id, a_runs, b_runs)| {
-            let metric = metrics.get(id).copied().unwrap_or(Metric::TimeNs);
+            let metric = metrics.get(id).copied().unwrap_or_default();
             let logs = (metric == Metric::TimeNs)
                 .then(|| round_log_ratios(a_runs, b_runs))
                 .flatten();
@@ -145,7 +145,7 @@ pub fn compare(
                 ci_low,
                 ci_high,
                 p,
-                q: f64::NAN,
+                q: p,
                 verdict: Verdict::Unchanged,
             }
         })
@@ -155,9 +155,6 @@ pub fn compare(
         .filter(|&i| rows[i].metric == Metric::TimeNs)
         .collect();
     let q = benjamini_hochberg(&timed.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
-    for row in &mut rows {
-        row.q = row.p;
-    }
     for (&i, q) in timed.iter().zip(q) {
         rows[i].q = q;
     }

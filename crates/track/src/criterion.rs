@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use crate::TrackError;
 
-/// What a benchmark's values measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What a benchmark's values measure; time unless recorded otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Wall-clock nanoseconds per iteration, one value per Criterion sample: noisy.
+    #[default]
     TimeNs,
     /// Instructions executed (callgrind's `Ir`), one value per run: deterministic.
     Instructions,

@@ -87,15 +87,19 @@ pub fn git_context(dir: &Path) -> Result<RunContext, TrackError> {
     let commit = git(dir, &["rev-parse", "HEAD"])?;
     let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"])?.is_empty();
     let branch = git(dir, &["rev-parse", "--abbrev-ref", "HEAD"])?;
-    let time = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     Ok(RunContext {
         commit,
         dirty,
         branch,
-        time,
+        time: unix_seconds_now(),
     })
+}
+
+/// Seconds since the Unix epoch, as runs are stamped.
+pub(crate) fn unix_seconds_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The top of the git checkout containing `dir`.

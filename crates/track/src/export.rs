@@ -34,7 +34,7 @@ pub fn export(
             // The interval of the median alone: the ratio against itself scaled back.
             let m = median(s);
             let (_, low, high) = bootstrap_ratio_of_medians(&[m], s, 2000, 0x5eed);
-            let metric = metrics.get(id).copied().unwrap_or(Metric::TimeNs);
+            let metric = metrics.get(id).copied().unwrap_or_default();
             (id.clone(), metric, m, m * low, m * high)
         })
         .collect();

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::environment::git;
+use crate::environment::{git, unix_seconds_now};
 use crate::{
     History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError, import_criterion_dir,
     import_instruction_dir,
@@ -263,9 +263,7 @@ pub fn run_paired(
         commit: commit.clone(),
         dirty: false,
         branch: format!("run {a}..{b}"),
-        time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
+        time: unix_seconds_now(),
     };
     for round in 0..options.rounds {
         for (index, id) in ids.iter().enumerate() {

@@ -119,19 +119,13 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
             html,
             "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td></tr>",
             escape(id),
-            format_value(
-                metrics.get(id).copied().unwrap_or(Metric::TimeNs),
-                last.median
-            )
+            format_value(metrics.get(id).copied().unwrap_or_default(), last.median)
         );
     }
     html.push_str("</table>\n");
     for (id, points) in &series {
         let _ = writeln!(html, "<section id=\"{0}\"><h2>{0}</h2>", escape(id));
-        html.push_str(&chart(
-            points,
-            metrics.get(id).copied().unwrap_or(Metric::TimeNs),
-        ));
+        html.push_str(&chart(points, metrics.get(id).copied().unwrap_or_default()));
         html.push_str("</section>\n");
     }
     html.push_str("</body></html>\n");

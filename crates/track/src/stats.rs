@@ -106,7 +106,7 @@ pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
         .map(|&(variance, df)| variance.ln() - digamma(df / 2.0) + (df / 2.0).ln())
         .collect();
     let mean = centred.iter().sum::<f64>() / count;
-    let spread = centred.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (count - 1.0)
+    let spread = sample_variance(&centred)
         - usable
             .iter()
             .map(|&(_, df)| trigamma(df / 2.0))
