@@ -1,115 +1,205 @@
 //! `proflab track`: benchmark history between commits (see docs/TRACKING.md).
+//! One function per subcommand; the options several of them share are the
+//! flattened [`VerdictArgs`] and [`OutputArgs`].
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use proflab_track::{CompareOptions, ExportFormat, History, Machine, TrackError, Verdict};
+use proflab_track::{
+    CompareOptions, ComparisonReport, ExportFormat, History, Machine, PairedOptions, TrackError,
+};
 
 /// Record Criterion results per commit, compare commits, export and report.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  cargo bench && proflab track record\n  \
-    proflab track compare main HEAD --fail-on-regression")]
+    proflab track compare main HEAD --fail-on-regression\n  \
+    proflab track run main HEAD")]
 pub struct Args {
     /// History database [default: <repo root>/.proflab/history.sqlite, kept by `cargo clean`].
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// Colour the verdicts: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
     #[command(subcommand)]
     command: TrackCommand,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum TrackCommand {
-    /// Import every benchmark under target/criterion, and the instruction counts under
-    /// target/proflab-instructions, for the checked-out commit.
-    Record {
-        /// Criterion's output folder [default: $CARGO_TARGET_DIR or <repo root>/target, then /criterion].
-        #[arg(long)]
-        criterion_dir: Option<PathBuf>,
-        /// Instruction-count reports [default: the same target folder, then /proflab-instructions].
-        #[arg(long)]
-        instructions_dir: Option<PathBuf>,
-    },
-    /// Compare commit B against commit A, benchmark by benchmark.
-    Compare {
-        /// Baseline commit: any git revision (main, HEAD~1, a tag) or a prefix of a recorded SHA.
-        a: String,
-        /// Candidate commit.
-        b: String,
-        /// Smallest relative change that counts, in percent.
-        #[arg(long, default_value_t = 2.0)]
-        threshold: f64,
-        /// Only benchmarks whose id matches this regex.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Exit with status 1 when any benchmark regressed (a CI gate).
-        #[arg(long)]
-        fail_on_regression: bool,
-        /// Compare runs recorded on different CPUs, OSes or compilers.
-        #[arg(long)]
-        allow_different_machines: bool,
-    },
-    /// Benchmark two commits alternately in temporary git worktrees, record, compare.
-    Run {
-        /// Baseline revision.
-        a: String,
-        /// Candidate revision.
-        b: String,
-        /// Criterion filter regex (which benchmarks to run and compare).
-        #[arg(long)]
-        filter: Option<String>,
-        /// Rounds: each runs every benchmark on both sides back to back (A B, then B A).
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-        /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
-        #[arg(long = "bench")]
-        benches: Vec<String>,
-        /// Extra Criterion flags, e.g. --criterion-arg=--measurement-time --criterion-arg=1.
-        #[arg(long = "criterion-arg", allow_hyphen_values = true)]
-        criterion_args: Vec<String>,
-        /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
-        #[arg(long)]
-        target_dir: Option<PathBuf>,
-        /// Smallest relative change that counts, in percent.
-        #[arg(long, default_value_t = 2.0)]
-        threshold: f64,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Exit with status 1 when any benchmark regressed.
-        #[arg(long)]
-        fail_on_regression: bool,
-    },
-    /// List recorded runs, oldest first.
-    History {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a static HTML dashboard (no network needed) to DIR/index.html.
-    Report {
-        /// Output folder.
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Only benchmarks whose id matches this regex.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Compare runs recorded on different CPUs, OSes or compilers.
-        #[arg(long)]
-        allow_different_machines: bool,
-    },
-    /// Write one commit's results for Bencher or github-action-benchmark.
-    Export {
-        /// Commit to export (SHA or unique prefix).
-        commit: String,
-        #[arg(long, value_enum)]
-        format: Format,
-    },
+    Record(RecordArgs),
+    Compare(CompareArgs),
+    Run(RunArgs),
+    History(HistoryArgs),
+    Report(ReportArgs),
+    Export(ExportArgs),
+}
+
+/// How a verdict is reached: shared by `compare`, `run` and `report`.
+#[derive(clap::Args)]
+struct VerdictArgs {
+    /// Smallest relative change that counts, in percent (0 to 1000).
+    #[arg(long, default_value_t = 2.0, value_parser = parse_percent)]
+    threshold: f64,
+    /// Only benchmarks whose id matches this regex.
+    #[arg(long)]
+    filter: Option<regex::Regex>,
+    /// Compare runs recorded on different CPUs, OSes or compilers.
+    #[arg(long)]
+    allow_different_machines: bool,
+}
+
+impl VerdictArgs {
+    fn options(&self) -> CompareOptions {
+        CompareOptions {
+            threshold: self.threshold / 100.0,
+            filter: self.filter.clone(),
+            allow_different_machines: self.allow_different_machines,
+            ..CompareOptions::default()
+        }
+    }
+}
+
+/// How a comparison is printed, and whether it gates CI.
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 1 when any benchmark regressed (a CI gate).
+    #[arg(long)]
+    fail_on_regression: bool,
+}
+
+/// Import every benchmark under target/criterion, and the instruction counts under
+/// target/proflab-instructions, for the checked-out commit.
+#[derive(clap::Args)]
+struct RecordArgs {
+    /// Criterion's output folder [default: $CARGO_TARGET_DIR or <repo root>/target, then /criterion].
+    #[arg(long)]
+    criterion_dir: Option<PathBuf>,
+    /// Instruction-count reports [default: the same target folder, then /proflab-instructions].
+    #[arg(long)]
+    instructions_dir: Option<PathBuf>,
+    /// Print what was recorded as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Compare commit B against commit A, benchmark by benchmark: the paired rounds of the
+/// newest `track run` that measured both, else every recorded run of each.
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Baseline commit: any git revision (main, HEAD~1, a tag) or a prefix of a recorded SHA.
+    a: String,
+    /// Candidate commit.
+    b: String,
+    /// Judge this batch (a `track run`; `track history` lists them) instead of the newest.
+    #[arg(long, conflicts_with = "unpaired")]
+    batch: Option<i64>,
+    /// Ignore batches: judge every run of each commit as independent.
+    #[arg(long)]
+    unpaired: bool,
+    /// Keep rounds that one bad process spoiled (to measure what setting them aside buys).
+    #[arg(long, hide = true)]
+    keep_outliers: bool,
+    /// Judge each benchmark by its own rounds alone (to measure what moderation buys).
+    #[arg(long, hide = true)]
+    no_moderation: bool,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Benchmark two commits in paired rounds in temporary git worktrees, record them as one
+/// batch, compare.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Baseline revision.
+    a: String,
+    /// Candidate revision.
+    b: String,
+    /// Rounds every benchmark gets before it may stop (each runs it on both sides back to
+    /// back, A B then B A).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    min_rounds: u16,
+    /// Most rounds for a benchmark whose interval still straddles the threshold, or that
+    /// lost a round to one slow process.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    max_rounds: u16,
+    /// Stop starting new measurements after this many minutes; what was measured is judged.
+    #[arg(long, value_parser = parse_positive)]
+    budget: Option<f64>,
+    /// Criterion's warm-up time per benchmark process, in seconds.
+    #[arg(long, default_value_t = 0.3, value_parser = parse_positive)]
+    warm_up: f64,
+    /// Criterion's measurement time per benchmark process, in seconds.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_positive)]
+    measurement: f64,
+    /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
+    #[arg(long = "bench")]
+    benches: Vec<String>,
+    /// Extra Criterion flags, e.g. --criterion-arg=--sample-size --criterion-arg=20.
+    #[arg(long = "criterion-arg", allow_hyphen_values = true)]
+    criterion_args: Vec<String>,
+    /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
+    #[arg(long)]
+    target_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// List recorded runs, oldest first.
+#[derive(clap::Args)]
+struct HistoryArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Write a static HTML dashboard (no network needed) to DIR/index.html.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Output folder.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+}
+
+/// Write one commit's results for Bencher or github-action-benchmark.
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Commit to export: any git revision, or a prefix of a recorded SHA.
+    commit: String,
+    #[arg(long, value_enum)]
+    format: Format,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -118,191 +208,268 @@ enum Format {
     GithubActionBenchmark,
 }
 
+/// A percentage: finite, from 0 to 1000.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() && (0.0..=1000.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{text} is not a percentage from 0 to 1000"))
+    }
+}
+
+/// A finite number above zero.
+fn parse_positive(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("{text} is not a finite number above zero"))
+    }
+}
+
 fn repo_root() -> PathBuf {
     proflab_track::repo_root(Path::new(".")).unwrap_or_else(|_| PathBuf::from("."))
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let db_path = args
+    let db = args
         .db
         .clone()
         .unwrap_or_else(|| proflab_track::default_db_path(&repo_root()));
-    let mut history = History::open(&db_path)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let color = args.color.enabled();
     match &args.command {
-        TrackCommand::Record {
-            criterion_dir,
-            instructions_dir,
-        } => {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| repo_root().join("target"), PathBuf::from);
-            let instructions = proflab_track::import_instruction_dir(
-                &instructions_dir
-                    .clone()
-                    .unwrap_or_else(|| target.join(proflab_track::INSTRUCTION_REPORT_DIR)),
-            )?;
-            let counts = instructions.len();
-            let mut benches = instructions;
-            // Instruction counts alone are a complete record; nothing at all is an error.
-            match proflab_track::import_criterion_dir(
-                &criterion_dir
-                    .clone()
-                    .unwrap_or_else(|| target.join("criterion")),
-            ) {
-                Ok(timed) => benches.extend(timed),
-                Err(TrackError::NoCriterionDir { .. }) if counts > 0 => {}
-                Err(error) => return Err(error.into()),
-            }
-            let context = proflab_track::git_context(Path::new("."))
-                .context("`record` needs a git checkout to know the commit")?;
-            let run = history.record(&context, &Machine::current(), &benches)?;
-            writeln!(
-                out,
-                "recorded run {run}: {} benchmarks ({counts} instruction counts) at {}{} into {}",
-                benches.len(),
-                &context.commit[..12.min(context.commit.len())],
-                if context.dirty { " (dirty)" } else { "" },
-                db_path.display()
-            )?;
-        }
-        TrackCommand::Compare {
-            a,
-            b,
-            threshold,
-            filter,
-            json,
-            fail_on_regression,
-            allow_different_machines,
-        } => {
-            let options = CompareOptions {
-                threshold: threshold / 100.0,
-                allow_different_machines: *allow_different_machines,
-                filter: filter.as_deref().map(regex::Regex::new).transpose()?,
-                ..CompareOptions::default()
-            };
-            let here = Path::new(".");
-            let (a, b) = (
-                proflab_track::rev_parse_or_keep(here, a),
-                proflab_track::rev_parse_or_keep(here, b),
-            );
-            let rows = proflab_track::compare(&history, &a, &b, &options)?;
-            return print_comparison(&mut out, &rows, *json, *fail_on_regression);
-        }
-        TrackCommand::Run {
-            a,
-            b,
-            filter,
-            rounds,
-            benches,
-            criterion_args,
-            target_dir,
-            threshold,
-            json,
-            fail_on_regression,
-        } => {
-            let options = proflab_track::PairedOptions {
-                rounds: *rounds,
-                filter: filter.clone(),
-                benches: benches.clone(),
-                criterion_args: criterion_args.clone(),
-                target_dir: target_dir.clone(),
-            };
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
-                    .context("progress bar template")?,
-            );
-            let (a, b) = proflab_track::run_paired(
-                &repo_root(),
-                a,
-                b,
-                &options,
-                &mut history,
-                &mut |done, total, step| {
-                    bar.set_length(total as u64);
-                    bar.set_position(done as u64);
-                    bar.set_message(step.to_owned());
-                },
-            )?;
-            bar.finish_and_clear();
-            let compare = CompareOptions {
-                threshold: threshold / 100.0,
-                filter: filter.as_deref().map(regex::Regex::new).transpose()?,
-                ..CompareOptions::default()
-            };
-            let rows = proflab_track::compare(&history, &a, &b, &compare)?;
-            return print_comparison(&mut out, &rows, *json, *fail_on_regression);
-        }
-        TrackCommand::History { json } => {
-            let runs = history.runs()?;
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &runs)?;
-                writeln!(out)?;
-            } else {
-                writeln!(
-                    out,
-                    "{:>4}  {:<12}  {:<5}  {:<16}  {:>10}  {:>7}",
-                    "run", "commit", "dirty", "branch", "time", "benches"
-                )?;
-                for r in runs {
-                    writeln!(
-                        out,
-                        "{:>4}  {:<12}  {:<5}  {:<16}  {:>10}  {:>7}",
-                        r.id,
-                        &r.commit[..12.min(r.commit.len())],
-                        r.dirty,
-                        r.branch,
-                        r.time,
-                        r.benchmarks
-                    )?;
-                }
-            }
-        }
-        TrackCommand::Report {
-            output,
-            filter,
-            allow_different_machines,
-        } => {
-            let options = CompareOptions {
-                allow_different_machines: *allow_different_machines,
-                filter: filter.as_deref().map(regex::Regex::new).transpose()?,
-                ..CompareOptions::default()
-            };
-            let path = proflab_track::write_report(
-                &history,
-                proflab_track::repo_root(Path::new(".")).ok().as_deref(),
-                output,
-                &options,
-            )?;
-            writeln!(out, "wrote {}", path.display())?;
-        }
-        TrackCommand::Export { commit, format } => {
-            let format = match format {
-                Format::Bmf => ExportFormat::Bmf,
-                Format::GithubActionBenchmark => ExportFormat::GithubActionBenchmark,
-            };
-            proflab_track::export(&history, commit, format, &mut out)?;
-        }
+        TrackCommand::Record(record_args) => record(&db, record_args),
+        TrackCommand::Compare(compare_args) => compare(&db, compare_args, color),
+        TrackCommand::Run(run_args) => paired_run(&db, run_args, color),
+        TrackCommand::History(history_args) => history(&db, history_args),
+        TrackCommand::Report(report_args) => report(&db, report_args),
+        TrackCommand::Export(export_args) => export(&db, export_args),
+    }
+}
+
+fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    // Ask git first: outside a checkout nothing is created.
+    let context = proflab_track::git_context(Path::new("."))
+        .context("`record` needs a git checkout to know the commit")?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| repo_root().join("target"), PathBuf::from);
+    let instructions = proflab_track::import_instruction_dir(
+        &args
+            .instructions_dir
+            .clone()
+            .unwrap_or_else(|| target.join(proflab_track::INSTRUCTION_REPORT_DIR)),
+    )?;
+    let counts = instructions.len();
+    let mut benches = instructions;
+    // Instruction counts alone are a complete record; nothing at all is an error.
+    match proflab_track::import_criterion_dir(
+        &args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(|| target.join("criterion")),
+    ) {
+        Ok(timed) => benches.extend(timed),
+        Err(TrackError::NoCriterionDir { .. }) if counts > 0 => {}
+        Err(error) => return Err(error.into()),
+    }
+    let mut history = History::open(db)?;
+    let run = history.record(&context, &Machine::current(), &benches)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "run": run,
+                "commit": context.commit,
+                "dirty": context.dirty,
+                "benchmarks": benches.len(),
+                "instruction_counts": counts,
+                "database": db,
+            }),
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "recorded run {run}: {} benchmarks ({counts} instruction counts) at {}{} into {}",
+            benches.len(),
+            short(&context.commit),
+            if context.dirty { " (dirty)" } else { "" },
+            db.display()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Table (colored on a terminal unless `NO_COLOR`) or JSON; exit 1 on a regression when asked.
-fn print_comparison(
-    out: &mut dyn std::io::Write,
-    rows: &[proflab_track::Comparison],
-    json: bool,
-    fail_on_regression: bool,
-) -> anyhow::Result<ExitCode> {
-    if json {
-        proflab_track::write_json(out, rows)?;
-    } else {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        proflab_track::write_table(out, rows, color)?;
+fn compare(db: &Path, args: &CompareArgs, color: bool) -> anyhow::Result<ExitCode> {
+    let history = History::open_read_only(db)?;
+    let options = CompareOptions {
+        batch: args.batch,
+        unpaired: args.unpaired,
+        set_aside_outliers: !args.keep_outliers,
+        moderate: !args.no_moderation,
+        ..args.verdict.options()
+    };
+    let here = Path::new(".");
+    let (a, b) = (
+        proflab_track::rev_parse_or_keep(here, &args.a),
+        proflab_track::rev_parse_or_keep(here, &args.b),
+    );
+    let report = proflab_track::compare(&history, &a, &b, &options)?;
+    print_comparison(&report, &args.output, color)
+}
+
+fn paired_run(db: &Path, args: &RunArgs, color: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.max_rounds >= args.min_rounds,
+        "--max-rounds {} is below --min-rounds {}",
+        args.max_rounds,
+        args.min_rounds
+    );
+    let mut history = History::open(db)?;
+    let options = PairedOptions {
+        min_rounds: usize::from(args.min_rounds),
+        max_rounds: usize::from(args.max_rounds),
+        budget: args
+            .budget
+            .map(|minutes| Duration::from_secs_f64(minutes * 60.0)),
+        filter: args.verdict.filter.as_ref().map(ToString::to_string),
+        benches: args.benches.clone(),
+        warm_up_seconds: args.warm_up,
+        measurement_seconds: args.measurement,
+        criterion_args: args.criterion_args.clone(),
+        target_dir: args.target_dir.clone(),
+    };
+    let compare_options = args.verdict.options();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .context("progress bar template")?,
+    );
+    let run = proflab_track::run_paired(
+        &repo_root(),
+        &args.a,
+        &args.b,
+        &options,
+        &compare_options,
+        &mut history,
+        &mut |done, total, step| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(step.to_owned());
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "batch {}: {} benchmarks in {:.0} s{}",
+        run.batch,
+        run.rounds.len(),
+        run.elapsed.as_secs_f64(),
+        if run.budget_exhausted {
+            " (budget spent: some benchmarks got fewer rounds than they needed)"
+        } else {
+            ""
+        }
+    );
+    let options = CompareOptions {
+        batch: Some(run.batch),
+        ..compare_options
+    };
+    let report = proflab_track::compare(&history, &run.a, &run.b, &options)?;
+    print_comparison(&report, &args.output, color)
+}
+
+fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let runs = History::open_read_only(db)?.runs()?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &runs)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let regressed = rows.iter().any(|r| r.verdict == Verdict::Regressed);
-    Ok(if fail_on_regression && regressed {
+    writeln!(
+        out,
+        "{:>4}  {:<12}  {:<5}  {:<20}  {:<20}  {:>5}  {:>5}  {:>7}  machine",
+        "run", "commit", "dirty", "branch", "recorded (UTC)", "batch", "round", "benches"
+    )?;
+    for r in runs {
+        let recorded = u64::try_from(r.time).map_or_else(
+            |_| r.time.to_string(),
+            |seconds| {
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + Duration::from_secs(seconds),
+                )
+                .to_string()
+            },
+        );
+        let optional = |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        writeln!(
+            out,
+            "{:>4}  {:<12}  {:<5}  {:<20}  {:<20}  {:>5}  {:>5}  {:>7}  {}",
+            r.id,
+            short(&r.commit),
+            r.dirty,
+            r.branch,
+            recorded,
+            optional(r.batch),
+            optional(r.round),
+            r.benchmarks,
+            r.machine
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let history = History::open_read_only(db)?;
+    let path = proflab_track::write_report(
+        &history,
+        proflab_track::repo_root(Path::new(".")).ok().as_deref(),
+        &args.output,
+        &args.verdict.options(),
+    )?;
+    writeln!(std::io::stdout(), "wrote {}", path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(db: &Path, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let history = History::open_read_only(db)?;
+    let format = match args.format {
+        Format::Bmf => ExportFormat::Bmf,
+        Format::GithubActionBenchmark => ExportFormat::GithubActionBenchmark,
+    };
+    let commit = proflab_track::rev_parse_or_keep(Path::new("."), &args.commit);
+    proflab_track::export(&history, &commit, format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first twelve characters of a SHA (fewer if it is shorter), safe on any text.
+fn short(commit: &str) -> &str {
+    commit
+        .char_indices()
+        .nth(12)
+        .map_or(commit, |(end, _)| &commit[..end])
+}
+
+/// Table or JSON; exit 1 on a regression when asked.
+fn print_comparison(
+    report: &ComparisonReport,
+    output: &OutputArgs,
+    color: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if output.json {
+        proflab_track::write_json(&mut out, report)?;
+    } else {
+        proflab_track::write_table(&mut out, report, color)?;
+    }
+    Ok(if output.fail_on_regression && report.regressed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

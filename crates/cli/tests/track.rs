@@ -337,8 +337,8 @@ fn instruction_counts_are_a_second_metric() {
         .args(["track", "compare", "HEAD~1", "HEAD", "--json"])
         .output()
         .unwrap();
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["benchmarks"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "only what both commits have: {rows:?}");
     let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap();
     let b = row("counts/steps/b");
@@ -412,11 +412,11 @@ static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
     let mut cmd = proflab(repo);
-    cmd.args(["track", "run", "HEAD~1", "HEAD", "--rounds", rounds])
+    cmd.args(["track", "run", "HEAD~1", "HEAD"])
+        .args(["--min-rounds", rounds, "--max-rounds", rounds])
         .args(["--filter", filter, "--json", "--target-dir"])
         .arg(&target)
-        .args(["--criterion-arg=--warm-up-time", "--criterion-arg=0.05"])
-        .args(["--criterion-arg=--measurement-time", "--criterion-arg=0.1"])
+        .args(["--warm-up", "0.05", "--measurement", "0.1"])
         .args(["--criterion-arg=--sample-size", "--criterion-arg=10"]);
     cmd
 }
@@ -442,8 +442,8 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     let out = paired_run(repo.path(), "3", "work/00").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["benchmarks"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["counts/work/00", "work/00"]);
     assert_eq!(rows[0]["metric"], "instructions");
@@ -465,11 +465,25 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
 /// its worktrees with it.
 #[test]
 fn interrupted_run_leaves_no_worktree() {
+    interrupt_run_with("-INT");
+}
+
+/// SIGTERM, what CI job timeouts send, and SIGHUP, a closed terminal: the same.
+#[test]
+fn terminated_run_leaves_no_worktree() {
+    interrupt_run_with("-TERM");
+    interrupt_run_with("-HUP");
+}
+
+fn interrupt_run_with(signal: &str) {
     let repo = template_repo();
+    // The run's temporary folder goes here, to check that it is removed.
+    let tmp = tempfile::tempdir().unwrap();
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let child = paired_run(repo.path(), "50", "work/0")
+        .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -485,7 +499,7 @@ fn interrupted_run_leaves_no_worktree() {
     // Let the builds (cached by the other test, else a minute) reach the rounds.
     std::thread::sleep(std::time::Duration::from_secs(5));
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -498,4 +512,9 @@ fn interrupted_run_leaves_no_worktree() {
         .map(|entries| entries.count())
         .unwrap_or(0);
     assert_eq!(leftover, 0, "no worktree metadata or lock left in .git");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the proflab-run-* folder is removed: {left:?}"
+    );
 }

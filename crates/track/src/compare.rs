@@ -1,20 +1,31 @@
 //! Commit-to-commit comparison: per benchmark a ratio B/A with a 95% interval
 //! and a p-value corrected by Benjamini-Hochberg across all benchmarks
-//! compared, and a verdict that needs both to agree. With three or more runs
-//! (rounds) per commit, the interval and test are Student-t over per-round
-//! ratios, so drift between rounds counts as noise, with each benchmark's
-//! variance moderated by the spread all of them show (empirical Bayes); with
-//! fewer, a bootstrap of the ratio of medians and a Mann-Whitney test over
-//! the samples. Instruction counts are exact ratios.
+//! compared, and a verdict that needs both to agree.
+//!
+//! Two designs, two methods. A batch (one `track run`) pairs each round's A
+//! and B runs of a benchmark, measured back to back: the verdict is a
+//! Student-t interval over the per-round log ratios of fastest samples, after
+//! setting aside rounds that one bad benchmark process spoiled
+//! ([`outlying_rounds`]) and with each benchmark's variance moderated by the
+//! spread all of them show (empirical Bayes). Runs outside a batch (`track
+//! record`) have no partner: with three or more runs a side, Welch's t over
+//! their log fastest samples; with fewer, a bootstrap of the ratio of medians
+//! and a Mann-Whitney test over the samples. Instruction counts are exact
+//! ratios either way.
+//!
+//! Everything here is a pure function of the typed series in
+//! [`crate::model`]; [`compare()`] only loads them.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use regex::Regex;
 use serde::Serialize;
 
+use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior, mann_whitney_p, median,
-    round_log_ratios, sample_variance, t_interval,
+    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior, mann_whitney_p,
+    median, outlying_rounds, sample_variance, t_interval, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -38,6 +49,15 @@ pub struct CompareOptions {
     pub filter: Option<Regex>,
     pub resamples: usize,
     pub seed: u64,
+    /// The batch to compare; the newest one holding both commits when `None`.
+    pub batch: Option<i64>,
+    /// Ignore batches: judge every run of each commit as independent.
+    pub unpaired: bool,
+    /// Set aside rounds far from their benchmark's others (on by default;
+    /// off only to measure what it buys).
+    pub set_aside_outliers: bool,
+    /// Moderate each benchmark's variance by the others' (on by default).
+    pub moderate: bool,
 }
 
 impl Default for CompareOptions {
@@ -49,7 +69,26 @@ impl Default for CompareOptions {
             filter: None,
             resamples: 2000,
             seed: 0x5eed,
+            batch: None,
+            unpaired: false,
+            set_aside_outliers: true,
+            moderate: true,
         }
+    }
+}
+
+impl CompareOptions {
+    fn selects(&self, id: &str) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.is_match(id))
+    }
+
+    /// Whether an interval already decides the verdict at this threshold:
+    /// wholly above `1 + threshold`, wholly below `1 / (1 + threshold)`, or
+    /// wholly between the two.
+    #[must_use]
+    pub fn decides(&self, ci_low: f64, ci_high: f64) -> bool {
+        let (up, down) = (1.0 + self.threshold, 1.0 / (1.0 + self.threshold));
+        ci_low > up || ci_high < down || (ci_low > down && ci_high < up)
     }
 }
 
@@ -61,7 +100,7 @@ pub struct Comparison {
     /// Nanoseconds per iteration, or instructions.
     pub a_median: f64,
     pub b_median: f64,
-    /// `b_median / a_median`: above 1 means B is slower.
+    /// The estimate of B/A: above 1 means B is slower.
     pub ratio: f64,
     pub ci_low: f64,
     pub ci_high: f64,
@@ -69,85 +108,308 @@ pub struct Comparison {
     /// `p` after Benjamini-Hochberg over all benchmarks compared.
     pub q: f64,
     pub verdict: Verdict,
+    /// Rounds (paired) or runs a side (unpaired) the estimate rests on.
+    pub rounds: usize,
+    /// Paired rounds set aside as spoiled by one bad process.
+    pub set_aside: usize,
 }
 
-/// Compares the benchmarks both commits have. Regressed only if the whole 95%
-/// interval lies above `1 + threshold` and the corrected p is below `alpha`;
-/// improved symmetrically below `1 / (1 + threshold)`; unchanged otherwise.
+/// A whole comparison: each benchmark both sides have, and those only one has.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonReport {
+    pub a: String,
+    pub b: String,
+    /// The batch whose paired rounds were compared; `None` for independent runs.
+    pub batch: Option<i64>,
+    pub benchmarks: Vec<Comparison>,
+    /// Benchmarks B has and A has not.
+    pub added: Vec<String>,
+    /// Benchmarks A has and B has not.
+    pub removed: Vec<String>,
+}
+
+impl ComparisonReport {
+    #[must_use]
+    pub fn regressed(&self) -> bool {
+        self.benchmarks
+            .iter()
+            .any(|c| c.verdict == Verdict::Regressed)
+    }
+}
+
+/// Compares commit `b` against commit `a` (SHAs or unique prefixes of
+/// recorded ones): the paired rounds of `options.batch`, or of the newest
+/// batch that measured both, else every run of each as independent runs.
 pub fn compare(
     history: &History,
     a: &str,
     b: &str,
     options: &CompareOptions,
-) -> Result<Vec<Comparison>, TrackError> {
-    let (a_commit, b_commit) = (history.resolve(a)?, history.resolve(b)?);
-    let (a_samples, a_machines) = history.samples_by_run(&a_commit)?;
-    let (b_samples, b_machines) = history.samples_by_run(&b_commit)?;
-    let metrics = history.metrics()?;
-    if !options.allow_different_machines {
-        let mut all = a_machines.iter().chain(&b_machines);
-        if let Some(first) = all.next()
-            && let Some(other) = all.find(|m| *m != first)
-        {
-            return Err(TrackError::DifferentMachines {
+) -> Result<ComparisonReport, TrackError> {
+    let (a, b) = (history.resolve(a)?, history.resolve(b)?);
+    let batch = match (options.batch, options.unpaired) {
+        (_, true) => None,
+        (Some(batch), false) => Some(batch),
+        (None, false) => history.latest_batch(&a, &b)?,
+    };
+    if let Some(batch) = batch {
+        let series = history.paired_series(batch)?;
+        let series = if (series.a.as_str(), series.b.as_str()) == (a.as_str(), b.as_str()) {
+            series
+        } else if (series.b.as_str(), series.a.as_str()) == (a.as_str(), b.as_str()) {
+            series.swapped()
+        } else {
+            return Err(TrackError::BatchMismatch {
+                batch,
+                a: series.a,
+                b: series.b,
+            });
+        };
+        check_machines(&series.machines, options)?;
+        return Ok(compare_paired(&series, options));
+    }
+    let (a, b) = (history.commit_series(&a)?, history.commit_series(&b)?);
+    check_machines(&a.machines.union(&b.machines).cloned().collect(), options)?;
+    Ok(compare_runs(&a, &b, options))
+}
+
+fn check_machines(machines: &BTreeSet<String>, options: &CompareOptions) -> Result<(), TrackError> {
+    let mut all = machines.iter();
+    match (all.next(), all.next()) {
+        (Some(first), Some(other)) if !options.allow_different_machines => {
+            Err(TrackError::DifferentMachines {
                 a: first.clone(),
                 b: other.clone(),
-            });
+            })
         }
+        _ => Ok(()),
     }
-    let pairs: Vec<_> = a_samples
+}
+
+/// The estimate of one benchmark before the verdict.
+struct Estimate {
+    ratio: f64,
+    ci_low: f64,
+    ci_high: f64,
+    p: f64,
+    rounds: usize,
+    set_aside: usize,
+}
+
+/// Judges a batch's paired rounds.
+#[must_use]
+pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> ComparisonReport {
+    let selected: Vec<(&String, &crate::model::PairedBenchmark)> = series
+        .benchmarks
         .iter()
-        .filter(|(id, _)| options.filter.as_ref().is_none_or(|f| f.is_match(id)))
-        .filter_map(|(id, a)| b_samples.get(id).map(|b| (id, a, b)))
-        .map(|(id, a_runs, b_runs)| {
-            let metric = metrics.get(id).copied().unwrap_or_default();
-            let logs = (metric == Metric::TimeNs)
-                .then(|| round_log_ratios(a_runs, b_runs))
-                .flatten();
-            (id, metric, a_runs, b_runs, logs)
+        .filter(|(id, _)| options.selects(id))
+        .collect();
+    // Timed benchmarks with their per-round log ratios of fastest samples.
+    let logs: Vec<Vec<f64>> = selected
+        .iter()
+        .map(|(_, bench)| match bench.metric {
+            Metric::TimeNs => bench
+                .rounds
+                .iter()
+                .map(|r| (fastest(&r.b) / fastest(&r.a)).ln())
+                .collect(),
+            Metric::Instructions => Vec::new(),
+        })
+        .collect();
+    let refs: Vec<&[f64]> = logs.iter().map(Vec::as_slice).collect();
+    let outlying = if options.set_aside_outliers {
+        outlying_rounds(&refs)
+    } else {
+        logs.iter().map(|l| vec![false; l.len()]).collect()
+    };
+    let kept: Vec<Vec<f64>> = logs
+        .iter()
+        .zip(&outlying)
+        .map(|(logs, bad)| {
+            logs.iter()
+                .zip(bad)
+                .filter(|(_, bad)| !**bad)
+                .map(|(log, _)| *log)
+                .collect()
         })
         .collect();
     // The timed benchmarks compared together share the machine's round-to-round noise.
-    let prior = fit_variance_prior(
-        &pairs
-            .iter()
-            .filter_map(|(.., logs)| logs.as_deref())
-            .map(|logs| (sample_variance(logs), logs.len() as f64 - 1.0))
-            .collect::<Vec<_>>(),
-    );
-    let mut rows: Vec<Comparison> = pairs
-        .into_iter()
-        .map(|(id, metric, a_runs, b_runs, logs)| {
-            let (a, b) = (a_runs.concat(), b_runs.concat());
-            let (ratio, ci_low, ci_high, p) = match (metric, logs) {
-                // A count does not vary from run to run: the ratio is exact,
-                // and any difference is real.
-                (Metric::Instructions, _) => {
-                    let ratio = median(&b) / median(&a);
-                    (ratio, ratio, ratio, if ratio == 1.0 { 1.0 } else { 0.0 })
+    let prior = options
+        .moderate
+        .then(|| {
+            fit_variance_prior(
+                &kept
+                    .iter()
+                    .filter(|logs| logs.len() >= 2)
+                    .map(|logs| (sample_variance(logs), logs.len() as f64 - 1.0))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten();
+    let rows = selected
+        .iter()
+        .zip(&kept)
+        .map(|((id, bench), kept)| {
+            let a: Vec<f64> = bench.rounds.iter().flat_map(|r| r.a.clone()).collect();
+            let b: Vec<f64> = bench.rounds.iter().flat_map(|r| r.b.clone()).collect();
+            let rounds = bench.rounds.len();
+            let estimate = match bench.metric {
+                Metric::Instructions => exact_ratio(&a, &b),
+                // Enough rounds to judge by their spread (two suffice when
+                // the other benchmarks lend theirs).
+                Metric::TimeNs if kept.len() >= 3 || (kept.len() == 2 && prior.is_some()) => {
+                    let (ratio, ci_low, ci_high, p) = t_interval(kept, prior);
+                    Estimate {
+                        ratio,
+                        ci_low,
+                        ci_high,
+                        p,
+                        rounds: kept.len(),
+                        set_aside: rounds - kept.len(),
+                    }
                 }
-                // Three or more rounds a side: judge by the spread between
-                // rounds, moderated by the other benchmarks' spread.
-                (Metric::TimeNs, Some(logs)) => t_interval(&logs, prior),
-                // Fewer: only the samples themselves are there to judge by.
-                (Metric::TimeNs, None) => {
-                    let (ratio, low, high) =
-                        bootstrap_ratio_of_medians(&a, &b, options.resamples, options.seed);
-                    (ratio, low, high, mann_whitney_p(&a, &b))
-                }
+                Metric::TimeNs => samples_estimate(&a, &b, rounds, options),
             };
-            Comparison {
-                id: id.clone(),
-                metric,
-                a_median: median(&a),
-                b_median: median(&b),
-                ratio,
-                ci_low,
-                ci_high,
-                p,
-                q: p,
-                verdict: Verdict::Unchanged,
-            }
+            (
+                (*id).clone(),
+                bench.metric,
+                median(&a),
+                median(&b),
+                estimate,
+            )
+        })
+        .collect();
+    let benchmarks = judge(rows, options);
+    let pick = |ids: &[String]| {
+        ids.iter()
+            .filter(|id| options.selects(id))
+            .cloned()
+            .collect()
+    };
+    ComparisonReport {
+        a: series.a.clone(),
+        b: series.b.clone(),
+        batch: Some(series.batch),
+        benchmarks,
+        added: pick(&series.only_b),
+        removed: pick(&series.only_a),
+    }
+}
+
+/// Judges independent runs of two commits.
+#[must_use]
+pub fn compare_runs(
+    a: &CommitSeries,
+    b: &CommitSeries,
+    options: &CompareOptions,
+) -> ComparisonReport {
+    let rows = a
+        .benchmarks
+        .iter()
+        .filter(|(id, _)| options.selects(id))
+        .filter_map(|(id, a)| b.benchmarks.get(id).map(|b| (id, a, b)))
+        .map(|(id, a_runs, b_runs)| {
+            let (a, b) = (a_runs.pooled(), b_runs.pooled());
+            let runs = a_runs.runs.len().min(b_runs.runs.len());
+            let estimate = match a_runs.metric {
+                Metric::Instructions => exact_ratio(&a, &b),
+                Metric::TimeNs if runs >= 3 => {
+                    let log_fastest = |runs: &[Vec<f64>]| -> Vec<f64> {
+                        runs.iter().map(|r| fastest(r).ln()).collect()
+                    };
+                    let (ratio, ci_low, ci_high, p) =
+                        welch_log_interval(&log_fastest(&a_runs.runs), &log_fastest(&b_runs.runs));
+                    Estimate {
+                        ratio,
+                        ci_low,
+                        ci_high,
+                        p,
+                        rounds: runs,
+                        set_aside: 0,
+                    }
+                }
+                Metric::TimeNs => samples_estimate(&a, &b, runs, options),
+            };
+            (id.clone(), a_runs.metric, median(&a), median(&b), estimate)
+        })
+        .collect();
+    let only = |x: &CommitSeries, y: &CommitSeries| {
+        x.benchmarks
+            .keys()
+            .filter(|id| !y.benchmarks.contains_key(*id) && options.selects(id))
+            .cloned()
+            .collect()
+    };
+    ComparisonReport {
+        a: a.commit.clone(),
+        b: b.commit.clone(),
+        batch: None,
+        benchmarks: judge(rows, options),
+        added: only(b, a),
+        removed: only(a, b),
+    }
+}
+
+/// A benchmark's median at one commit with the 95% bootstrap interval of that
+/// median (a count's interval has width zero): the point the dashboard draws
+/// and the exports write.
+#[must_use]
+pub fn median_interval(values: &[f64], options: &CompareOptions) -> (f64, f64, f64) {
+    let m = median(values);
+    // The ratio of a resampled median to the point estimate, scaled back.
+    let (_, low, high) = bootstrap_ratio_of_medians(&[m], values, options.resamples, options.seed);
+    (m, m * low, m * high)
+}
+
+/// A count does not vary from run to run: the ratio is exact, and any
+/// difference is real.
+fn exact_ratio(a: &[f64], b: &[f64]) -> Estimate {
+    let ratio = median(b) / median(a);
+    Estimate {
+        ratio,
+        ci_low: ratio,
+        ci_high: ratio,
+        p: if ratio == 1.0 { 1.0 } else { 0.0 },
+        rounds: 1,
+        set_aside: 0,
+    }
+}
+
+/// Too few runs to judge by their spread: only the samples themselves are
+/// there to judge by.
+fn samples_estimate(a: &[f64], b: &[f64], rounds: usize, options: &CompareOptions) -> Estimate {
+    let (ratio, ci_low, ci_high) =
+        bootstrap_ratio_of_medians(a, b, options.resamples, options.seed);
+    Estimate {
+        ratio,
+        ci_low,
+        ci_high,
+        p: mann_whitney_p(a, b),
+        rounds,
+        set_aside: 0,
+    }
+}
+
+/// Corrects the timed benchmarks' p-values together and gives each its verdict.
+fn judge(
+    rows: Vec<(String, Metric, f64, f64, Estimate)>,
+    options: &CompareOptions,
+) -> Vec<Comparison> {
+    let mut rows: Vec<Comparison> = rows
+        .into_iter()
+        .map(|(id, metric, a_median, b_median, e)| Comparison {
+            id,
+            metric,
+            a_median,
+            b_median,
+            ratio: e.ratio,
+            ci_low: e.ci_low,
+            ci_high: e.ci_high,
+            p: e.p,
+            q: e.p,
+            verdict: Verdict::Unchanged,
+            rounds: e.rounds,
+            set_aside: e.set_aside,
         })
         .collect();
     // Only the timed benchmarks are tests of a hypothesis; counts keep q = p.
@@ -159,8 +421,7 @@ pub fn compare(
         rows[i].q = q;
     }
     for row in &mut rows {
-        let q = row.q;
-        let significant = q < options.alpha;
+        let significant = row.q < options.alpha;
         row.verdict = if significant && row.ci_low > 1.0 + options.threshold {
             Verdict::Regressed
         } else if significant && row.ci_high < 1.0 / (1.0 + options.threshold) {
@@ -169,7 +430,7 @@ pub fn compare(
             Verdict::Unchanged
         };
     }
-    Ok(rows)
+    rows
 }
 
 /// Formats a value of `metric` with the unit that keeps it readable.
@@ -201,19 +462,21 @@ fn format_time(ns: f64) -> String {
     format!("{value:.2} {unit}")
 }
 
-/// A critcmp-like table; `color` adds ANSI colors to the verdicts (the caller
-/// decides: a terminal without `NO_COLOR`).
+/// A critcmp-like table, then the benchmarks one side lacks; `color` adds
+/// ANSI colors to the verdicts (the caller decides, from the terminal,
+/// `--color` and `NO_COLOR`).
 pub fn write_table(
     out: &mut dyn Write,
-    rows: &[Comparison],
+    report: &ComparisonReport,
     color: bool,
 ) -> Result<(), TrackError> {
+    let rows = &report.benchmarks;
     let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0).max(9);
     let mut write = || -> std::io::Result<()> {
         writeln!(
             out,
-            "{:<width$}  {:>11}  {:>11}  {:>7}  {:>17}  {:>8}  verdict",
-            "benchmark", "A median", "B median", "B/A", "95% CI", "q"
+            "{:<width$}  {:>11}  {:>11}  {:>7}  {:>17}  {:>8}  {:>6}  verdict",
+            "benchmark", "A median", "B median", "B/A", "95% CI", "q", "rounds"
         )?;
         for r in rows {
             let verdict = match (r.verdict, color) {
@@ -223,9 +486,13 @@ pub fn write_table(
                 (Verdict::Improved, false) => "improved",
                 (Verdict::Unchanged, _) => "unchanged",
             };
+            let rounds = match r.set_aside {
+                0 => r.rounds.to_string(),
+                n => format!("{}+{n}", r.rounds),
+            };
             writeln!(
                 out,
-                "{:<width$}  {:>11}  {:>11}  {:>7.3}  [{:>6.3}, {:>6.3}]  {:>8.2e}  {verdict}",
+                "{:<width$}  {:>11}  {:>11}  {:>7.3}  [{:>6.3}, {:>6.3}]  {:>8.2e}  {rounds:>6}  {verdict}",
                 r.id,
                 format_value(r.metric, r.a_median),
                 format_value(r.metric, r.b_median),
@@ -235,14 +502,29 @@ pub fn write_table(
                 r.q
             )?;
         }
+        for (label, ids) in [
+            ("added in B", &report.added),
+            ("removed in B", &report.removed),
+        ] {
+            if !ids.is_empty() {
+                writeln!(out, "{label} (not compared): {}", ids.join(", "))?;
+            }
+        }
+        if rows.iter().any(|r| r.set_aside > 0) {
+            writeln!(
+                out,
+                "rounds: used+set aside (a round far from the benchmark's others, one slow process)"
+            )?;
+        }
         Ok(())
     };
     write().map_err(TrackError::Output)
 }
 
-/// The comparison as a JSON array, one object per benchmark.
-pub fn write_json(out: &mut dyn Write, rows: &[Comparison]) -> Result<(), TrackError> {
-    serde_json::to_writer_pretty(&mut *out, rows).map_err(|e| TrackError::Output(e.into()))?;
+/// The comparison as JSON: the two commits, the batch, one object per
+/// benchmark, and the benchmarks one side lacks.
+pub fn write_json(out: &mut dyn Write, report: &ComparisonReport) -> Result<(), TrackError> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(|e| TrackError::Output(e.into()))?;
     writeln!(out).map_err(TrackError::Output)
 }
 

@@ -56,6 +56,30 @@ pub struct Benchmark {
     pub summary: f64,
 }
 
+impl Benchmark {
+    /// Checks what every analysis assumes: at least one value, each finite
+    /// and not negative, and a finite summary.
+    pub fn validate(&self) -> Result<(), TrackError> {
+        let invalid = |reason: &str| TrackError::InvalidBenchmark {
+            id: self.id.clone(),
+            reason: reason.to_owned(),
+        };
+        if self.id.is_empty() {
+            return Err(invalid("the id is empty"));
+        }
+        if self.values.is_empty() {
+            return Err(invalid("no values"));
+        }
+        if let Some(bad) = self.values.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(invalid(&format!("a value is {bad}, not a finite amount")));
+        }
+        if !self.summary.is_finite() {
+            return Err(invalid(&format!("the summary is {}", self.summary)));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 struct BenchmarkJson {
     full_id: String,
@@ -166,19 +190,27 @@ fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
         .iter()
         .zip(&sample.iters)
         .map(|(&t, &n)| {
-            if n > 0.0 && t.is_finite() && t >= 0.0 {
-                Ok(t / n)
+            let per_iteration = t / n;
+            if n > 0.0 && t.is_finite() && t >= 0.0 && per_iteration.is_finite() {
+                Ok(per_iteration)
             } else {
                 Err(bad(
-                    "a sample has a non-positive iteration count or invalid time",
+                    "a sample has a non-positive iteration count, an invalid time, or a time per iteration too large to hold",
                 ))
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Benchmark {
+    let benchmark = Benchmark {
         id: meta.full_id,
         metric: Metric::TimeNs,
         values,
         summary: estimates.mean.point_estimate,
-    })
+    };
+    benchmark
+        .validate()
+        .map_err(|error| TrackError::BadSample {
+            path: new.to_owned(),
+            reason: error.to_string(),
+        })?;
+    Ok(benchmark)
 }

@@ -39,6 +39,27 @@ pub enum TrackError {
     },
     #[error("no recorded run matches commit `{reference}` in {path}")]
     UnknownCommit { reference: String, path: PathBuf },
+    #[error("commit `{reference}` is ambiguous: it begins {}", candidates.join(", "))]
+    AmbiguousCommit {
+        reference: String,
+        candidates: Vec<String>,
+    },
+    #[error("no batch {batch} in {path} (`proflab track history` lists them)")]
+    UnknownBatch { batch: i64, path: PathBuf },
+    #[error("batch {batch} measured {a} against {b}, not the commits asked for")]
+    BatchMismatch { batch: i64, a: String, b: String },
+    #[error("no history database at {path} (record a run first)")]
+    NoDatabase { path: PathBuf },
+    #[error(
+        "history database {path} has schema version {found}, older than this proflab's; run any writing command (`proflab track record`) once to upgrade it"
+    )]
+    OlderSchema { path: PathBuf, found: i64 },
+    #[error("history database {path} has schema version {found}, which no proflab writes")]
+    CorruptSchema { path: PathBuf, found: i64 },
+    #[error("benchmark `{id}` appears twice in one run")]
+    DuplicateBenchmark { id: String },
+    #[error("benchmark `{id}`: {reason}")]
+    InvalidBenchmark { id: String, reason: String },
     #[error("git {args}: {message}")]
     Git { args: String, message: String },
     #[error(
@@ -53,12 +74,31 @@ pub enum TrackError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{command}` failed in the worktree of {commit}")]
-    BenchFailed { command: String, commit: String },
+    #[error("`{command}` failed in the worktree of {commit}{}", last_lines(stderr))]
+    BenchFailed {
+        command: String,
+        commit: String,
+        stderr: String,
+    },
     #[error(transparent)]
     Instructions(#[from] proflab_callgrind::CallgrindError),
     #[error("interrupted; worktrees removed")]
     Interrupted,
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+}
+
+/// The end of a failed command's stderr, indented under the error line.
+fn last_lines(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    let tail = &lines[lines.len().saturating_sub(15)..];
+    if tail.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("; its stderr ended:");
+    for line in tail {
+        text.push_str("\n    ");
+        text.push_str(line);
+    }
+    text
 }

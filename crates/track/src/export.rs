@@ -5,8 +5,8 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::stats::{bootstrap_ratio_of_medians, median};
-use crate::{History, Metric, TrackError};
+use crate::compare::median_interval;
+use crate::{CompareOptions, History, Metric, TrackError};
 
 /// The target format of [`export`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +26,14 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<(), TrackError> {
     let commit = history.resolve(commit)?;
-    let (samples, _) = history.samples(&commit)?;
-    let metrics = history.metrics()?;
-    let summary: Vec<(String, Metric, f64, f64, f64)> = samples
+    let series = history.commit_series(&commit)?;
+    let options = CompareOptions::default();
+    let summary: Vec<(String, Metric, f64, f64, f64)> = series
+        .benchmarks
         .iter()
         .map(|(id, s)| {
-            // The interval of the median alone: the ratio against itself scaled back.
-            let m = median(s);
-            let (_, low, high) = bootstrap_ratio_of_medians(&[m], s, 2000, 0x5eed);
-            let metric = metrics.get(id).copied().unwrap_or_default();
-            (id.clone(), metric, m, m * low, m * high)
+            let (m, low, high) = median_interval(&s.pooled(), &options);
+            (id.clone(), s.metric, m, low, high)
         })
         .collect();
     let value = match format {

@@ -14,21 +14,27 @@ mod error;
 mod export;
 mod history;
 mod instructions;
+mod model;
 mod paired;
 mod report;
 mod stats;
 
-pub use compare::{CompareOptions, Comparison, Verdict, compare, write_json, write_table};
+pub use compare::{
+    CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,
+    median_interval, write_json, write_table,
+};
 pub use criterion::{Benchmark, Metric, import_criterion_dir};
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
-pub use history::{History, RunSamples, RunSummary, default_db_path};
+pub use history::{BatchSlot, History, RunSummary, Side, default_db_path};
 pub use instructions::import_instruction_dir;
-pub use paired::{PairedOptions, run_paired};
+pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
+pub use paired::{PairedOptions, PairedRun, run_paired};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{
     VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
-    mann_whitney_p, median, paired_rounds, round_log_ratios, t_interval,
+    mann_whitney_p, median, outlying_rounds, paired_rounds, round_log_ratios, t_interval,
+    welch_log_interval,
 };

@@ -1,39 +1,89 @@
 //! `track run`: the paired design. Each commit is checked out in its own git
 //! worktree under a temporary folder (the user's checkout is never touched),
-//! built once, then each benchmark is run on both sides back to back (A B,
-//! then B A in the next round, ...) by calling the bench executables directly
-//! with Criterion's `--exact ID`, so that drift of the machine over seconds
-//! (thermal, other tenants) hits both sides alike.
+//! built once and smoke-tested once, then each benchmark is run on both sides
+//! back to back (A B, then B A in its next round, ...) by calling the bench
+//! executables directly with Criterion's `--exact ID`, so that drift of the
+//! machine over seconds (thermal, other tenants) hits both sides alike.
+//!
+//! Rounds adapt: after `min_rounds`, a benchmark whose interval already
+//! decides its verdict stops; one whose interval straddles the threshold, or
+//! that lost a round to one bad process ([`crate::outlying_rounds`]), gets
+//! another round, up to `max_rounds` and the time budget. Every run of one
+//! call is one batch in the history: its rounds are paired only with each
+//! other.
 //!
 //! Cleanup invariant: a [`Worktrees`] guard removes the worktrees on every exit
-//! path; Ctrl-C only sets a flag (the benchmark child receives SIGINT itself
-//! and stops), so the guard's `Drop` still runs.
+//! path; SIGINT, SIGTERM and SIGHUP only set a flag (the running benchmark
+//! child is killed and waited for), so the guard's `Drop` still runs.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use crate::compare::compare_paired;
 use crate::environment::{git, unix_seconds_now};
+use crate::history::{BatchSlot, Side};
 use crate::{
-    History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError, import_criterion_dir,
-    import_instruction_dir,
+    CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError,
+    import_criterion_dir, import_instruction_dir,
 };
 
 /// Settings of a paired run.
 #[derive(Debug, Clone)]
 pub struct PairedOptions {
-    pub rounds: usize,
+    /// Rounds every benchmark gets before it may stop (at least 2).
+    pub min_rounds: usize,
+    /// Rounds no benchmark exceeds, set-aside ones included.
+    pub max_rounds: usize,
+    /// Wall-clock time after which no new pair starts; what was measured is kept.
+    pub budget: Option<Duration>,
     /// Criterion's filter regex, passed through.
     pub filter: Option<String>,
     /// `--bench NAME` targets; all benches when empty.
     pub benches: Vec<String>,
-    /// Extra Criterion flags, e.g. `--measurement-time 1`.
+    /// Criterion's warm-up and measurement time per benchmark process, in seconds.
+    pub warm_up_seconds: f64,
+    pub measurement_seconds: f64,
+    /// Extra Criterion flags, e.g. `--sample-size 20`.
     pub criterion_args: Vec<String>,
     /// Folder holding one Cargo target folder per side (`a/`, `b/`); a fresh one inside the
     /// temporary folder when `None`.
     /// Reusing one across runs saves rebuilding the dependencies every time.
     pub target_dir: Option<PathBuf>,
+}
+
+impl Default for PairedOptions {
+    fn default() -> Self {
+        PairedOptions {
+            min_rounds: 3,
+            max_rounds: 8,
+            budget: None,
+            filter: None,
+            benches: Vec::new(),
+            warm_up_seconds: 0.3,
+            measurement_seconds: 0.5,
+            criterion_args: Vec::new(),
+            target_dir: None,
+        }
+    }
+}
+
+/// What a paired run did.
+#[derive(Debug, Clone)]
+pub struct PairedRun {
+    pub a: String,
+    pub b: String,
+    /// The batch its runs were recorded in.
+    pub batch: i64,
+    /// Rounds run, by benchmark (timed ones only).
+    pub rounds: BTreeMap<String, usize>,
+    /// Whether the budget ran out before every benchmark was decided.
+    pub budget_exhausted: bool,
+    pub elapsed: Duration,
 }
 
 /// Removes the worktrees it created when dropped, whatever happened.
@@ -55,8 +105,9 @@ impl Drop for Worktrees {
     }
 }
 
-/// Set by the Ctrl-C handler, read between benchmark runs. Global because a
-/// signal handler can reach nothing else; installed once per process.
+/// Set by the SIGINT/SIGTERM/SIGHUP handler, read while a benchmark runs
+/// and between runs. Global because a signal handler can reach nothing
+/// else; installed once per process.
 fn interrupted_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
@@ -81,8 +132,15 @@ struct BenchBinary {
     counts_instructions: bool,
 }
 
+/// One side of the comparison: its commit, worktree, target folder and binaries.
+struct SideBuild {
+    commit: String,
+    target: PathBuf,
+    binaries: Vec<BenchBinary>,
+}
+
 /// Builds the bench targets of the worktree and returns their executables
-/// (from Cargo's JSON messages), without running anything.
+/// (from Cargo's JSON messages), listing each one's benchmarks.
 fn build_benches(
     worktree: &Path,
     target: &Path,
@@ -100,7 +158,7 @@ fn build_benches(
     for bench in &options.benches {
         cmd.args(["--bench", bench]);
     }
-    let stdout = run_checked(cmd, commit, true)?;
+    let stdout = run_checked(cmd, commit)?;
     let mut binaries = Vec::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
@@ -126,14 +184,14 @@ fn build_benches(
         }
     }
     for binary in &mut binaries {
-        let mut list = bench_command(binary, target, options);
+        let mut list = bench_command(binary, target, &target.join("criterion-list"));
         list.arg("--list");
         if let Some(filter) = &options.filter {
             list.arg(filter);
         }
         // Criterion lists `ID: benchmark`, proflab-callgrind `ID: instructions`;
         // other harnesses print nothing of either form.
-        let listed = run_checked(list, commit, true)?;
+        let listed = run_checked(list, commit)?;
         binary.ids = listed
             .lines()
             .filter_map(|line| line.strip_suffix(": benchmark"))
@@ -156,54 +214,119 @@ struct CargoTarget {
     kind: Vec<String>,
 }
 
-fn bench_command(binary: &BenchBinary, target: &Path, options: &PairedOptions) -> Command {
+/// The bench executable, run from its package folder, writing Criterion's
+/// results under `criterion_home`.
+fn bench_command(binary: &BenchBinary, target: &Path, criterion_home: &Path) -> Command {
     let mut cmd = Command::new(&binary.executable);
     cmd.current_dir(&binary.package_dir)
         .env("CARGO_TARGET_DIR", target)
-        .env("CRITERION_HOME", target.join("criterion"))
-        .args(["--bench", "--noplot"])
-        .args(&options.criterion_args);
-    // Criterion reports on stdout; ours is reserved for the comparison (`--json`).
-    cmd.stdout(std::process::Stdio::from(std::io::stderr()));
+        .env("CRITERION_HOME", criterion_home)
+        .arg("--bench");
     cmd
 }
 
-/// Runs `cmd` and fails naming the command and commit unless it succeeds;
-/// returns its stdout when `capture` (else stdout goes where `cmd` says).
-fn run_checked(mut cmd: Command, commit: &str, capture: bool) -> Result<String, TrackError> {
-    if capture {
-        cmd.stdout(std::process::Stdio::piped());
-    }
+/// Criterion's timing flags for one measured process.
+fn criterion_flags(options: &PairedOptions) -> Vec<String> {
+    let mut flags = vec![
+        "--noplot".to_owned(),
+        "--warm-up-time".to_owned(),
+        options.warm_up_seconds.to_string(),
+        "--measurement-time".to_owned(),
+        options.measurement_seconds.to_string(),
+    ];
+    flags.extend(options.criterion_args.iter().cloned());
+    flags
+}
+
+/// Runs `cmd` to completion and returns its stdout; fails naming the command,
+/// the commit and the end of its stderr unless it succeeds. An interrupt
+/// (SIGINT, SIGTERM, SIGHUP) kills the child and fails with `Interrupted`.
+fn run_checked(mut cmd: Command, commit: &str) -> Result<String, TrackError> {
     let command = format!("{cmd:?}");
-    let output = cmd.output().map_err(|source| TrackError::Spawn {
-        command: command.clone(),
-        source,
-    })?;
-    if interrupted_flag().load(Ordering::SeqCst) {
-        return Err(TrackError::Interrupted);
-    }
-    if !output.status.success() {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| TrackError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    let stdout = child.stdout.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        })
+    });
+    // Keep only the end of stderr: enough to say why a bench failed.
+    let stderr = child.stderr.take().map(|pipe| {
+        std::thread::spawn(move || {
+            let mut tail = std::collections::VecDeque::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tail.len() == 40 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            Vec::from(tail).join("\n")
+        })
+    });
+    let interrupted = interrupted_flag();
+    let status = loop {
+        if interrupted.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(TrackError::Interrupted);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(source) => {
+                return Err(TrackError::Spawn { command, source });
+            }
+        }
+    };
+    let stdout = stdout.and_then(|t| t.join().ok()).unwrap_or_default();
+    let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    if !status.success() {
         return Err(TrackError::BenchFailed {
             command,
             commit: commit.to_owned(),
+            stderr,
         });
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(stdout)
 }
 
-/// Builds `a` and `b` of the repository at `repo` and records `rounds` runs of
-/// each into `history`; returns the two full SHAs. Each benchmark is run on
-/// both sides back to back, in the order A B in odd rounds and B A in even
-/// ones, so that drift of the machine over seconds hits both sides alike.
-/// `progress` is told each step: (steps done, steps in all, what runs now).
+/// The rustc a worktree builds with (its `rust-toolchain` file may pick another).
+fn toolchain(worktree: &Path) -> Result<String, TrackError> {
+    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-V")
+        .current_dir(worktree)
+        .output()
+        .map_err(|source| TrackError::Spawn {
+            command: "rustc -V".to_owned(),
+            source,
+        })?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Builds `a` and `b` of the repository at `repo`, smoke-tests every bench
+/// once, then measures them in paired rounds recorded as one batch of
+/// `history`; instruction-count targets are run once per side afterwards.
+/// `compare` gives the threshold the adaptive rounds aim at. `progress` is
+/// told each step: (steps done, steps planned, what runs now).
 pub fn run_paired(
     repo: &Path,
     a: &str,
     b: &str,
     options: &PairedOptions,
+    compare: &CompareOptions,
     history: &mut History,
     progress: &mut dyn FnMut(usize, usize, &str),
-) -> Result<(String, String), TrackError> {
+) -> Result<PairedRun, TrackError> {
+    let started = Instant::now();
     let interrupted = interrupted_flag();
     interrupted.store(false, Ordering::SeqCst);
     let sha = |reference: &str| {
@@ -233,9 +356,9 @@ pub fn run_paired(
         .target_dir
         .clone()
         .unwrap_or_else(|| root.join("target"));
-    let targets = ["a", "b"].map(|side| targets_root.join(side));
-    let mut binaries = Vec::new();
-    for ((side, commit), target) in ["a", "b"].iter().zip(&commits).zip(&targets) {
+    let mut sides: Vec<SideBuild> = Vec::new();
+    let mut toolchains = Vec::new();
+    for (side, commit) in ["a", "b"].iter().zip(&commits) {
         let path = root.join(side);
         git(
             repo,
@@ -248,50 +371,124 @@ pub fn run_paired(
             ],
         )?;
         guard.paths.push(path.clone());
-        progress(binaries.len(), 2, &format!("building {}", &commit[..12]));
-        binaries.push(build_benches(&path, target, options, commit)?);
+        toolchains.push(toolchain(&path)?);
+        progress(sides.len(), 2, &format!("building {}", &commit[..12]));
+        let target = targets_root.join(side);
+        let binaries = build_benches(&path, &target, options, commit)?;
+        sides.push(SideBuild {
+            commit: commit.clone(),
+            target,
+            binaries,
+        });
     }
-    let mut ids: Vec<&str> = binaries
+    if toolchains[0] != toolchains[1] && !compare.allow_different_machines {
+        return Err(TrackError::DifferentMachines {
+            a: toolchains[0].clone(),
+            b: toolchains[1].clone(),
+        });
+    }
+    // Fail fast: every benchmark once in Criterion's test mode, both sides,
+    // before any round, so a bench that panics costs seconds, not the run.
+    for side in &sides {
+        progress(0, 1, &format!("smoke test {}", &side.commit[..12]));
+        for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
+            let mut cmd = bench_command(binary, &side.target, &root.join("criterion-smoke"));
+            cmd.arg("--test").args(options.filter.as_slice());
+            run_checked(cmd, &side.commit)?;
+        }
+    }
+    let mut ids: Vec<&str> = sides
         .iter()
-        .flatten()
+        .flat_map(|side| &side.binaries)
         .flat_map(|binary| binary.ids.iter().map(String::as_str))
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let total = options.rounds * ids.len();
+    let settings = serde_json::json!({
+        "min_rounds": options.min_rounds,
+        "max_rounds": options.max_rounds,
+        "budget_seconds": options.budget.map(|b| b.as_secs_f64()),
+        "criterion_args": criterion_flags(options),
+        "threshold": compare.threshold,
+    });
+    let batch = history.begin_batch(&commits[0], &commits[1], &settings.to_string())?;
     let run_context = |commit: &String| RunContext {
         commit: commit.clone(),
         dirty: false,
         branch: format!("run {a}..{b}"),
         time: unix_seconds_now(),
     };
-    for round in 0..options.rounds {
-        for (index, id) in ids.iter().enumerate() {
+    let flags = criterion_flags(options);
+    let mut rounds_run: BTreeMap<String, usize> = BTreeMap::new();
+    let mut active: Vec<&str> = ids.clone();
+    let mut budget_exhausted = false;
+    let mut round: i64 = 0;
+    while !active.is_empty() {
+        round += 1;
+        let homes = ["a", "b"].map(|side| root.join(format!("criterion-{side}-{round}")));
+        for (index, id) in active.iter().enumerate() {
+            if options
+                .budget
+                .is_some_and(|budget| started.elapsed() >= budget)
+            {
+                budget_exhausted = true;
+                break;
+            }
             progress(
-                round * ids.len() + index,
-                total,
-                &format!("round {}/{}: {id}", round + 1, options.rounds),
+                index,
+                active.len(),
+                &format!("round {round}: {id} ({} left)", active.len() - index),
             );
-            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            let done = rounds_run.entry((*id).to_owned()).or_default();
+            let order = if done.is_multiple_of(2) { [0, 1] } else { [1, 0] };
             for side in order {
-                for binary in binaries[side]
+                let build = &sides[side];
+                for binary in build
+                    .binaries
                     .iter()
                     .filter(|b| b.ids.iter().any(|i| i == id))
                 {
-                    let mut cmd = bench_command(binary, &targets[side], options);
-                    cmd.args(["--exact", id]);
-                    run_checked(cmd, &commits[side], false)?;
+                    let mut cmd = bench_command(binary, &build.target, &homes[side]);
+                    cmd.args(&flags).args(["--exact", id]);
+                    run_checked(cmd, &build.commit)?;
                 }
             }
+            *done += 1;
         }
-        for (commit, target) in commits.iter().zip(&targets) {
-            let benches = import_criterion_dir(&target.join("criterion"))?;
-            history.record(&run_context(commit), &machine, &benches)?;
+        for (side, (build, home)) in sides.iter().zip(&homes).enumerate() {
+            if !home.is_dir() {
+                continue;
+            }
+            let benches = import_criterion_dir(home)?;
+            let slot = BatchSlot {
+                batch,
+                round,
+                side: if side == 0 { Side::A } else { Side::B },
+            };
+            history.record_round(slot, &run_context(&build.commit), &machine, &benches)?;
         }
+        if budget_exhausted {
+            break;
+        }
+        if round < options.min_rounds as i64 {
+            continue;
+        }
+        // Judge what is there; keep measuring only what is not yet decided.
+        let report = compare_paired(&history.paired_series(batch)?, compare);
+        let undecided: Vec<&str> = report
+            .benchmarks
+            .iter()
+            .filter(|c| c.rounds < options.min_rounds || !compare.decides(c.ci_low, c.ci_high))
+            .map(|c| c.id.as_str())
+            .collect();
+        active.retain(|id| {
+            undecided.contains(id) && rounds_run.get(*id).is_some_and(|n| *n < options.max_rounds)
+        });
     }
-    // Counts do not drift: one run per side, recorded as one more run.
-    for (side, (commit, target)) in commits.iter().zip(&targets).enumerate() {
-        let counters: Vec<&BenchBinary> = binaries[side]
+    // Counts do not drift: one run per side, recorded as round 0 of the batch.
+    for (side, build) in sides.iter().enumerate() {
+        let counters: Vec<&BenchBinary> = build
+            .binaries
             .iter()
             .filter(|binary| binary.counts_instructions)
             .collect();
@@ -299,20 +496,31 @@ pub fn run_paired(
             continue;
         }
         progress(
-            total,
-            total,
-            &format!("instruction counts: {}", &commit[..12]),
+            1,
+            1,
+            &format!("instruction counts: {}", &build.commit[..12]),
         );
         for binary in counters {
-            let mut cmd = bench_command(binary, target, options);
+            let mut cmd = bench_command(binary, &build.target, &root.join("criterion-counts"));
             cmd.args(options.filter.as_slice());
-            run_checked(cmd, commit, false)?;
+            run_checked(cmd, &build.commit)?;
         }
-        let counts = import_instruction_dir(&target.join(INSTRUCTION_REPORT_DIR))?;
-        history.record(&run_context(commit), &machine, &counts)?;
+        let counts = import_instruction_dir(&build.target.join(INSTRUCTION_REPORT_DIR))?;
+        let slot = BatchSlot {
+            batch,
+            round: 0,
+            side: if side == 0 { Side::A } else { Side::B },
+        };
+        history.record_round(slot, &run_context(&build.commit), &machine, &counts)?;
     }
-    progress(total, total, "done");
     drop(guard);
     let [a, b] = commits;
-    Ok((a, b))
+    Ok(PairedRun {
+        a,
+        b,
+        batch,
+        rounds: rounds_run,
+        budget_exhausted,
+        elapsed: started.elapsed(),
+    })
 }

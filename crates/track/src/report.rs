@@ -1,13 +1,13 @@
 //! The static HTML dashboard: one self-contained file with inline SVG charts,
 //! no script and no network, so it opens from `file://` and in any CI artifact viewer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::compare::format_value;
+use crate::compare::{ComparisonReport, compare_runs, format_value, median_interval};
 use crate::environment::git;
-use crate::stats::{bootstrap_ratio_of_medians, median};
+use crate::model::CommitSeries;
 use crate::{CompareOptions, History, Metric, TrackError, Verdict, compare};
 
 /// One benchmark at one commit: median and the 95% interval of the median
@@ -62,31 +62,33 @@ pub fn write_report(
         }
     }
     let commits = in_git_order(recorded, repo);
-    let metrics = history.metrics()?;
+    let loaded = commits
+        .iter()
+        .map(|commit| history.commit_series(commit))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
     let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
-    for (index, commit) in commits.iter().enumerate() {
+    for (index, commit) in loaded.iter().enumerate() {
         let verdicts: BTreeMap<String, Verdict> = match index.checked_sub(1) {
-            Some(previous) => compare(history, &commits[previous], commit, options)?
+            Some(previous) => against_previous(history, &loaded[previous], commit, options)?
+                .benchmarks
                 .into_iter()
                 .map(|c| (c.id, c.verdict))
                 .collect(),
             None => BTreeMap::new(),
         };
-        let (samples, _) = history.samples(commit)?;
-        for (id, s) in samples {
-            if options.filter.as_ref().is_some_and(|f| !f.is_match(&id)) {
+        for (id, runs) in &commit.benchmarks {
+            if options.filter.as_ref().is_some_and(|f| !f.is_match(id)) {
                 continue;
             }
-            let m = median(&s);
-            // Interval of one median: bootstrap its ratio to the point estimate.
-            let (_, low, high) =
-                bootstrap_ratio_of_medians(&[m], &s, options.resamples, options.seed);
+            metrics.insert(id.clone(), runs.metric);
+            let (median, low, high) = median_interval(&runs.pooled(), options);
             series.entry(id.clone()).or_default().push(Point {
-                commit: commit.clone(),
-                median: m,
-                low: m * low,
-                high: m * high,
-                verdict: verdicts.get(&id).copied().unwrap_or(Verdict::Unchanged),
+                commit: commit.commit.clone(),
+                median,
+                low,
+                high,
+                verdict: verdicts.get(id).copied().unwrap_or(Verdict::Unchanged),
             });
         }
     }
@@ -139,6 +141,28 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
         source,
     })?;
     Ok(path)
+}
+
+/// One commit against the one before it: the paired rounds of the newest
+/// batch that measured both, else their runs as independent ones.
+fn against_previous(
+    history: &History,
+    previous: &CommitSeries,
+    commit: &CommitSeries,
+    options: &CompareOptions,
+) -> Result<ComparisonReport, TrackError> {
+    let machines: BTreeSet<String> = previous.machines.union(&commit.machines).cloned().collect();
+    if machines.len() > 1 && !options.allow_different_machines {
+        let mut all = machines.into_iter();
+        return Err(TrackError::DifferentMachines {
+            a: all.next().unwrap_or_default(),
+            b: all.next().unwrap_or_default(),
+        });
+    }
+    match history.latest_batch(&previous.commit, &commit.commit)? {
+        Some(_) => compare(history, &previous.commit, &commit.commit, options),
+        None => Ok(compare_runs(previous, commit, options)),
+    }
 }
 
 /// An SVG line chart of medians with interval whiskers, commits on the x axis.

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use proflab_track::{
-    CompareOptions, History, Machine, RunContext, TrackError, Verdict, compare,
-    import_criterion_dir,
+    BatchSlot, Benchmark, CompareOptions, ComparisonReport, History, Machine, Metric, RunContext,
+    Side, TrackError, Verdict, compare, import_criterion_dir,
 };
 
 /// Writes `<root>/<dir>/new/{benchmark,estimates,sample}.json` for per-iteration times `per_iter`.
@@ -189,7 +189,9 @@ fn two_commits(slowed: &str, factor: f64) -> (tempfile::TempDir, History) {
 #[test]
 fn a_five_percent_slowdown_is_flagged_and_nothing_else() {
     let (_dir, history) = two_commits("g/f03", 1.05);
-    let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default()).unwrap();
+    let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default())
+        .unwrap()
+        .benchmarks;
     assert_eq!(rows.len(), 12);
     for row in &rows {
         let expected = if row.id == "g/f03" {
@@ -204,7 +206,9 @@ fn a_five_percent_slowdown_is_flagged_and_nothing_else() {
 #[test]
 fn a_one_percent_change_stays_under_the_two_percent_threshold() {
     let (_dir, history) = two_commits("g/f03", 1.01);
-    let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default()).unwrap();
+    let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default())
+        .unwrap()
+        .benchmarks;
     assert!(
         rows.iter().all(|r| r.verdict == Verdict::Unchanged),
         "{rows:?}"
@@ -232,7 +236,132 @@ fn different_machines_are_refused_unless_allowed() {
         ..CompareOptions::default()
     };
     assert_eq!(
-        compare(&history, "aaaa", "bbbb", &allowed).unwrap().len(),
+        compare(&history, "aaaa", "bbbb", &allowed)
+            .unwrap()
+            .benchmarks
+            .len(),
         1
+    );
+}
+
+/// Records one batch of `rounds` paired rounds of twelve benchmarks into
+/// `history`: round `r` of every benchmark drifts by the same amount on both
+/// sides, and B's `slowed` benchmark is `factor` slower. Returns the batch id.
+fn record_batch(
+    history: &mut History,
+    a: &str,
+    b: &str,
+    slowed: &str,
+    factor: f64,
+    seed: u64,
+) -> i64 {
+    let batch = history.begin_batch(a, b, "{}").unwrap();
+    for round in 1..=5 {
+        for (side, commit) in [(Side::A, a), (Side::B, b)] {
+            let benches: Vec<Benchmark> = (0..12)
+                .map(|i| {
+                    let id = format!("g/f{i:02}");
+                    let slow = if side == Side::B && id == slowed {
+                        factor
+                    } else {
+                        1.0
+                    };
+                    let drift = 1.0 + 0.004 * ((seed + round as u64 * 7 + i) % 5) as f64;
+                    let values = noisy(100.0 * drift * slow, seed * 1000 + round as u64 * 100 + i);
+                    Benchmark {
+                        id,
+                        metric: Metric::TimeNs,
+                        summary: values[0],
+                        values,
+                    }
+                })
+                .collect();
+            let slot = BatchSlot { batch, round, side };
+            history
+                .record_round(slot, &context(commit), &machine(), &benches)
+                .unwrap();
+        }
+    }
+    batch
+}
+
+fn verdicts(report: &ComparisonReport) -> Vec<(String, Verdict, f64, f64)> {
+    report
+        .benchmarks
+        .iter()
+        .map(|c| (c.id.clone(), c.verdict, c.ci_low, c.ci_high))
+        .collect()
+}
+
+#[test]
+fn batches_pair_only_their_own_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = CompareOptions::default();
+    // One database: an A/A (aaaa against aaa2), then an A/B (aaaa against bbbb).
+    let mut shared = History::open(&dir.path().join("shared.sqlite")).unwrap();
+    record_batch(&mut shared, "aaaa", "aaa2", "", 1.0, 1);
+    record_batch(&mut shared, "aaaa", "bbbb", "g/f03", 1.05, 2);
+    // The same two runs in two fresh databases.
+    let mut alone_aa = History::open(&dir.path().join("aa.sqlite")).unwrap();
+    record_batch(&mut alone_aa, "aaaa", "aaa2", "", 1.0, 1);
+    let mut alone_ab = History::open(&dir.path().join("ab.sqlite")).unwrap();
+    record_batch(&mut alone_ab, "aaaa", "bbbb", "g/f03", 1.05, 2);
+
+    let shared_aa = compare(&shared, "aaaa", "aaa2", &options).unwrap();
+    let shared_ab = compare(&shared, "aaaa", "bbbb", &options).unwrap();
+    assert_eq!(
+        verdicts(&shared_aa),
+        verdicts(&compare(&alone_aa, "aaaa", "aaa2", &options).unwrap())
+    );
+    assert_eq!(
+        verdicts(&shared_ab),
+        verdicts(&compare(&alone_ab, "aaaa", "bbbb", &options).unwrap())
+    );
+    assert_eq!((shared_aa.batch, shared_ab.batch), (Some(1), Some(2)));
+    assert!(
+        shared_aa
+            .benchmarks
+            .iter()
+            .all(|c| c.verdict == Verdict::Unchanged && c.rounds == 5)
+    );
+    for c in &shared_ab.benchmarks {
+        let expected = if c.id == "g/f03" {
+            Verdict::Regressed
+        } else {
+            Verdict::Unchanged
+        };
+        assert_eq!(c.verdict, expected, "{c:?}");
+    }
+    // Plain `record` runs of the same commits never join a batch's rounds.
+    let benches = import_criterion_dir(&{
+        let criterion = dir.path().join("plain");
+        write_bench(&criterion, "g/f03", &noisy(300.0, 9));
+        criterion
+    })
+    .unwrap();
+    shared
+        .record(&context("bbbb"), &machine(), &benches)
+        .unwrap();
+    let again = compare(&shared, "aaaa", "bbbb", &options).unwrap();
+    assert_eq!(verdicts(&again), verdicts(&shared_ab));
+    // A batch can be asked for by number, and the plain runs judged on their own.
+    let first = CompareOptions {
+        batch: Some(1),
+        ..CompareOptions::default()
+    };
+    assert!(matches!(
+        compare(&shared, "aaaa", "bbbb", &first),
+        Err(TrackError::BatchMismatch { batch: 1, .. })
+    ));
+    let reversed = compare(&shared, "bbbb", "aaaa", &options).unwrap();
+    let f03 = reversed
+        .benchmarks
+        .iter()
+        .find(|c| c.id == "g/f03")
+        .unwrap();
+    assert_eq!(
+        f03.verdict,
+        Verdict::Improved,
+        "the batch read from B's side"
     );
 }
