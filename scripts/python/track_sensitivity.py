@@ -1,31 +1,52 @@
 """Counts the flags of scripts/track-sensitivity's trials (reports in the folder given).
 
-Paired mode: the verdicts `proflab track run --json` printed (threshold 2%), and the same
-comparisons judged again at lower thresholds from their intervals and q-values, to find
-the smallest slowdown detected reliably. Criterion: "Performance has regressed" lines.
+Paired mode: the verdicts `proflab track run --json` printed (default 2% threshold), the
+same comparisons judged again at lower thresholds from their intervals and q-values (to find
+the smallest slowdown caught reliably), and judged again from the saved histories with parts
+of the method switched off (to show what each part buys). Criterion: "Performance has
+regressed" lines of its own runs on the same trials.
 """
 import json
 import pathlib
 import re
+import statistics
+import subprocess
 import sys
 
 ALPHA = 0.05
 out = pathlib.Path(sys.argv[1])
-injected = {f"work/{spec.split(':')[0]}": int(spec.split(":")[1])
-            for spec in (out / "slowdowns").read_text().split()}
+proflab = out / "proflab"
+injected = {}
+for line in (out / "slowdowns").read_text().splitlines():
+    bench, percent = line.split()
+    injected[bench] = float(percent)
 trials = len(list(out.glob("track-ab-*.json")))
 
 
-def track_regressed(path, threshold):
+def load(kind, t):
+    return json.loads((out / f"track-{kind}-{t}.json").read_text())
+
+
+def flagged(report, threshold):
     """Benchmarks whose whole interval lies above 1 + threshold, with q below ALPHA."""
-    rows = json.loads(path.read_text())
-    return {r["id"] for r in rows if r["q"] < ALPHA and r["ci_low"] > 1 + threshold}
+    return {r["id"] for r in report["benchmarks"]
+            if r["metric"] == "time_ns" and r["q"] < ALPHA and r["ci_low"] > 1 + threshold}
+
+
+def rejudged(kind, t, flags):
+    """The same batch judged again with `compare` and extra flags."""
+    report = load(kind, t)
+    result = subprocess.run(
+        [str(proflab), "track", "--db", str(out / f"{kind}-{t}.sqlite"), "compare",
+         report["a"], report["b"], "--json", *flags],
+        check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)
 
 
 def criterion_regressed(path):
     regressed, current = set(), None
     for line in path.read_text().splitlines():
-        name = re.match(r"(work/\d\d)\b", line)
+        name = re.match(r"(\S+/\S+)", line)
         current = name.group(1) if name else current
         if "Performance has regressed" in line:
             regressed.add(current)
@@ -39,25 +60,38 @@ def tally(label, flags_per_trial):
     print(f"  A/A: trials with any benchmark flagged: {sum(bool(f) for f in aa)}/{trials}"
           f" ({sum(len(f) for f in aa)} flags in all)")
     for bench, percent in sorted(injected.items(), key=lambda kv: -kv[1]):
-        print(f"  A/B: {bench} (+{percent}%) flagged in {sum(bench in f for f in ab)}/{trials} trials")
+        print(f"  A/B: {bench} (+{percent:g}% work) flagged in {sum(bench in f for f in ab)}/{trials} trials")
     false = [f - injected.keys() for f in ab]
     print(f"  A/B: trials with a benchmark flagged that has no slowdown: "
           f"{sum(bool(f) for f in false)}/{trials} ({sum(len(f) for f in false)} flags in all)")
 
 
-def reports(pattern, kind):
-    return [out / pattern.format(kind=kind, t=t) for t in range(1, trials + 1)]
-
-
-# What the injected extra work costs in time: the paired estimates' median over the trials.
 ratios = {bench: sorted(r["ratio"] for t in range(1, trials + 1)
-                        for r in json.loads((out / f"track-ab-{t}.json").read_text()) if r["id"] == bench)
+                        for r in load("ab", t)["benchmarks"] if r["id"] == bench)
           for bench in injected}
+print(f"{trials} trials; benchmarks per run: {len(load('ab', 1)['benchmarks'])}")
 print("measured B/A of the slowed benchmarks (median over trials): " + ", ".join(
-    f"{bench} (+{injected[bench]}% work) {values[len(values) // 2]:.3f}"
-    for bench, values in sorted(ratios.items(), key=lambda kv: -injected[kv[0]])))
-for threshold in (0.02, 0.01, 0.005):
-    tally(f"proflab track run, threshold {threshold:.1%}",
-          lambda kind, th=threshold: [track_regressed(p, th) for p in reports("track-{kind}-{t}.json", kind)])
+    f"{bench} (+{injected[bench]:g}% work) {values[len(values) // 2]:.3f}"
+    for bench, values in sorted(ratios.items(), key=lambda kv: -injected[kv[0]]) if values))
+rounds = [r["rounds"] + r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
+          for r in load(kind, t)["benchmarks"] if r["metric"] == "time_ns"]
+set_aside = sum(r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
+                for r in load(kind, t)["benchmarks"])
+print(f"rounds per benchmark and run: median {statistics.median(rounds)}, max {max(rounds)}; "
+      f"rounds set aside as spoiled: {set_aside} of {sum(rounds)}")
+seconds = [line.split() for line in (out / "seconds").read_text().splitlines()]
+if seconds:
+    print(f"seconds per trial (A/A + A/B track runs; Criterion's three runs): median "
+          f"{statistics.median(int(s[1]) for s in seconds)} s; {statistics.median(int(s[2]) for s in seconds)} s "
+          f"(trial 1 includes the builds); load average (1 min) at the trials' ends: "
+          f"median {statistics.median(float(s[3]) for s in seconds):.1f}, max {max(float(s[3]) for s in seconds):.1f}")
+for threshold in (0.02, 0.01):
+    tally(f"proflab track run, threshold {threshold:.0%}",
+          lambda kind, th=threshold: [flagged(load(kind, t), th) for t in range(1, trials + 1)])
+for label, flags in [("without setting spoiled rounds aside", ["--keep-outliers"]),
+                     ("without moderation", ["--no-moderation"]),
+                     ("without either (plain per-benchmark t)", ["--keep-outliers", "--no-moderation"])]:
+    tally(f"the same batches judged {label}, threshold 2%",
+          lambda kind, f=flags: [flagged(rejudged(kind, t, f), 0.02) for t in range(1, trials + 1)])
 tally("Criterion, one run per commit (its default 5% significance, 1% noise threshold)",
-      lambda kind: [criterion_regressed(p) for p in reports("criterion-{kind}-{t}.txt", kind)])
+      lambda kind: [criterion_regressed(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])

@@ -299,7 +299,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
             out,
             "recorded run {run}: {} benchmarks ({counts} instruction counts) at {}{} into {}",
             benches.len(),
-            short(&context.commit),
+            proflab_track::short_sha(&context.commit, 12),
             if context.dirty { " (dirty)" } else { "" },
             db.display()
         )?;
@@ -413,7 +413,7 @@ fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             out,
             "{:>4}  {:<12}  {:<5}  {:<20}  {:<20}  {:>5}  {:>5}  {:>7}  {}",
             r.id,
-            short(&r.commit),
+            proflab_track::short_sha(&r.commit, 12),
             r.dirty,
             r.branch,
             recorded,
@@ -447,14 +447,6 @@ fn export(db: &Path, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let commit = proflab_track::rev_parse_or_keep(Path::new("."), &args.commit);
     proflab_track::export(&history, &commit, format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The first twelve characters of a SHA (fewer if it is shorter), safe on any text.
-fn short(commit: &str) -> &str {
-    commit
-        .char_indices()
-        .nth(12)
-        .map_or(commit, |(end, _)| &commit[..end])
 }
 
 /// Table or JSON; exit 1 on a regression when asked.

@@ -386,9 +386,24 @@ fn template_repo() -> tempfile::TempDir {
     let callgrind = Path::new(env!("CARGO_MANIFEST_DIR")).join("../callgrind");
     let mut manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
     manifest.push_str(&format!(
-        "\n[dev-dependencies.proflab-callgrind]\npath = {:?}\n\n[[bench]]\nname = \"counts\"\nharness = false\n",
+        "\n[dev-dependencies.proflab-callgrind]\npath = {:?}\n\n[[bench]]\nname = \"counts\"\nharness = false\n\n\
+         [[bench]]\nname = \"spoiled\"\nharness = false\n",
         callgrind.canonicalize().unwrap()
     ));
+    // One process of `spoiled/00` runs 50% slow for its whole measurement: the
+    // first measured one (`--exact`) to create the file `$SPOIL_ONCE`.
+    std::fs::write(
+        repo.path().join("benches/spoiled.rs"),
+        "use criterion::{Criterion, criterion_group, criterion_main};\n\
+         fn spoiled(c: &mut Criterion) {\n    \
+         let measured = std::env::args().any(|a| a == \"--exact\");\n    \
+         let slow = measured && std::env::var_os(\"SPOIL_ONCE\").is_some_and(|path| {\n        \
+         std::fs::OpenOptions::new().write(true).create_new(true).open(path).is_ok()\n    });\n    \
+         let steps: u64 = if slow { 3000 } else { 2000 };\n    \
+         c.bench_function(\"spoiled/00\", |b| b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0)));\n}\n\
+         criterion_group!(benches, spoiled);\ncriterion_main!(benches);\n",
+    )
+    .unwrap();
     std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
     std::fs::write(
         repo.path().join("benches/counts.rs"),
@@ -461,6 +476,91 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     assert_eq!(worktree_count(repo.path()), 1);
 }
 
+/// One benchmark process of one round runs 50% slow (as 12 of 140 did on a
+/// busy machine): the round is set aside and measured again, and the verdict
+/// and interval are those of the clean rounds.
+#[test]
+fn a_spoiled_round_is_set_aside_and_measured_again() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let marker = repo.path().join("spoiled-once");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
+    let out = proflab(repo.path())
+        .args([
+            "track",
+            "run",
+            "HEAD~1",
+            "HEAD",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "6",
+        ])
+        .args([
+            "--filter",
+            "^(work/0[0-3]|spoiled/00)$",
+            "--json",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .args([
+            "--warm-up",
+            "0.05",
+            "--measurement",
+            "0.1",
+            "--bench",
+            "suite",
+            "--bench",
+            "spoiled",
+        ])
+        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+        .env("SPOIL_ONCE", &marker)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(marker.exists(), "one process ran slow");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |report: &serde_json::Value| {
+        report["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "spoiled/00")
+            .cloned()
+            .unwrap()
+    };
+    let spoiled = row(&report);
+    assert_eq!(spoiled["set_aside"], 1, "{spoiled}");
+    assert!(
+        spoiled["rounds"].as_u64().unwrap() >= 3,
+        "measured again: {spoiled}"
+    );
+    assert_eq!(spoiled["verdict"], "unchanged", "{spoiled}");
+    let width =
+        |r: &serde_json::Value| r["ci_high"].as_f64().unwrap() - r["ci_low"].as_f64().unwrap();
+    // The same batch with the spoiled round kept: the interval is far wider.
+    let kept = proflab(repo.path())
+        .args([
+            "track",
+            "compare",
+            "HEAD~1",
+            "HEAD",
+            "--json",
+            "--keep-outliers",
+        ])
+        .output()
+        .unwrap();
+    let kept = row(&serde_json::from_slice(&kept.stdout).unwrap());
+    assert!(
+        width(&kept) > 2.0 * width(&spoiled),
+        "kept {kept}, set aside {spoiled}"
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+}
+
 /// Ctrl-C in the middle of the rounds: the run stops with an error and takes
 /// its worktrees with it.
 #[test]
@@ -516,5 +616,77 @@ fn interrupt_run_with(signal: &str) {
     assert!(
         left.is_empty(),
         "the proflab-run-* folder is removed: {left:?}"
+    );
+}
+
+/// Issue 11, the CLI's door: numbers that would open the CI gate or make no
+/// sense are refused before anything runs, and `record` outside a checkout
+/// creates nothing.
+#[test]
+fn nonsense_options_and_places_are_refused() {
+    let repo = two_recorded_commits();
+    for (args, expected) in [
+        (
+            vec!["compare", "HEAD~1", "HEAD", "--threshold", "NaN"],
+            "not a percentage",
+        ),
+        (
+            vec!["compare", "HEAD~1", "HEAD", "--threshold", "-5"],
+            "not a percentage",
+        ),
+        (
+            vec!["compare", "HEAD~1", "HEAD", "--threshold", "inf"],
+            "not a percentage",
+        ),
+        (
+            vec!["run", "HEAD~1", "HEAD", "--min-rounds", "0"],
+            "0 is not in 2..=1000",
+        ),
+        (
+            vec!["run", "HEAD~1", "HEAD", "--budget", "-1"],
+            "not a finite number above zero",
+        ),
+        (
+            vec![
+                "run",
+                "HEAD~1",
+                "HEAD",
+                "--min-rounds",
+                "5",
+                "--max-rounds",
+                "3",
+            ],
+            "below --min-rounds",
+        ),
+    ] {
+        let out = proflab(repo.path())
+            .arg("track")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = elsewhere.path().join("h.sqlite");
+    let out = proflab(elsewhere.path())
+        .args(["track", "--db"])
+        .arg(&db)
+        .arg("record")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("git checkout"));
+    assert!(!db.exists(), "no database created outside a checkout");
+    // `export` takes any revision, not only a recorded SHA prefix.
+    let out = proflab(repo.path())
+        .args(["track", "export", "--format", "bmf", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

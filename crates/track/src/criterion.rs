@@ -56,6 +56,11 @@ pub struct Benchmark {
     pub summary: f64,
 }
 
+/// The most values one benchmark of one run may hold. Criterion writes its
+/// sample size (100 by default); a hundred times that is already far past
+/// any real use, and keeps every comparison's resampling fast.
+pub const MAX_VALUES: usize = 10_000;
+
 impl Benchmark {
     /// Checks what every analysis assumes: at least one value, each finite
     /// and not negative, and a finite summary.
@@ -69,6 +74,12 @@ impl Benchmark {
         }
         if self.values.is_empty() {
             return Err(invalid("no values"));
+        }
+        if self.values.len() > MAX_VALUES {
+            return Err(invalid(&format!(
+                "{} values, more than the {MAX_VALUES} a benchmark may hold",
+                self.values.len()
+            )));
         }
         if let Some(bad) = self.values.iter().find(|v| !v.is_finite() || **v < 0.0) {
             return Err(invalid(&format!("a value is {bad}, not a finite amount")));

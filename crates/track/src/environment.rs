@@ -121,3 +121,13 @@ pub fn rev_parse_or_keep(dir: &Path, reference: &str) -> String {
     )
     .unwrap_or_else(|_| reference.to_owned())
 }
+
+/// The first `len` characters of a commit name (all of it if shorter): what
+/// tables and charts show. Char-safe, since a tampered database may hold any text.
+#[must_use]
+pub fn short_sha(commit: &str, len: usize) -> &str {
+    commit
+        .char_indices()
+        .nth(len)
+        .map_or(commit, |(end, _)| &commit[..end])
+}

@@ -164,12 +164,18 @@ impl History {
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?;
             Ok(conn)
         };
-        // A WAL database needs its shared-memory file, which a reader on a
-        // read-only folder cannot create; `immutable` reads the file as it
-        // stands (no writer can be at work there anyway).
-        let conn = open("?mode=ro")
-            .or_else(|_| open("?mode=ro&immutable=1"))
-            .map_err(db)?;
+        // Without a write-ahead log beside it, no writer is at work and the
+        // file is the whole database: `immutable` reads it without creating
+        // the -wal and -shm files a WAL reader otherwise needs (which a
+        // read-only folder would refuse). With one, read through it.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let conn = if Path::new(&wal).exists() {
+            open("?mode=ro")
+        } else {
+            open("?mode=ro&immutable=1")
+        }
+        .map_err(db)?;
         let found = schema_version(&conn, path)?;
         if found < MIGRATIONS.len() {
             return Err(TrackError::OlderSchema {

@@ -24,7 +24,7 @@ pub use compare::{
     median_interval, write_json, write_table,
 };
 pub use criterion::{Benchmark, Metric, import_criterion_dir};
-pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep};
+pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
 pub use history::{BatchSlot, History, RunSummary, Side, default_db_path};

@@ -440,7 +440,11 @@ pub fn run_paired(
                 &format!("round {round}: {id} ({} left)", active.len() - index),
             );
             let done = rounds_run.entry((*id).to_owned()).or_default();
-            let order = if done.is_multiple_of(2) { [0, 1] } else { [1, 0] };
+            let order = if done.is_multiple_of(2) {
+                [0, 1]
+            } else {
+                [1, 0]
+            };
             for side in order {
                 let build = &sides[side];
                 for binary in build

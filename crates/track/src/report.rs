@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::compare::{ComparisonReport, compare_runs, format_value, median_interval};
-use crate::environment::git;
+use crate::environment::{git, short_sha};
 use crate::model::CommitSeries;
 use crate::{CompareOptions, History, Metric, TrackError, Verdict, compare};
 
@@ -217,12 +217,12 @@ fn chart(points: &[Point], metric: Metric) -> String {
             y(p.high),
             format!("{:?}", p.verdict).to_lowercase(),
             y(p.median),
-            &p.commit[..12.min(p.commit.len())],
+            escape(short_sha(&p.commit, 12)),
             format_value(metric, p.median),
             format_value(metric, p.low),
             format_value(metric, p.high),
             height - 8.0,
-            &p.commit[..7.min(p.commit.len())]
+            escape(short_sha(&p.commit, 7))
         );
     }
     svg.push_str("</svg>\n");

@@ -365,3 +365,192 @@ fn batches_pair_only_their_own_runs() {
         "the batch read from B's side"
     );
 }
+
+/// Issue 11: what a careless or hostile user can put in front of the store.
+#[test]
+fn nothing_a_later_read_rejects_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let mut history = History::open(&path).unwrap();
+    let bench = |id: &str, values: Vec<f64>| Benchmark {
+        id: id.to_owned(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values,
+    };
+    // Case 2: `t / n` infinite (1e10 / 1e-320) never reaches the database.
+    let criterion = dir.path().join("criterion");
+    write_bench(&criterion, "g/ok", &noisy(100.0, 1));
+    let bad = criterion.join("g/bad/new");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::copy(
+        criterion.join("g/ok/new/benchmark.json"),
+        bad.join("benchmark.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        criterion.join("g/ok/new/estimates.json"),
+        bad.join("estimates.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        bad.join("sample.json"),
+        r#"{"iters":[1e-320,1e-320],"times":[1e10,1e10]}"#,
+    )
+    .unwrap();
+    let err = import_criterion_dir(&criterion).unwrap_err();
+    assert!(err.to_string().contains("g/bad"), "{err}");
+    for (benches, expected) in [
+        (
+            vec![bench("g/a", vec![f64::INFINITY])],
+            "not a finite amount",
+        ),
+        (vec![bench("g/a", vec![])], "no values"),
+        (
+            vec![bench("g/a", vec![1.0; 2_000_000])],
+            "more than the 10000",
+        ),
+        (
+            vec![bench("g/a", vec![1.0]), bench("g/a", vec![2.0])],
+            "appears twice",
+        ),
+    ] {
+        let err = history
+            .record(&context("aaaa"), &machine(), &benches)
+            .unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert!(history.runs().unwrap().is_empty(), "nothing half-written");
+    // What an older proflab stored (JSON null for an infinite time) is read past.
+    history
+        .record(
+            &context("aaaa"),
+            &machine(),
+            &[bench("g/a", vec![1.0, 2.0]), bench("g/b", vec![3.0])],
+        )
+        .unwrap();
+    drop(history);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE results SET samples = '[null, 5.0]' WHERE bench_id = 'g/a'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE results SET samples = '[null]' WHERE bench_id = 'g/b'",
+        [],
+    )
+    .unwrap();
+    let history = History::open(&path).unwrap();
+    let series = history.commit_series("aaaa").unwrap();
+    assert_eq!(series.benchmarks["g/a"].runs, vec![vec![5.0]]);
+    assert!(
+        !series.benchmarks.contains_key("g/b"),
+        "nothing usable left"
+    );
+    proflab_track::export(
+        &history,
+        "aaaa",
+        proflab_track::ExportFormat::Bmf,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    // Case 11: a non-ASCII commit and markup in it: listed, escaped in the dashboard.
+    conn.execute("UPDATE runs SET commit_sha = 'ééééééé<b>ééééééé'", [])
+        .unwrap();
+    let runs = history.runs().unwrap();
+    assert_eq!(
+        proflab_track::short_sha(&runs[0].commit, 12),
+        "ééééééé<b>éé"
+    );
+    let report = dir.path().join("report");
+    let index =
+        proflab_track::write_report(&history, None, &report, &CompareOptions::default()).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(!html.contains("<b>") && html.contains("&lt;b&gt;"));
+}
+
+#[test]
+fn schema_versions_no_proflab_wrote_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    drop(History::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", -1).unwrap();
+    drop(conn);
+    for result in [History::open(&path), History::open_read_only(&path)] {
+        let err = result.err().expect("refused");
+        assert!(
+            matches!(err, TrackError::CorruptSchema { found: -1, .. }),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_ambiguous_prefix_names_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+    let benches = [Benchmark {
+        id: "g/a".into(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values: vec![1.0],
+    }];
+    for commit in ["abc1111", "abc2222"] {
+        history
+            .record(&context(commit), &machine(), &benches)
+            .unwrap();
+    }
+    let err = history.resolve("abc").unwrap_err();
+    assert!(matches!(err, TrackError::AmbiguousCommit { .. }), "{err}");
+    assert!(err.to_string().contains("abc1111, abc2222"), "{err}");
+    assert_eq!(history.resolve("abc2").unwrap(), "abc2222");
+}
+
+#[test]
+fn a_read_only_open_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let mut history = History::open(&path).unwrap();
+    let benches = [Benchmark {
+        id: "g/a".into(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values: vec![1.0, 1.1],
+    }];
+    history
+        .record(&context("aaaa"), &machine(), &benches)
+        .unwrap();
+    drop(history);
+    let before = std::fs::read(&path).unwrap();
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let listed = files();
+    let history = History::open_read_only(&path).unwrap();
+    assert_eq!(history.runs().unwrap().len(), 1);
+    proflab_track::export(
+        &history,
+        "aaaa",
+        proflab_track::ExportFormat::Bmf,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    drop(history);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(files(), listed, "no -wal or -shm left behind");
+    let missing = History::open_read_only(&dir.path().join("none.sqlite"))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(missing, TrackError::NoDatabase { .. }),
+        "{missing}"
+    );
+    assert!(!dir.path().join("none.sqlite").exists());
+}
