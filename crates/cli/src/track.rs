@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
-    CompareOptions, ComparisonReport, ExportFormat, History, Machine, PairedOptions, TrackError,
+    CompareOptions, ComparisonReport, ExportFormat, Freshness, History, Machine, PairedOptions,
+    TrackError,
 };
 
 /// Record Criterion results per commit, compare commits, export and report.
@@ -104,6 +105,13 @@ struct RecordArgs {
     /// Instruction-count reports [default: the same target folder, then /proflab-instructions].
     #[arg(long)]
     instructions_dir: Option<PathBuf>,
+    /// Import only results written at or after this time (RFC 3339, e.g. 2026-11-25T14:00:00Z)
+    /// [default: what the latest `cargo bench` wrote; older results are named and skipped].
+    #[arg(long, value_parser = humantime::parse_rfc3339_weak, conflicts_with = "all")]
+    since: Option<std::time::SystemTime>,
+    /// Import every result, however old.
+    #[arg(long)]
+    all: bool,
     /// Print what was recorded as JSON.
     #[arg(long)]
     json: bool,
@@ -189,6 +197,9 @@ struct ReportArgs {
     /// Output folder.
     #[arg(short, long)]
     output: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     verdict: VerdictArgs,
 }
@@ -267,16 +278,33 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     )?;
     let counts = instructions.len();
     let mut benches = instructions;
+    let freshness = match (args.all, args.since) {
+        (true, _) => Freshness::All,
+        (false, Some(time)) => Freshness::Since(time),
+        (false, None) => Freshness::LatestSession,
+    };
     // Instruction counts alone are a complete record; nothing at all is an error.
-    match proflab_track::import_criterion_dir(
+    let mut stale = Vec::new();
+    match proflab_track::import_fresh(
         &args
             .criterion_dir
             .clone()
             .unwrap_or_else(|| target.join("criterion")),
+        freshness,
     ) {
-        Ok(timed) => benches.extend(timed),
+        Ok(timed) => {
+            benches.extend(timed.benchmarks);
+            stale = timed.stale;
+        }
         Err(TrackError::NoCriterionDir { .. }) if counts > 0 => {}
         Err(error) => return Err(error.into()),
+    }
+    if !stale.is_empty() {
+        eprintln!(
+            "proflab: skipped {} stale result(s), older than the latest `cargo bench` (--all imports them): {}",
+            stale.len(),
+            stale.join(", ")
+        );
     }
     let mut history = History::open(db)?;
     let run = history.record(&context, &Machine::current(), &benches)?;
@@ -290,6 +318,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
                 "dirty": context.dirty,
                 "benchmarks": benches.len(),
                 "instruction_counts": counts,
+                "stale": stale,
                 "database": db,
             }),
         )?;
@@ -434,7 +463,13 @@ fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         &args.output,
         &args.verdict.options(),
     )?;
-    writeln!(std::io::stdout(), "wrote {}", path.display())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "written": path }))?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "wrote {}", path.display())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

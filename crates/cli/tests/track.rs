@@ -400,7 +400,9 @@ fn template_repo() -> tempfile::TempDir {
          let slow = measured && std::env::var_os(\"SPOIL_ONCE\").is_some_and(|path| {\n        \
          std::fs::OpenOptions::new().write(true).create_new(true).open(path).is_ok()\n    });\n    \
          let steps: u64 = if slow { 3000 } else { 2000 };\n    \
-         c.bench_function(\"spoiled/00\", |b| b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0)));\n}\n\
+         c.bench_function(\"spoiled/00\", |b| {\n        \
+         if std::env::var_os(\"BREAK_BENCH\").is_some() { panic!(\"data/input.bin is missing\") }\n        \
+         b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0))\n    });\n}\n\
          criterion_group!(benches, spoiled);\ncriterion_main!(benches);\n",
     )
     .unwrap();
@@ -533,7 +535,8 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
             .unwrap()
     };
     let spoiled = row(&report);
-    assert_eq!(spoiled["set_aside"], 1, "{spoiled}");
+    // At least the spoiled round; on a busy machine another tenant may spoil more.
+    assert!(spoiled["set_aside"].as_u64().unwrap() >= 1, "{spoiled}");
     assert!(
         spoiled["rounds"].as_u64().unwrap() >= 3,
         "measured again: {spoiled}"
@@ -559,6 +562,37 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
         "kept {kept}, set aside {spoiled}"
     );
     assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// A bench that panics fails the run before any round, saying why.
+#[test]
+fn a_failing_bench_fails_fast_with_its_stderr() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = paired_run(repo.path(), "3", "spoiled")
+        .env("BREAK_BENCH", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("failed in the worktree of"), "{stderr}");
+    assert!(
+        stderr.contains("data/input.bin is missing"),
+        "the bench's own words: {stderr}"
+    );
+    assert!(
+        stderr.contains("--test"),
+        "the smoke test, before any round: {stderr}"
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+    let history = proflab(repo.path())
+        .args(["track", "history", "--json"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 0, "nothing recorded");
 }
 
 /// Ctrl-C in the middle of the rounds: the run stops with an error and takes
@@ -688,5 +722,53 @@ fn nonsense_options_and_places_are_refused() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `record` takes what the latest `cargo bench` wrote and names what it left;
+/// `compare` lists what one side lacks.
+#[test]
+fn stale_results_are_skipped_and_one_sided_benchmarks_listed() {
+    let repo = repo();
+    let criterion = repo.path().join("crit");
+    criterion_tree(&criterion, 3, 1.0);
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(criterion.join("g/f2/new/sample.json"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = record(repo.path(), &criterion);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipped 1 stale result") && stderr.contains("g/f2"),
+        "{stderr}"
+    );
+    commit_empty(repo.path(), "two");
+    let out = proflab(repo.path())
+        .args(["track", "record", "--all", "--json", "--criterion-dir"])
+        .arg(&criterion)
+        .output()
+        .unwrap();
+    let recorded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(recorded["benchmarks"], 3, "{recorded}");
+    let out = proflab(repo.path())
+        .args(["track", "compare", "HEAD~1", "HEAD", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], serde_json::json!(["g/f2"]), "{report}");
+    assert_eq!(report["removed"], serde_json::json!([]), "{report}");
+    assert_eq!(report["benchmarks"].as_array().unwrap().len(), 2);
+    let table = proflab(repo.path())
+        .args(["track", "compare", "HEAD", "HEAD~1"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("removed in B (not compared): g/f2"),
+        "{table}"
     );
 }

@@ -4,6 +4,7 @@
 //! `bench_function` has neither, so the tree is walked rather than assumed.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
@@ -132,6 +133,14 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrackErro
 /// # Ok::<(), proflab_track::TrackError>(())
 /// ```
 pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
+    Ok(read_results(dir)?
+        .into_iter()
+        .map(|(bench, _)| bench)
+        .collect())
+}
+
+/// Every benchmark under `dir` with its `new/` folder, sorted by id.
+fn read_results(dir: &Path) -> Result<Vec<(Benchmark, PathBuf)>, TrackError> {
     if !dir.is_dir() {
         return Err(TrackError::NoCriterionDir {
             path: dir.to_owned(),
@@ -140,16 +149,85 @@ pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
     let mut found = Vec::new();
     find_new_dirs(dir, &mut found)?;
     let mut benches = found
-        .iter()
-        .map(|new| read_benchmark(new))
+        .into_iter()
+        .map(|new| read_benchmark(&new).map(|bench| (bench, new)))
         .collect::<Result<Vec<_>, _>>()?;
     if benches.is_empty() {
         return Err(TrackError::NoBenchmarks {
             path: dir.to_owned(),
         });
     }
-    benches.sort_by(|a, b| a.id.cmp(&b.id));
+    benches.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     Ok(benches)
+}
+
+/// Which of Criterion's results `record` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// What the latest `cargo bench` wrote: the newest result, and every
+    /// result written less than [`SESSION_GAP`] before the next newer one.
+    LatestSession,
+    /// Results written at or after this time.
+    Since(SystemTime),
+    /// Everything, however old.
+    All,
+}
+
+/// Two results further apart in time than this were not written by the same
+/// `cargo bench` (one benchmark, warm-up and analysis included, takes seconds
+/// to a minute or two).
+pub const SESSION_GAP: Duration = Duration::from_secs(10 * 60);
+
+/// Benchmarks read from a Criterion folder, and the ids of those left out as stale.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub benchmarks: Vec<Benchmark>,
+    pub stale: Vec<String>,
+}
+
+/// Reads the benchmarks under `dir` that `freshness` admits, naming the
+/// others: a result left behind by an older `cargo bench` (a renamed or
+/// filtered-out benchmark) is not the commit being recorded.
+pub fn import_fresh(dir: &Path, freshness: Freshness) -> Result<Import, TrackError> {
+    let results = read_results(dir)?;
+    let mut written: Vec<(SystemTime, Benchmark)> = Vec::with_capacity(results.len());
+    for (bench, new) in results {
+        let sample = new.join("sample.json");
+        let time = std::fs::metadata(&sample)
+            .and_then(|m| m.modified())
+            .map_err(|source| TrackError::Io {
+                path: sample.clone(),
+                source,
+            })?;
+        written.push((time, bench));
+    }
+    written.sort_by(|a, b| b.0.cmp(&a.0));
+    let cutoff = match freshness {
+        Freshness::All => SystemTime::UNIX_EPOCH,
+        Freshness::Since(time) => time,
+        Freshness::LatestSession => {
+            let mut cutoff = written.first().map_or(SystemTime::UNIX_EPOCH, |w| w.0);
+            for pair in written.windows(2) {
+                match pair[0].0.duration_since(pair[1].0) {
+                    Ok(gap) if gap > SESSION_GAP => break,
+                    _ => cutoff = pair[1].0,
+                }
+            }
+            cutoff
+        }
+    };
+    let (fresh, stale): (Vec<_>, Vec<_>) =
+        written.into_iter().partition(|(time, _)| *time >= cutoff);
+    let mut benchmarks: Vec<Benchmark> = fresh.into_iter().map(|(_, b)| b).collect();
+    benchmarks.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut stale: Vec<String> = stale.into_iter().map(|(_, b)| b.id).collect();
+    stale.sort();
+    if benchmarks.is_empty() {
+        return Err(TrackError::NoBenchmarks {
+            path: dir.to_owned(),
+        });
+    }
+    Ok(Import { benchmarks, stale })
 }
 
 /// The paths of the entries of `dir`, failing with the folder's name.

@@ -23,7 +23,10 @@ pub use compare::{
     CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,
     median_interval, write_json, write_table,
 };
-pub use criterion::{Benchmark, Metric, import_criterion_dir};
+pub use criterion::{
+    Benchmark, Freshness, Import, MAX_VALUES, Metric, SESSION_GAP, import_criterion_dir,
+    import_fresh,
+};
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
