@@ -9,17 +9,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use tempfile::NamedTempFile;
 
-/// A file about to be written: its folder checked and a temporary file
-/// opened beside it (hidden, deleted if dropped), renamed over the path once
-/// written.
+/// A file about to be written: its folder checked before the work, then
+/// written as a hidden temporary file beside it and renamed over the path.
+/// Nothing exists on disk between the check and the write, so a run
+/// interrupted meanwhile (Ctrl-C) leaves nothing behind.
 pub struct PendingFile {
     path: PathBuf,
-    temp: NamedTempFile,
+    folder: PathBuf,
+    option: String,
 }
 
 impl PendingFile {
-    /// Checks that `path` (given to `option`) can be written, by opening a
-    /// temporary file in its folder.
+    /// Checks that `path` (given to `option`) can be written, by creating
+    /// and removing a temporary file in its folder.
     ///
     /// # Errors
     /// When `path` is a folder, its folder does not exist or cannot be
@@ -28,9 +30,9 @@ impl PendingFile {
         if path.is_dir() {
             bail!("{option} {}: is a folder; give a file name", path.display());
         }
-        let Some(name) = path.file_name() else {
+        if path.file_name().is_none() {
             bail!("{option} {}: give a file name", path.display());
-        };
+        }
         let folder = match path.parent() {
             Some(folder) if !folder.as_os_str().is_empty() => folder,
             _ => Path::new("."),
@@ -42,15 +44,13 @@ impl PendingFile {
                 folder.display()
             );
         }
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
-            .suffix(".partial")
-            .tempfile_in(folder)
-            .with_context(|| format!("{option} {}: cannot write there", path.display()))?;
-        Ok(Self {
+        let pending = Self {
             path: path.to_owned(),
-            temp,
-        })
+            folder: folder.to_owned(),
+            option: option.to_owned(),
+        };
+        drop(pending.temp_file()?);
+        Ok(pending)
     }
 
     /// The path the file will have.
@@ -58,9 +58,23 @@ impl PendingFile {
         &self.path
     }
 
-    /// The temporary file, for a child process to write into.
-    pub fn file(&self) -> &std::fs::File {
-        self.temp.as_file()
+    /// A hidden temporary file beside the path, removed when dropped.
+    ///
+    /// # Errors
+    /// When the folder cannot be written to.
+    pub fn temp_file(&self) -> anyhow::Result<NamedTempFile> {
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(&self.folder)
+            .with_context(|| {
+                format!(
+                    "{} {}: cannot write there",
+                    self.option,
+                    self.path.display()
+                )
+            })
     }
 
     /// Writes the file with `write`, then renames it into place. On an
@@ -72,26 +86,25 @@ impl PendingFile {
         self,
         write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut out = std::io::BufWriter::new(self.temp.as_file());
+        let temp = self.temp_file()?;
+        let mut out = std::io::BufWriter::new(temp.as_file());
         write(&mut out)
             .and_then(|()| out.flush().map_err(anyhow::Error::from))
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         drop(out);
-        self.finish()
+        self.finish(temp)
     }
 
-    /// Renames the file, already written through [`PendingFile::file`],
+    /// Renames `temp` (from [`PendingFile::temp_file`], already written)
     /// into place.
     ///
     /// # Errors
     /// When the file cannot be synced or renamed.
-    pub fn finish(self) -> anyhow::Result<()> {
-        self.temp
-            .as_file()
+    pub fn finish(self, temp: NamedTempFile) -> anyhow::Result<()> {
+        temp.as_file()
             .sync_all()
             .with_context(|| format!("cannot write {}", self.path.display()))?;
-        self.temp
-            .persist(&self.path)
+        temp.persist(&self.path)
             .map(drop)
             .map_err(|error| error.error)
             .with_context(|| format!("cannot write {}", self.path.display()))
@@ -127,7 +140,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("out.txt");
         let pending = PendingFile::prepare(&path, "-o").expect("writable");
-        assert!(!path.exists(), "nothing under the name before the write");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("list").count(),
+            0,
+            "nothing on disk between the check and the write"
+        );
         pending
             .write(|out| Ok(out.write_all(b"hello")?))
             .expect("written");

@@ -166,14 +166,14 @@ impl Callgraph {
         };
         let mut dot = Vec::new();
         stats.write_dot(&mut dot)?;
-        let into = self
-            .file
-            .file()
+        let temp = self.file.temp_file()?;
+        let into = temp
+            .as_file()
             .try_clone()
             .with_context(|| format!("cannot write {}", self.file.path().display()))?;
         render(&format, &dot, Stdio::from(into))
             .with_context(|| format!("cannot render {}", self.file.path().display()))?;
-        self.file.finish()
+        self.file.finish(temp)
     }
 }
 

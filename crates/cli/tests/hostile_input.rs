@@ -127,6 +127,30 @@ fn case_8_output_paths_are_checked_before_the_run() {
     assert_eq!(names_in(dir.path()), ["DIR"], "something was left behind");
 }
 
+/// The checks before the run leave nothing on disk: a run interrupted with
+/// Ctrl-C (SIGINT) while outputs are pending leaves the folder as it was.
+#[cfg(unix)]
+#[test]
+fn case_8_an_interrupted_run_leaves_no_partial_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("proflab"))
+        .current_dir(dir.path())
+        .args(["hillclimb", "--n-iter", "10000000", "-o", "run.prof"])
+        .args(["--flamegraph", "run.svg", "--callgraph", "run.dot"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("exits");
+    assert!(!status.success());
+    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+}
+
 /// A stand-in for GraphViz's `dot` on PATH: renders the empty graph the
 /// pre-run check sends, and the real graph only when `render_real` is true.
 #[cfg(unix)]
