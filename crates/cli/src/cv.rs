@@ -15,26 +15,26 @@ pub struct Args {
     /// CSV file: header row, numeric features, label last.
     #[arg(long)]
     data: PathBuf,
-    /// Learning rate.
-    #[arg(long)]
+    /// Learning rate (above 0, at most 1e64).
+    #[arg(long, value_parser = crate::limits::eta0())]
     eta0: f64,
-    /// Regularization strength.
-    #[arg(long)]
+    /// Regularization strength (finite, >= 0).
+    #[arg(long, value_parser = crate::limits::non_negative())]
     alpha: f64,
     /// Regularization term.
     #[arg(long, value_enum, default_value_t = PenaltyArg::Elasticnet)]
     penalty: PenaltyArg,
-    /// Folds per repetition.
-    #[arg(long, default_value_t = 10)]
+    /// Folds per repetition (2 to 10000).
+    #[arg(long, default_value_t = 10, value_parser = crate::limits::count(2..=10_000))]
     splits: usize,
-    /// Repetitions with fresh shuffles.
-    #[arg(long, default_value_t = 3)]
+    /// Repetitions with fresh shuffles (1 to 10000).
+    #[arg(long, default_value_t = 3, value_parser = crate::limits::count(1..=10_000))]
     repeats: usize,
     /// Seed of the fold shuffles.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Worker threads for the folds (0: one per core, 1: sequential).
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads for the folds (0: one per core, 1: sequential; at most 256).
+    #[arg(long, default_value_t = 1, value_parser = crate::limits::jobs())]
     jobs: usize,
     /// Print one JSON object {"mean", "std", "scores"} instead of text.
     #[arg(long)]
@@ -62,6 +62,7 @@ impl From<PenaltyArg> for Penalty {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let data = crate::load_dataset(Some(&args.data))?;
+    crate::limits::check_cv_size(data.labels.len(), args.splits, args.repeats)?;
     let model = Perceptron {
         penalty: args.penalty.into(),
         eta0: args.eta0,

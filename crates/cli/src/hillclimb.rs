@@ -17,17 +17,17 @@ pub struct Args {
     /// CSV dataset; the tutorial's generated 1000 x 5 dataset when absent.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Candidate steps to try.
-    #[arg(long, default_value_t = 100)]
+    /// Candidate steps to try (at most 10 million).
+    #[arg(long, default_value_t = 100, value_parser = crate::limits::count(0..=10_000_000))]
     n_iter: usize,
-    /// Standard deviation of each Gaussian step.
-    #[arg(long, default_value_t = 0.1)]
+    /// Standard deviation of each Gaussian step (0 to 1e100).
+    #[arg(long, default_value_t = 0.1, value_parser = crate::limits::step_size())]
     step_size: f64,
     /// Seed of the starting point and the steps.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Worker threads for the folds (0: one per core, 1: sequential).
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads for the folds (0: one per core, 1: sequential; at most 256).
+    #[arg(long, default_value_t = 1, value_parser = crate::limits::jobs())]
     jobs: usize,
     #[command(flatten)]
     profiling: crate::profiling::ProfileArgs,
@@ -40,6 +40,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 fn search(args: &Args) -> anyhow::Result<ExitCode> {
     let data = crate::load_dataset(args.data.as_deref())?;
     let mut objective = TutorialObjective::new(&data);
+    crate::limits::check_cv_size(
+        data.labels.len(),
+        objective.cv.n_splits,
+        objective.cv.n_repeats,
+    )?;
     if args.jobs != 1 {
         objective.execution = Execution::Parallel;
     }

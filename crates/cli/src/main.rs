@@ -6,7 +6,9 @@
 
 mod cv;
 mod hillclimb;
+mod limits;
 mod make_classification;
+mod output;
 mod profiling;
 mod stats;
 mod timeit;
@@ -53,10 +55,28 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("proflab: {error:#}");
+            eprintln!("proflab: {}", error_message(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause the message
+/// before it already ends with: library errors that embed their source
+/// (`"repeat 0, fold 1: {source}"`) would otherwise print it twice.
+fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.ends_with(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Builds the thread pool that `--jobs` asks for; 0 means one per core.
@@ -72,9 +92,26 @@ fn thread_pool(jobs: usize) -> anyhow::Result<rayon::ThreadPool> {
 fn load_dataset(path: Option<&std::path::Path>) -> anyhow::Result<proflab_perceptron::Dataset> {
     use anyhow::Context as _;
     use proflab_perceptron::{ClassificationParams, Dataset, make_classification};
-    match path {
+    let data = match path {
         Some(path) => Dataset::from_csv_path(path)
-            .with_context(|| format!("cannot use {} as a dataset", path.display())),
-        None => Ok(make_classification(&ClassificationParams::tutorial())?),
+            .with_context(|| format!("cannot use {} as a dataset", path.display()))?,
+        None => make_classification(&ClassificationParams::tutorial())?,
+    };
+    data.check_features()?;
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let embedded = anyhow::Error::new(io()).context(format!("fold 1: {}", io()));
+        assert_eq!(super::error_message(&embedded), "fold 1: no such file");
+        let plain = anyhow::Error::new(io()).context("cannot read data.csv");
+        assert_eq!(
+            super::error_message(&plain),
+            "cannot read data.csv: no such file"
+        );
     }
 }

@@ -19,11 +19,11 @@ pub struct Args {
     /// Setup line, run once before timing (repeatable).
     #[arg(short = 's', long = "setup", value_name = "SETUP")]
     setup: Vec<String>,
-    /// Executions per repetition; chosen by autorange (0.2 s) when absent.
-    #[arg(short = 'n', long)]
+    /// Executions per repetition (1 to 10^12); chosen by autorange (0.2 s) when absent.
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     number: Option<u64>,
-    /// Repetitions; the best is reported.
-    #[arg(short = 'r', long, default_value_t = 5)]
+    /// Repetitions (1 to 100000); the best is reported.
+    #[arg(short = 'r', long, default_value_t = 5, value_parser = crate::limits::count(1..=100_000))]
     repeat: usize,
     /// A crate the snippet uses, as name=version (repeatable).
     #[arg(long = "dep", value_name = "NAME=VERSION")]
@@ -60,8 +60,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             args.statement.clone()
         }]
     };
-    if args.repeat == 0 {
-        bail!("--repeat must be at least 1");
+    for name in ["PROFLAB_CACHE_DIR", "XDG_CACHE_HOME"] {
+        if let Some(value) = std::env::var_os(name)
+            && !value.is_empty()
+            && !std::path::Path::new(&value).is_absolute()
+        {
+            eprintln!("proflab: warning: {name}={value:?} is not an absolute path; ignored");
+        }
     }
     let cache = Cache::from_environment();
     let mut timers = Vec::new();

@@ -157,7 +157,10 @@ impl Snippet {
 
 /// The scratch crates and their shared target directory, under
 /// `PROFLAB_CACHE_DIR`, else `$XDG_CACHE_HOME/proflab/timeit`, else
-/// `~/.cache/proflab/timeit`: never the user's project.
+/// `~/.cache/proflab/timeit`: never the user's project. Empty or relative
+/// values are ignored, as the XDG Base Directory specification says of
+/// `XDG_CACHE_HOME` ("a relative path ... should be considered invalid"), so
+/// no setting makes the cache land in the current folder.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
@@ -173,16 +176,15 @@ impl Cache {
     /// The cache where the environment says (see [`Cache`]).
     #[must_use]
     pub fn from_environment() -> Self {
-        let root = std::env::var_os("PROFLAB_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("proflab/timeit"))
-            })
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/proflab/timeit"))
-            })
-            .unwrap_or_else(|| std::env::temp_dir().join("proflab-timeit"));
-        Self { root }
+        Self {
+            root: cache_root(|name| std::env::var_os(name)),
+        }
+    }
+
+    /// The folder the cache is in.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Compiles `snippet` (once: an unchanged snippet is reused) and returns
@@ -241,6 +243,24 @@ impl Cache {
         }
         ProgramTimer::start(&target.join("release").join(&bin))
     }
+}
+
+/// The cache folder the variables `var` looks up say, taking only absolute
+/// paths (see [`Cache`]).
+fn cache_root(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let absolute = |name| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    absolute("PROFLAB_CACHE_DIR")
+        .or_else(|| absolute("XDG_CACHE_HOME").map(|d| d.join("proflab/timeit")))
+        .or_else(|| absolute("HOME").map(|h| h.join(".cache/proflab/timeit")))
+        .unwrap_or_else(|| {
+            let temp = std::env::temp_dir();
+            let temp = if temp.is_absolute() {
+                temp
+            } else {
+                PathBuf::from("/tmp")
+            };
+            temp.join("proflab-timeit")
+        })
 }
 
 fn hash(value: &impl Hash) -> u64 {
@@ -417,5 +437,38 @@ mod tests {
             .expect("statement placed");
         assert_eq!(lines[second].trim(), "s");
         assert!(setup_line < second);
+    }
+
+    #[test]
+    fn empty_or_relative_cache_settings_are_ignored() {
+        let root = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            cache_root(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into()))
+        };
+        let home = [("HOME", "/home/u")];
+        assert_eq!(
+            root(&[("PROFLAB_CACHE_DIR", "/c"), home[0]]),
+            Path::new("/c")
+        );
+        assert_eq!(
+            root(&[("XDG_CACHE_HOME", "/x"), home[0]]),
+            Path::new("/x/proflab/timeit")
+        );
+        for ignored in ["", ".", "cache", "./c"] {
+            assert_eq!(
+                root(&[
+                    ("PROFLAB_CACHE_DIR", ignored),
+                    ("XDG_CACHE_HOME", ignored),
+                    home[0]
+                ]),
+                Path::new("/home/u/.cache/proflab/timeit"),
+                "{ignored:?}"
+            );
+        }
+        let fallback = root(&[("HOME", ""), ("XDG_CACHE_HOME", "")]);
+        assert!(fallback.is_absolute(), "{}", fallback.display());
     }
 }

@@ -1,0 +1,343 @@
+//! Issue 11, the cases outside `track`: each test feeds the real `proflab`
+//! binary the input the issue found harmful and checks for a clear error
+//! and exit 2 (or correct behaviour), quickly, with nothing half-written.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+/// Every case here must fail (or finish) in seconds; the old binary took
+/// minutes or all memory on several of them.
+const QUICK: Duration = Duration::from_secs(60);
+
+fn proflab() -> Command {
+    let mut command = Command::cargo_bin("proflab").expect("the proflab binary is built");
+    command.timeout(QUICK);
+    command
+}
+
+/// The tutorial's dataset, 200 rows, as CSV in `dir`.
+fn dataset(dir: &Path) -> PathBuf {
+    let path = dir.join("data.csv");
+    proflab()
+        .args(["make-classification", "--samples", "200", "-o"])
+        .arg(&path)
+        .assert()
+        .success();
+    path
+}
+
+fn cv(data: &Path) -> Command {
+    let mut command = proflab();
+    command
+        .args(["cv", "--eta0", "1", "--alpha", "0.0001", "--data"])
+        .arg(data);
+    command
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("readable")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Case 6: counts that asked for 48 PB, overflowed `splits × repeats`,
+/// started 100 000 threads, or read `/dev/zero` into memory.
+#[test]
+fn case_6_huge_counts_and_endless_input_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dataset(dir.path());
+    for (extra, option) in [
+        (&["--repeats", "99999999999999"][..], "--repeats"),
+        (
+            &["--splits", "2", "--repeats", "9223372036854775808"],
+            "--repeats",
+        ),
+        (&["--splits", "0"], "--splits"),
+        (&["--jobs", "100000"], "--jobs"),
+    ] {
+        cv(&data)
+            .args(extra)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(contains("invalid value").and(contains(option)));
+    }
+    // Each count in range, their product over the memory bound.
+    cv(&data)
+        .args(["--splits", "10000", "--repeats", "10000"])
+        .assert()
+        .code(2)
+        .stderr(contains("10000 folds x 10000 repeats of 200 rows"));
+    if Path::new("/dev/zero").exists() {
+        cv(Path::new("/dev/zero"))
+            .assert()
+            .code(2)
+            .stderr(contains("line 1 is longer than 1 MiB: is this a CSV file?"));
+    }
+}
+
+/// Case 8: outputs checked before the run, each written whole on its own,
+/// and no file written that was not named.
+#[test]
+fn case_8_output_paths_are_checked_before_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("DIR");
+    std::fs::create_dir(&folder).expect("mkdir");
+    // Ten million iterations would take days: the error must come first.
+    let long_run = ["hillclimb", "--n-iter", "10000000"];
+    proflab()
+        .args(long_run)
+        .arg("-o")
+        .arg(&folder)
+        .assert()
+        .code(2)
+        .stderr(contains("is a folder"));
+    let good = dir.path().join("good.prof");
+    proflab()
+        .args(long_run)
+        .arg("-o")
+        .arg(&good)
+        .arg("--flamegraph")
+        .arg(dir.path().join("missing/f.svg"))
+        .assert()
+        .code(2)
+        .stderr(contains("--flamegraph").and(contains("does not exist")));
+    proflab()
+        .args(long_run)
+        .arg("-o")
+        .arg(&good)
+        .arg("--flamegraph")
+        .arg(&good)
+        .assert()
+        .code(2)
+        .stderr(contains("both name"));
+    assert_eq!(names_in(dir.path()), ["DIR"], "something was left behind");
+}
+
+/// The checks before the run leave nothing on disk: a run interrupted with
+/// Ctrl-C (SIGINT) while outputs are pending leaves the folder as it was.
+#[cfg(unix)]
+#[test]
+fn case_8_an_interrupted_run_leaves_no_partial_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("proflab"))
+        .current_dir(dir.path())
+        .args(["hillclimb", "--n-iter", "10000000", "-o", "run.prof"])
+        .args(["--flamegraph", "run.svg", "--callgraph", "run.dot"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("exits");
+    assert!(!status.success());
+    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+}
+
+/// A stand-in for GraphViz's `dot` on PATH: renders the empty graph the
+/// pre-run check sends, and the real graph only when `render_real` is true.
+#[cfg(unix)]
+fn fake_dot(dir: &Path, render_real: bool) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let bin = dir.join("fake-bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let script = bin.join("dot");
+    let on_real = if render_real {
+        "echo '<svg>rendered</svg>'"
+    } else {
+        "echo 'fake dot: cannot render this' >&2; exit 1"
+    };
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ninput=$(cat)\nif [ \"$input\" = 'digraph {{}}' ]; then echo '<svg/>'; exit 0; fi\n{on_real}\n"
+        ),
+    )
+    .expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    PathBuf::from(std::env::join_paths(paths).expect("joinable"))
+}
+
+#[cfg(unix)]
+#[test]
+fn case_8_callgraph_pictures_leave_a_dot_file_alone_and_fail_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let dot = work.join("g.dot");
+    std::fs::write(&dot, "the user's own graph").expect("seed");
+
+    // Without `dot` at all: refused before the run, g.dot untouched.
+    let empty = dir.path().join("empty-bin");
+    std::fs::create_dir(&empty).expect("mkdir");
+    proflab()
+        .env("PATH", &empty)
+        .current_dir(&work)
+        .args(["hillclimb", "--n-iter", "10000000", "--callgraph", "g.svg"])
+        .assert()
+        .code(2)
+        .stderr(contains("--callgraph g.svg").and(contains("dot")));
+    assert_eq!(names_in(&work), ["g.dot"]);
+
+    // With a `dot`: the picture is drawn from its standard input.
+    proflab()
+        .env("PATH", fake_dot(dir.path(), true))
+        .current_dir(&work)
+        .args(["hillclimb", "--n-iter", "2", "--callgraph", "g.svg"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&dot).expect("read"),
+        "the user's own graph"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("g.svg")).expect("svg"),
+        "<svg>rendered</svg>\n"
+    );
+    assert_eq!(names_in(&work), ["g.dot", "g.svg"]);
+
+    // A render that fails after the run costs neither the -o profile nor
+    // the flamegraph.
+    std::fs::remove_file(work.join("g.svg")).expect("rm");
+    proflab()
+        .env("PATH", fake_dot(dir.path(), false))
+        .current_dir(&work)
+        .args(["hillclimb", "--n-iter", "2", "--callgraph", "g.svg"])
+        .args(["-o", "h.prof", "--flamegraph", "h.svg"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot render g.svg").and(contains("fake dot: cannot render this")));
+    assert_eq!(names_in(&work), ["g.dot", "h.prof", "h.svg"]);
+    proflab()
+        .args(["stats", "--json"])
+        .arg(work.join("h.prof"))
+        .assert()
+        .success()
+        .stdout(contains("hill_climb"));
+}
+
+/// Case 9: features of 1e308 made margins NaN; `cv` scored the nonsense
+/// and exited 0.
+#[test]
+fn case_9_features_that_could_overflow_are_refused_at_the_door() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("e308.csv");
+    let mut text = String::from("x0,x1,y\n");
+    for i in 0..100 {
+        let sign = if i % 2 == 1 { "" } else { "-" };
+        let other = if i % 3 == 0 { "" } else { "-" };
+        text.push_str(&format!("{sign}1e308,{other}1e308,{}\n", i % 2));
+    }
+    std::fs::write(&path, text).expect("write");
+    cv(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("line 2, column 1 (x0)").and(contains("rescale the features")));
+    // The same limit when generating, so nothing is written that cv refuses.
+    let out = dir.path().join("huge.csv");
+    proflab()
+        .args(["make-classification", "--class-sep", "1e300", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("lower --class-sep"));
+    assert!(!out.exists());
+}
+
+/// Case 10: an empty or relative cache setting put the scratch crate and
+/// its `target/` in the current folder.
+#[test]
+fn case_10_empty_or_relative_cache_settings_never_write_to_the_current_folder() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut command = proflab();
+    command.timeout(Duration::from_secs(600));
+    // The toolchain is found through the real home's rustup and cargo.
+    if let Some(real_home) = std::env::var_os("HOME") {
+        let real_home = PathBuf::from(real_home);
+        if std::env::var_os("RUSTUP_HOME").is_none() {
+            command.env("RUSTUP_HOME", real_home.join(".rustup"));
+        }
+        if std::env::var_os("CARGO_HOME").is_none() {
+            command.env("CARGO_HOME", real_home.join(".cargo"));
+        }
+    }
+    command
+        .env("HOME", home.path())
+        .env("PROFLAB_CACHE_DIR", "")
+        .env("XDG_CACHE_HOME", "relative")
+        .current_dir(work.path())
+        .args(["timeit", "-n", "10", "-r", "1", "1 + 1"])
+        .assert()
+        .success()
+        .stdout(contains("10 loops, best of 1"))
+        .stderr(contains(
+            "XDG_CACHE_HOME=\"relative\" is not an absolute path; ignored",
+        ));
+    assert_eq!(
+        names_in(work.path()),
+        Vec::<String>::new(),
+        "files landed in the working directory"
+    );
+    assert!(home.path().join(".cache/proflab/timeit/target").is_dir());
+}
+
+/// The lesser cases of issue 11 in these commands.
+#[test]
+fn lesser_cases_name_the_problem_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.csv");
+    let output = cv(&missing).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
+
+    cv(dir.path())
+        .assert()
+        .code(2)
+        .stderr(contains("is a folder, not a CSV file").and(contains("line 0").not()));
+
+    for (command, option) in [
+        (&["hillclimb", "--step-size", "NaN"][..], "--step-size"),
+        (&["hillclimb", "--step-size=-1"], "--step-size"),
+        (
+            &["cv", "--data", "x.csv", "--eta0", "inf", "--alpha", "0"],
+            "--eta0",
+        ),
+        (
+            &["cv", "--data", "x.csv", "--eta0", "1", "--alpha", "NaN"],
+            "--alpha",
+        ),
+        (&["make-classification", "--flip-y", "2"], "--flip-y"),
+        (&["make-classification", "--samples", "0"], "--samples"),
+        (&["timeit", "-n", "0", "()"], "--number"),
+        (&["timeit", "-r", "0", "()"], "--repeat"),
+    ] {
+        proflab()
+            .args(command)
+            .assert()
+            .code(2)
+            .stderr(contains("invalid value").and(contains(option)));
+    }
+}
