@@ -665,7 +665,7 @@ fn nonsense_options_and_places_are_refused() {
             "not a percentage",
         ),
         (
-            vec!["compare", "HEAD~1", "HEAD", "--threshold", "-5"],
+            vec!["compare", "HEAD~1", "HEAD", "--threshold=-5"],
             "not a percentage",
         ),
         (
@@ -677,7 +677,7 @@ fn nonsense_options_and_places_are_refused() {
             "0 is not in 2..=1000",
         ),
         (
-            vec!["run", "HEAD~1", "HEAD", "--budget", "-1"],
+            vec!["run", "HEAD~1", "HEAD", "--budget=-1"],
             "not a finite number above zero",
         ),
         (
