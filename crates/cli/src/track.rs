@@ -112,6 +112,13 @@ struct RecordArgs {
     /// Import every result, however old.
     #[arg(long)]
     all: bool,
+    /// Import the results Criterion saved with `--save-baseline NAME` instead of the latest.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Record under this name instead of the checked-out commit (e.g. `laptop-tuned`); any
+    /// text but a bare hexadecimal string, which would read as a SHA.
+    #[arg(long, value_parser = parse_label)]
+    label: Option<String>,
     /// Print what was recorded as JSON.
     #[arg(long)]
     json: bool,
@@ -231,6 +238,19 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A run's name: not empty, no white space, and not hexadecimal alone (a SHA prefix).
+fn parse_label(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        Err("a label is one word".to_owned())
+    } else if text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Err(format!(
+            "`{text}` reads as a commit SHA; add a letter beyond a-f"
+        ))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 /// A finite number above zero.
 fn parse_positive(text: &str) -> Result<f64, String> {
     let value: f64 = text
@@ -265,8 +285,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
 fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     // Ask git first: outside a checkout nothing is created.
-    let context = proflab_track::git_context(Path::new("."))
+    let mut context = proflab_track::git_context(Path::new("."))
         .context("`record` needs a git checkout to know the commit")?;
+    if let Some(label) = &args.label {
+        context.commit.clone_from(label);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .filter(|dir| !dir.is_empty())
         .map_or_else(|| repo_root().join("target"), PathBuf::from);
@@ -290,6 +313,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
             .criterion_dir
             .clone()
             .unwrap_or_else(|| target.join("criterion")),
+        args.baseline.as_deref().unwrap_or(proflab_track::LATEST),
         freshness,
     ) {
         Ok(timed) => {

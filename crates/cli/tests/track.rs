@@ -391,7 +391,9 @@ fn template_repo() -> tempfile::TempDir {
         callgrind.canonicalize().unwrap()
     ));
     // One process of `spoiled/00` runs 50% slow for its whole measurement: the
-    // first measured one (`--exact`) to create the file `$SPOIL_ONCE`.
+    // first measured one (`--exact`) to create the file `$SPOIL_ONCE`. With
+    // `BREAK_BENCH` it panics; with `NEED_FILE` it needs that file (relative
+    // to the package, as `cargo bench` runs it).
     std::fs::write(
         repo.path().join("benches/spoiled.rs"),
         "use criterion::{Criterion, criterion_group, criterion_main};\n\
@@ -402,6 +404,7 @@ fn template_repo() -> tempfile::TempDir {
          let steps: u64 = if slow { 3000 } else { 2000 };\n    \
          c.bench_function(\"spoiled/00\", |b| {\n        \
          if std::env::var_os(\"BREAK_BENCH\").is_some() { panic!(\"data/input.bin is missing\") }\n        \
+         if let Some(data) = std::env::var_os(\"NEED_FILE\") { assert!(std::path::Path::new(&data).exists(), \"{data:?} is missing\") }\n        \
          b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0))\n    });\n}\n\
          criterion_group!(benches, spoiled);\ncriterion_main!(benches);\n",
     )
@@ -771,4 +774,161 @@ fn stale_results_are_skipped_and_one_sided_benchmarks_listed() {
         table.contains("removed in B (not compared): g/f2"),
         "{table}"
     );
+}
+
+/// A bench that reads a file from a git submodule: the worktrees get the
+/// submodule from the local clone; without it, the run names it.
+#[test]
+fn submodules_come_from_the_local_clone_or_are_named() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = tempfile::tempdir().unwrap();
+    git(data.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(data.path().join("input.txt"), "data").unwrap();
+    git(data.path(), &["add", "-A"]);
+    commit_empty(data.path(), "data");
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            &data.path().to_string_lossy(),
+            "data",
+        ],
+    );
+    commit_empty(repo.path(), "with data");
+    commit_empty(repo.path(), "with data again");
+    let out = paired_run(repo.path(), "2", "spoiled")
+        .env("NEED_FILE", "data/input.txt")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(worktree_count(repo.path()), 1);
+    git(repo.path(), &["submodule", "deinit", "-q", "-f", "data"]);
+    let out = paired_run(repo.path(), "2", "spoiled").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("submodule `data`") && stderr.contains("git submodule update"),
+        "{stderr}"
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// `track run HEAD WORKTREE` measures uncommitted changes.
+#[test]
+fn the_working_tree_is_measured_as_it_is() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lib = repo.path().join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        source.replace(
+            "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+            "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+        ),
+    )
+    .unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
+    let out = proflab(repo.path())
+        .args([
+            "track",
+            "run",
+            "HEAD",
+            "WORKTREE",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "3",
+        ])
+        .args([
+            "--filter",
+            "^work/0[01]$",
+            "--json",
+            "--bench",
+            "suite",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .args(["--warm-up", "0.05", "--measurement", "0.1"])
+        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["b"], "WORKTREE");
+    let verdict = |id: &str| {
+        report["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("work/00"), "regressed", "{report}");
+    assert_eq!(verdict("work/01"), "unchanged", "{report}");
+    assert!(
+        std::fs::read_to_string(&lib).unwrap().contains("[100,"),
+        "left as it was"
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// `record --baseline NAME --label NAME`: a saved Criterion baseline, recorded under a name.
+#[test]
+fn a_saved_baseline_is_recorded_under_a_label() {
+    let repo = repo();
+    let criterion = repo.path().join("crit");
+    criterion_tree(&criterion, 2, 1.0);
+    for bench in ["g/f0", "g/f1"] {
+        let from = criterion.join(bench).join("new");
+        let to = criterion.join(bench).join("tuned");
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["benchmark.json", "sample.json", "estimates.json"] {
+            std::fs::copy(from.join(file), to.join(file)).unwrap();
+        }
+        std::fs::remove_dir_all(&from).unwrap();
+    }
+    let out = proflab(repo.path())
+        .args([
+            "track",
+            "record",
+            "--baseline",
+            "tuned",
+            "--label",
+            "tuned-laptop",
+            "--criterion-dir",
+        ])
+        .arg(&criterion)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = proflab(repo.path())
+        .args(["track", "history", "--json"])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["commit"], "tuned-laptop");
+    assert_eq!(runs[0]["benchmarks"], 2);
+    let out = proflab(repo.path())
+        .args(["track", "record", "--label", "beef"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reads as a commit SHA"));
 }

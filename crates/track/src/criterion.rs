@@ -1,5 +1,8 @@
-//! Reads Criterion's on-disk results. Layout (criterion 0.5–0.8):
-//! `target/criterion/<group>/<function>[/<value>]/new/{benchmark.json,estimates.json,sample.json}`;
+//! Reads Criterion's on-disk results, as every version from 0.3.0 to 0.8 writes them:
+//! `target/criterion/<group>/<function>[/<value>]/new/{benchmark.json,estimates.json,sample.json}`
+//! (the folder names are Criterion's `directory_name`, sanitized and truncated, so the id is
+//! read from `benchmark.json`, never rebuilt from the path); `sample.json` and
+//! `estimates.json` changed shape in 0.3.3, and both shapes are read;
 //! a group without `BenchmarkId` values has no `<value>` level, and a plain
 //! `bench_function` has neither, so the tree is walked rather than assumed.
 
@@ -97,10 +100,21 @@ struct BenchmarkJson {
     full_id: String,
 }
 
+/// `sample.json`: an object since Criterion 0.3.3, a pair of arrays
+/// `[[iters...], [times...]]` in 0.3.0-0.3.2.
 #[derive(Deserialize)]
-struct SampleJson {
-    iters: Vec<f64>,
-    times: Vec<f64>,
+#[serde(untagged)]
+enum SampleJson {
+    Object { iters: Vec<f64>, times: Vec<f64> },
+    Pair(Vec<f64>, Vec<f64>),
+}
+
+impl SampleJson {
+    fn into_parts(self) -> (Vec<f64>, Vec<f64>) {
+        match self {
+            SampleJson::Object { iters, times } | SampleJson::Pair(iters, times) => (iters, times),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -108,8 +122,10 @@ struct Estimate {
     point_estimate: f64,
 }
 
+/// `estimates.json`: lower-case keys since Criterion 0.3.3, `Mean`, `Median`, ... before.
 #[derive(Deserialize)]
 struct EstimatesJson {
+    #[serde(alias = "Mean")]
     mean: Estimate,
 }
 
@@ -133,21 +149,24 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrackErro
 /// # Ok::<(), proflab_track::TrackError>(())
 /// ```
 pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
-    Ok(read_results(dir)?
+    Ok(read_results(dir, LATEST)?
         .into_iter()
         .map(|(bench, _)| bench)
         .collect())
 }
 
-/// Every benchmark under `dir` with its `new/` folder, sorted by id.
-fn read_results(dir: &Path) -> Result<Vec<(Benchmark, PathBuf)>, TrackError> {
+/// The folder where Criterion keeps each benchmark's latest result.
+pub const LATEST: &str = "new";
+
+/// Every benchmark under `dir` with its result folder named `folder`, sorted by id.
+fn read_results(dir: &Path, folder: &str) -> Result<Vec<(Benchmark, PathBuf)>, TrackError> {
     if !dir.is_dir() {
         return Err(TrackError::NoCriterionDir {
             path: dir.to_owned(),
         });
     }
     let mut found = Vec::new();
-    find_new_dirs(dir, &mut found)?;
+    find_result_dirs(dir, folder, &mut found)?;
     let mut benches = found
         .into_iter()
         .map(|new| read_benchmark(&new).map(|bench| (bench, new)))
@@ -187,9 +206,10 @@ pub struct Import {
 
 /// Reads the benchmarks under `dir` that `freshness` admits, naming the
 /// others: a result left behind by an older `cargo bench` (a renamed or
-/// filtered-out benchmark) is not the commit being recorded.
-pub fn import_fresh(dir: &Path, freshness: Freshness) -> Result<Import, TrackError> {
-    let results = read_results(dir)?;
+/// filtered-out benchmark) is not the commit being recorded. `folder` is
+/// [`LATEST`], or the name given to Criterion's `--save-baseline`.
+pub fn import_fresh(dir: &Path, folder: &str, freshness: Freshness) -> Result<Import, TrackError> {
+    let results = read_results(dir, folder)?;
     let mut written: Vec<(SystemTime, Benchmark)> = Vec::with_capacity(results.len());
     for (bench, new) in results {
         let sample = new.join("sample.json");
@@ -201,7 +221,7 @@ pub fn import_fresh(dir: &Path, freshness: Freshness) -> Result<Import, TrackErr
             })?;
         written.push((time, bench));
     }
-    written.sort_by(|a, b| b.0.cmp(&a.0));
+    written.sort_by_key(|w| std::cmp::Reverse(w.0));
     let cutoff = match freshness {
         Freshness::All => SystemTime::UNIX_EPOCH,
         Freshness::Since(time) => time,
@@ -242,18 +262,19 @@ pub(crate) fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
         .collect()
 }
 
-fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
+/// Collects the result folders named `folder` (`new`, or a baseline's name)
+/// that hold a `benchmark.json`.
+fn find_result_dirs(dir: &Path, folder: &str, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
     for path in entries(dir)? {
         if !path.is_dir() {
             continue;
         }
-        // `report/` holds Criterion's HTML; `base/` and named baselines are older runs.
-        if path.file_name().is_some_and(|n| n == "new") {
-            if path.join("benchmark.json").is_file() {
-                found.push(path);
-            }
-        } else if path.file_name().is_some_and(|n| n != "report") {
-            find_new_dirs(&path, found)?;
+        // `report/` holds Criterion's HTML; `base/` and other baselines are other runs.
+        let name = path.file_name().unwrap_or_default();
+        if name == folder && path.join("benchmark.json").is_file() {
+            found.push(path);
+        } else if name != "report" {
+            find_result_dirs(&path, folder, found)?;
         }
     }
     Ok(())
@@ -262,22 +283,21 @@ fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), TrackError>
 fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
     let meta: BenchmarkJson = read_json(&new.join("benchmark.json"))?;
     let sample_path = new.join("sample.json");
-    let sample: SampleJson = read_json(&sample_path)?;
+    let (iters, times) = read_json::<SampleJson>(&sample_path)?.into_parts();
     let estimates: EstimatesJson = read_json(&new.join("estimates.json"))?;
     let bad = |reason: &str| TrackError::BadSample {
         path: sample_path.clone(),
         reason: reason.to_owned(),
     };
-    if sample.iters.len() != sample.times.len() {
+    if iters.len() != times.len() {
         return Err(bad("`iters` and `times` differ in length"));
     }
-    if sample.iters.len() < 2 {
+    if iters.len() < 2 {
         return Err(bad("fewer than two samples"));
     }
-    let values = sample
-        .times
+    let values = times
         .iter()
-        .zip(&sample.iters)
+        .zip(&iters)
         .map(|(&t, &n)| {
             let per_iteration = t / n;
             if n > 0.0 && t.is_finite() && t >= 0.0 && per_iteration.is_finite() {

@@ -82,6 +82,10 @@ pub enum TrackError {
     },
     #[error(transparent)]
     Instructions(#[from] proflab_callgrind::CallgrindError),
+    #[error(
+        "submodule `{path}` (commit {commit}) is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
+    )]
+    MissingSubmodule { path: String, commit: String },
     #[error("interrupted; worktrees removed")]
     Interrupted,
     #[error("cannot write output")]

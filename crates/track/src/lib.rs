@@ -24,7 +24,7 @@ pub use compare::{
     median_interval, write_json, write_table,
 };
 pub use criterion::{
-    Benchmark, Freshness, Import, MAX_VALUES, Metric, SESSION_GAP, import_criterion_dir,
+    Benchmark, Freshness, Import, LATEST, MAX_VALUES, Metric, SESSION_GAP, import_criterion_dir,
     import_fresh,
 };
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
@@ -33,7 +33,7 @@ pub use export::{ExportFormat, export};
 pub use history::{BatchSlot, History, RunSummary, Side, default_db_path};
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
-pub use paired::{PairedOptions, PairedRun, run_paired};
+pub use paired::{PairedOptions, PairedRun, WORKING_TREE, run_paired};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{

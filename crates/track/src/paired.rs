@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::compare::compare_paired;
-use crate::environment::{git, unix_seconds_now};
+use crate::environment::{git, short_sha, unix_seconds_now};
 use crate::history::{BatchSlot, Side};
 use crate::{
     CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError,
@@ -95,14 +95,62 @@ struct Worktrees {
 
 impl Drop for Worktrees {
     fn drop(&mut self) {
+        // Deleted first, then pruned: `git worktree remove` refuses a
+        // worktree that holds the submodule clones `populate_submodules` made.
         for path in &self.paths {
-            let _ = git(
-                &self.repo,
-                &["worktree", "remove", "--force", &path.to_string_lossy()],
-            );
+            let _ = std::fs::remove_dir_all(path);
         }
         let _ = git(&self.repo, &["worktree", "prune"]);
     }
+}
+
+/// The name `track run` takes, on either side, for the working tree as it
+/// is, uncommitted changes included: it is built and run in place.
+pub const WORKING_TREE: &str = "WORKTREE";
+
+/// Gives the worktree at `worktree` (checked out at `commit` of `repo`) the
+/// submodules that commit records, cloned from the ones checked out in
+/// `repo` (`--shared`: their objects are borrowed, nothing is copied or
+/// fetched), recursively. A submodule whose commit the local clone lacks is
+/// named, with how to get it: `track run` uses no network.
+fn populate_submodules(repo: &Path, worktree: &Path, commit: &str) -> Result<(), TrackError> {
+    let tree = git(repo, &["ls-tree", "-r", commit])?;
+    for line in tree.lines() {
+        let Some((meta, path)) = line.split_once('\t') else {
+            continue;
+        };
+        let mut fields = meta.split_whitespace();
+        let (Some("160000"), Some("commit"), Some(sha)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let source = repo.join(path);
+        let present = git(&source, &["rev-parse", "--show-toplevel"])
+            .is_ok_and(|top| Path::new(&top) == source.canonicalize().unwrap_or_default())
+            && git(&source, &["cat-file", "-e", &format!("{sha}^{{commit}}")]).is_ok();
+        if !present {
+            return Err(TrackError::MissingSubmodule {
+                path: path.to_owned(),
+                commit: sha.to_owned(),
+            });
+        }
+        let target = worktree.join(path);
+        git(
+            worktree,
+            &[
+                "clone",
+                "--quiet",
+                "--shared",
+                "--no-checkout",
+                &source.to_string_lossy(),
+                &target.to_string_lossy(),
+            ],
+        )?;
+        git(&target, &["checkout", "--quiet", "--detach", sha])?;
+        populate_submodules(&source, &target, sha)?;
+    }
+    Ok(())
 }
 
 /// Set by the SIGINT/SIGTERM/SIGHUP handler, read while a benchmark runs
@@ -130,6 +178,54 @@ struct BenchBinary {
     ids: Vec<String>,
     /// Whether it is a `proflab-callgrind` target, counted once per side.
     counts_instructions: bool,
+    /// What its Criterion version accepts.
+    dialect: Dialect,
+}
+
+/// The command-line differences between Criterion versions that `track run`
+/// meets (read from Criterion's `configure_from_args` at each release):
+/// `--exact` exists from 0.5.0, and `--warm-up-time`/`--measurement-time`
+/// take fractional seconds from 0.4.0 (0.3 parses integers and exits on
+/// `0.5`). Told apart by the binary's own `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dialect {
+    exact: bool,
+    fractional_seconds: bool,
+}
+
+impl Dialect {
+    const MODERN: Dialect = Dialect {
+        exact: true,
+        fractional_seconds: true,
+    };
+
+    /// Reads the dialect from a Criterion bench binary's `--help` text.
+    fn from_help(help: &str) -> Dialect {
+        Dialect {
+            exact: help.contains("--exact"),
+            // `--discard-baseline` and `--quick` came with 0.4.0, as fractional seconds did.
+            fractional_seconds: help.contains("--discard-baseline") || help.contains("--quick"),
+        }
+    }
+
+    /// The arguments that select exactly the benchmark `id`: `--exact`, or
+    /// before 0.5 an anchored, escaped regex (the filter is a regex from 0.3.1).
+    fn select(self, id: &str) -> Vec<String> {
+        if self.exact {
+            vec!["--exact".to_owned(), id.to_owned()]
+        } else {
+            vec![format!("^{}$", regex::escape(id))]
+        }
+    }
+
+    /// `seconds` as this version parses it: whole seconds (at least one) before 0.4.
+    fn seconds(self, seconds: f64) -> String {
+        if self.fractional_seconds {
+            seconds.to_string()
+        } else {
+            seconds.ceil().max(1.0).to_string()
+        }
+    }
 }
 
 /// One side of the comparison: its commit, worktree, target folder and binaries.
@@ -180,24 +276,34 @@ fn build_benches(
                 package_dir,
                 ids: Vec::new(),
                 counts_instructions: false,
+                dialect: Dialect::MODERN,
             });
         }
     }
+    let scratch = target.join("proflab-scratch");
     for binary in &mut binaries {
-        let mut list = bench_command(binary, target, &target.join("criterion-list"));
+        let mut list = bench_command(binary, &scratch);
         list.arg("--list");
         if let Some(filter) = &options.filter {
             list.arg(filter);
         }
-        // Criterion lists `ID: benchmark`, proflab-callgrind `ID: instructions`;
-        // other harnesses print nothing of either form.
+        // Criterion lists `ID: benchmark` (`ID: bench` before 0.5), proflab-callgrind
+        // `ID: instructions`; other harnesses print nothing of either form.
         let listed = run_checked(list, commit)?;
         binary.ids = listed
             .lines()
-            .filter_map(|line| line.strip_suffix(": benchmark"))
+            .filter_map(|line| {
+                line.strip_suffix(": benchmark")
+                    .or_else(|| line.strip_suffix(": bench"))
+            })
             .map(str::to_owned)
             .collect();
         binary.counts_instructions = listed.lines().any(|line| line.ends_with(": instructions"));
+        if !binary.ids.is_empty() {
+            let mut help = bench_command(binary, &scratch);
+            help.arg("--help");
+            binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
+        }
     }
     Ok(binaries)
 }
@@ -214,25 +320,30 @@ struct CargoTarget {
     kind: Vec<String>,
 }
 
-/// The bench executable, run from its package folder, writing Criterion's
-/// results under `criterion_home`.
-fn bench_command(binary: &BenchBinary, target: &Path, criterion_home: &Path) -> Command {
+/// The bench executable in bench mode (without `--bench` every Criterion
+/// version only tests), run from its package folder, writing its results
+/// under `output/criterion`: Criterion 0.3.3 and later read `CRITERION_HOME`,
+/// 0.3.0-0.3.2 `$CARGO_TARGET_DIR/criterion`; `proflab-callgrind` writes
+/// under `CARGO_TARGET_DIR` too. `CARGO_CRITERION_PORT` would send the
+/// results to cargo-criterion instead of the disk.
+fn bench_command(binary: &BenchBinary, output: &Path) -> Command {
     let mut cmd = Command::new(&binary.executable);
     cmd.current_dir(&binary.package_dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CRITERION_HOME", criterion_home)
+        .env("CARGO_TARGET_DIR", output)
+        .env("CRITERION_HOME", output.join("criterion"))
+        .env_remove("CARGO_CRITERION_PORT")
         .arg("--bench");
     cmd
 }
 
-/// Criterion's timing flags for one measured process.
-fn criterion_flags(options: &PairedOptions) -> Vec<String> {
+/// Criterion's timing flags for one measured process, as `dialect` takes them.
+fn criterion_flags(options: &PairedOptions, dialect: Dialect) -> Vec<String> {
     let mut flags = vec![
         "--noplot".to_owned(),
         "--warm-up-time".to_owned(),
-        options.warm_up_seconds.to_string(),
+        dialect.seconds(options.warm_up_seconds),
         "--measurement-time".to_owned(),
-        options.measurement_seconds.to_string(),
+        dialect.seconds(options.measurement_seconds),
     ];
     flags.extend(options.criterion_args.iter().cloned());
     flags
@@ -330,6 +441,9 @@ pub fn run_paired(
     let interrupted = interrupted_flag();
     interrupted.store(false, Ordering::SeqCst);
     let sha = |reference: &str| {
+        if reference == WORKING_TREE {
+            return Ok(WORKING_TREE.to_owned());
+        }
         git(
             repo,
             &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
@@ -359,20 +473,30 @@ pub fn run_paired(
     let mut sides: Vec<SideBuild> = Vec::new();
     let mut toolchains = Vec::new();
     for (side, commit) in ["a", "b"].iter().zip(&commits) {
-        let path = root.join(side);
-        git(
-            repo,
-            &[
-                "worktree",
-                "add",
-                "--detach",
-                &path.to_string_lossy(),
-                commit,
-            ],
-        )?;
-        guard.paths.push(path.clone());
+        let path = if commit == WORKING_TREE {
+            repo.to_owned()
+        } else {
+            let path = root.join(side);
+            git(
+                repo,
+                &[
+                    "worktree",
+                    "add",
+                    "--detach",
+                    &path.to_string_lossy(),
+                    commit,
+                ],
+            )?;
+            guard.paths.push(path.clone());
+            populate_submodules(repo, &path, commit)?;
+            path
+        };
         toolchains.push(toolchain(&path)?);
-        progress(sides.len(), 2, &format!("building {}", &commit[..12]));
+        progress(
+            sides.len(),
+            2,
+            &format!("building {}", short_sha(commit, 12)),
+        );
         let target = targets_root.join(side);
         let binaries = build_benches(&path, &target, options, commit)?;
         sides.push(SideBuild {
@@ -390,9 +514,9 @@ pub fn run_paired(
     // Fail fast: every benchmark once in Criterion's test mode, both sides,
     // before any round, so a bench that panics costs seconds, not the run.
     for side in &sides {
-        progress(0, 1, &format!("smoke test {}", &side.commit[..12]));
+        progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
         for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
-            let mut cmd = bench_command(binary, &side.target, &root.join("criterion-smoke"));
+            let mut cmd = bench_command(binary, &root.join("smoke"));
             cmd.arg("--test").args(options.filter.as_slice());
             run_checked(cmd, &side.commit)?;
         }
@@ -408,24 +532,25 @@ pub fn run_paired(
         "min_rounds": options.min_rounds,
         "max_rounds": options.max_rounds,
         "budget_seconds": options.budget.map(|b| b.as_secs_f64()),
-        "criterion_args": criterion_flags(options),
+        "warm_up_seconds": options.warm_up_seconds,
+        "measurement_seconds": options.measurement_seconds,
+        "criterion_args": options.criterion_args,
         "threshold": compare.threshold,
     });
     let batch = history.begin_batch(&commits[0], &commits[1], &settings.to_string())?;
     let run_context = |commit: &String| RunContext {
         commit: commit.clone(),
-        dirty: false,
+        dirty: commit == WORKING_TREE,
         branch: format!("run {a}..{b}"),
         time: unix_seconds_now(),
     };
-    let flags = criterion_flags(options);
     let mut rounds_run: BTreeMap<String, usize> = BTreeMap::new();
     let mut active: Vec<&str> = ids.clone();
     let mut budget_exhausted = false;
     let mut round: i64 = 0;
     while !active.is_empty() {
         round += 1;
-        let homes = ["a", "b"].map(|side| root.join(format!("criterion-{side}-{round}")));
+        let outputs = ["a", "b"].map(|side| root.join(format!("round-{round}-{side}")));
         for (index, id) in active.iter().enumerate() {
             if options
                 .budget
@@ -452,18 +577,20 @@ pub fn run_paired(
                     .iter()
                     .filter(|b| b.ids.iter().any(|i| i == id))
                 {
-                    let mut cmd = bench_command(binary, &build.target, &homes[side]);
-                    cmd.args(&flags).args(["--exact", id]);
+                    let mut cmd = bench_command(binary, &outputs[side]);
+                    cmd.args(criterion_flags(options, binary.dialect))
+                        .args(binary.dialect.select(id));
                     run_checked(cmd, &build.commit)?;
                 }
             }
             *done += 1;
         }
-        for (side, (build, home)) in sides.iter().zip(&homes).enumerate() {
+        for (side, (build, output)) in sides.iter().zip(&outputs).enumerate() {
+            let home = output.join("criterion");
             if !home.is_dir() {
                 continue;
             }
-            let benches = import_criterion_dir(home)?;
+            let benches = import_criterion_dir(&home)?;
             let slot = BatchSlot {
                 batch,
                 round,
@@ -502,10 +629,10 @@ pub fn run_paired(
         progress(
             1,
             1,
-            &format!("instruction counts: {}", &build.commit[..12]),
+            &format!("instruction counts: {}", short_sha(&build.commit, 12)),
         );
         for binary in counters {
-            let mut cmd = bench_command(binary, &build.target, &root.join("criterion-counts"));
+            let mut cmd = bench_command(binary, &build.target);
             cmd.args(options.filter.as_slice());
             run_checked(cmd, &build.commit)?;
         }
@@ -527,4 +654,25 @@ pub fn run_paired(
         budget_exhausted,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dialect;
+
+    #[test]
+    fn old_criterion_gets_an_anchored_regex_and_whole_seconds() {
+        // Flag lists as the `--help` of Criterion 0.3.6, 0.4.0 and 0.5.1 name them.
+        let v03 =
+            Dialect::from_help("--save-baseline <save-baseline>\n--baseline <baseline>\n--list");
+        let v04 = Dialect::from_help("--discard-baseline\n--quick\n--list");
+        let v05 = Dialect::from_help("--discard-baseline\n--quick\n--exact\n--list");
+        assert_eq!(v03.select("g/f(x)/1.5"), ["^g/f\\(x\\)/1\\.5$"]);
+        assert_eq!(v03.seconds(0.3), "1");
+        assert_eq!(v03.seconds(2.5), "3");
+        assert_eq!(v04.seconds(0.3), "0.3");
+        assert_eq!(v04.select("g/f"), ["^g/f$"]);
+        assert_eq!(v05.select("g/f"), ["--exact", "g/f"]);
+        assert_eq!(v05, Dialect::MODERN);
+    }
 }
