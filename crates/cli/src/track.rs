@@ -263,6 +263,13 @@ fn parse_positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Cargo's target folder: `$CARGO_TARGET_DIR`, else `<repo root>/target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| repo_root().join("target"), PathBuf::from)
+}
+
 fn repo_root() -> PathBuf {
     proflab_track::repo_root(Path::new(".")).unwrap_or_else(|_| PathBuf::from("."))
 }
@@ -290,9 +297,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     if let Some(label) = &args.label {
         context.commit.clone_from(label);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|dir| !dir.is_empty())
-        .map_or_else(|| repo_root().join("target"), PathBuf::from);
+    let target = target_dir();
     let instructions = proflab_track::import_instruction_dir(
         &args
             .instructions_dir
@@ -481,9 +486,11 @@ fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
 
 fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
+    let target = target_dir();
     let path = proflab_track::write_report(
         &history,
         proflab_track::repo_root(Path::new(".")).ok().as_deref(),
+        Some(&target.join("criterion")),
         &args.output,
         &args.verdict.options(),
     )?;

@@ -196,10 +196,15 @@ fn dashboard_renders_in_headless_chromium() {
         return;
     };
     let repo = two_recorded_commits();
+    // Criterion's own page for g/f0, which the dashboard links to.
+    let page = repo.path().join("target/criterion/g/f0/report/index.html");
+    std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+    std::fs::write(&page, "<html><body>Criterion's page</body></html>").unwrap();
     let out_dir = repo.path().join("dash");
     let out = proflab(repo.path())
         .args(["track", "report", "-o"])
         .arg(&out_dir)
+        .env_remove("CARGO_TARGET_DIR")
         .output()
         .unwrap();
     assert!(
@@ -245,6 +250,31 @@ fn dashboard_renders_in_headless_chromium() {
         "one chart per benchmark"
     );
     assert!(dom_text.contains("id=\"summary\""));
+    // Each commit with its subject; the change with its interval, agreeing with the verdict.
+    assert!(
+        dom_text.contains("<td>one</td>") && dom_text.contains("<td>two</td>"),
+        "{dom_text}"
+    );
+    let row = dom_text
+        .lines()
+        .find(|l| l.contains("href=\"#g/f0\""))
+        .expect("g/f0 in the summary");
+    assert!(
+        row.contains("+10.0% [") && row.contains("regressed"),
+        "{row}"
+    );
+    assert!(
+        row.contains("href=\"../target/criterion/g/f0/report/index.html\""),
+        "{row}"
+    );
+    let unchanged = dom_text
+        .lines()
+        .find(|l| l.contains("href=\"#g/f1\""))
+        .unwrap();
+    assert!(
+        unchanged.contains("+0.0% [") && unchanged.contains("unchanged"),
+        "{unchanged}"
+    );
     assert_eq!(
         dom_text.matches("<circle class=\"regressed\"").count(),
         1,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::Comparison;
 use crate::compare::{ComparisonReport, compare_runs, format_value, median_interval};
 use crate::environment::{git, short_sha};
 use crate::model::CommitSeries;
@@ -18,6 +19,72 @@ struct Point {
     low: f64,
     high: f64,
     verdict: Verdict,
+    /// B/A against the previous commit with its 95% interval: the numbers
+    /// the verdict was reached on.
+    change: Option<(f64, f64, f64)>,
+}
+
+/// What git says of a commit, for the commits table; empty for labels and
+/// commits git does not know.
+struct CommitInfo {
+    date: String,
+    subject: String,
+}
+
+fn commit_info(repo: Option<&Path>, commit: &str) -> CommitInfo {
+    let shown = repo.and_then(|repo| {
+        git(
+            repo,
+            &[
+                "show",
+                "-s",
+                "--format=%cs%x09%s",
+                &format!("{commit}^{{commit}}"),
+                "--",
+            ],
+        )
+        .ok()
+    });
+    let (date, subject) = shown
+        .as_deref()
+        .and_then(|line| line.split_once('\t'))
+        .unwrap_or(("", ""));
+    CommitInfo {
+        date: date.to_owned(),
+        subject: subject.to_owned(),
+    }
+}
+
+/// Criterion's own page for benchmark `id` under `criterion`, if it is
+/// there, as a link relative to the dashboard's folder `from`. The folder
+/// name follows Criterion's `make_filename_safe` (each part of the id with
+/// `?"/\*<>:|^` replaced and cut to 64 bytes); a page not found is no link.
+fn criterion_page(criterion: &Path, from: &Path, id: &str) -> Option<String> {
+    let mut page = criterion.to_owned();
+    for part in id.split('/') {
+        let mut safe: String = part
+            .chars()
+            .map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c })
+            .collect();
+        while safe.len() > 64 {
+            safe.pop();
+        }
+        page.push(safe);
+    }
+    page.push("report/index.html");
+    let page = page.canonicalize().ok()?;
+    let from = from.canonicalize().ok()?;
+    let common = page
+        .components()
+        .zip(from.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut relative = PathBuf::new();
+    for _ in from.components().skip(common) {
+        relative.push("..");
+    }
+    relative.extend(page.components().skip(common));
+    Some(relative.to_string_lossy().into_owned())
 }
 
 fn escape(text: &str) -> String {
@@ -49,12 +116,20 @@ fn in_git_order(commits: Vec<String>, repo: Option<&Path>) -> Vec<String> {
 /// then per benchmark a chart of median and interval across commits in the
 /// order of the git history of `repo` (else the order they were first
 /// recorded), regressions against the previous commit in red.
+///
+/// `criterion` is the Criterion output folder whose pages benchmarks link to,
+/// when they are there.
 pub fn write_report(
     history: &History,
     repo: Option<&Path>,
+    criterion: Option<&Path>,
     dir: &Path,
     options: &CompareOptions,
 ) -> Result<PathBuf, TrackError> {
+    std::fs::create_dir_all(dir).map_err(|source| TrackError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     let mut recorded: Vec<String> = Vec::new();
     for run in history.runs()? {
         if !recorded.contains(&run.commit) {
@@ -69,11 +144,11 @@ pub fn write_report(
     let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
     let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for (index, commit) in loaded.iter().enumerate() {
-        let verdicts: BTreeMap<String, Verdict> = match index.checked_sub(1) {
+        let changes: BTreeMap<String, Comparison> = match index.checked_sub(1) {
             Some(previous) => against_previous(history, &loaded[previous], commit, options)?
                 .benchmarks
                 .into_iter()
-                .map(|c| (c.id, c.verdict))
+                .map(|c| (c.id.clone(), c))
                 .collect(),
             None => BTreeMap::new(),
         };
@@ -88,7 +163,8 @@ pub fn write_report(
                 median,
                 low,
                 high,
-                verdict: verdicts.get(id).copied().unwrap_or(Verdict::Unchanged),
+                verdict: changes.get(id).map_or(Verdict::Unchanged, |c| c.verdict),
+                change: changes.get(id).map(|c| (c.ratio, c.ci_low, c.ci_high)),
             });
         }
     }
@@ -101,25 +177,48 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
     );
     let _ = writeln!(
         html,
-        "<p>{} commits, {} benchmarks. Median per commit with its 95% bootstrap interval; red marks a regression against the previous commit (interval above 1 + threshold and Benjamini-Hochberg q &lt; {}).</p>",
+        "<p>{} commits, {} benchmarks. Median per commit with its 95% bootstrap interval. The change against the previous commit is the comparison's B/A with its 95% interval (paired rounds when one <code>track run</code> measured both); red marks a regression: the whole interval above {:+.1}% and Benjamini-Hochberg q &lt; {}.</p>",
         commits.len(),
         series.len(),
+        options.threshold * 100.0,
         options.alpha
     );
-    html.push_str("<table id=\"summary\"><tr><th>benchmark</th><th>latest median</th><th>vs previous</th><th>verdict</th></tr>\n");
-    for (id, points) in &series {
-        let last = &points[points.len() - 1];
-        let change = match points.len() {
-            n if n >= 2 => format!(
-                "{:+.1}%",
-                (last.median / points[n - 2].median - 1.0) * 100.0
-            ),
-            _ => "–".to_owned(),
-        };
-        let verdict = format!("{:?}", last.verdict).to_lowercase();
+    html.push_str("<h2>Commits</h2>\n<table id=\"commits\"><tr><th>commit</th><th>date</th><th>subject</th></tr>\n");
+    for commit in &commits {
+        let info = commit_info(repo, commit);
         let _ = writeln!(
             html,
-            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(short_sha(commit, 12)),
+            escape(&info.date),
+            escape(&info.subject)
+        );
+    }
+    html.push_str("</table>\n<h2>Latest change</h2>\n");
+    html.push_str("<table id=\"summary\"><tr><th>benchmark</th><th>latest median</th><th>vs previous (95% CI)</th><th>verdict</th><th>Criterion</th></tr>\n");
+    for (id, points) in &series {
+        let last = &points[points.len() - 1];
+        let change = last.change.map_or_else(
+            || "–".to_owned(),
+            |(ratio, low, high)| {
+                let percent = |r: f64| (r - 1.0) * 100.0;
+                format!(
+                    "{:+.1}% [{:+.1}%, {:+.1}%]",
+                    percent(ratio),
+                    percent(low),
+                    percent(high)
+                )
+            },
+        );
+        let verdict = format!("{:?}", last.verdict).to_lowercase();
+        let page = criterion
+            .and_then(|criterion| criterion_page(criterion, dir, id))
+            .map_or_else(String::new, |href| {
+                format!("<a href=\"{}\">report</a>", escape(&href))
+            });
+        let _ = writeln!(
+            html,
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{change}</td><td class=\"{verdict}\">{verdict}</td><td>{page}</td></tr>",
             escape(id),
             format_value(metrics.get(id).copied().unwrap_or_default(), last.median)
         );
@@ -131,10 +230,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
         html.push_str("</section>\n");
     }
     html.push_str("</body></html>\n");
-    std::fs::create_dir_all(dir).map_err(|source| TrackError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+
     let path = dir.join("index.html");
     std::fs::write(&path, html).map_err(|source| TrackError::Io {
         path: path.clone(),

@@ -465,7 +465,8 @@ fn nothing_a_later_read_rejects_is_stored() {
     );
     let report = dir.path().join("report");
     let index =
-        proflab_track::write_report(&history, None, &report, &CompareOptions::default()).unwrap();
+        proflab_track::write_report(&history, None, None, &report, &CompareOptions::default())
+            .unwrap();
     let html = std::fs::read_to_string(index).unwrap();
     assert!(!html.contains("<b>") && html.contains("&lt;b&gt;"));
 }
