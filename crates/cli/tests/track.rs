@@ -962,3 +962,86 @@ fn a_saved_baseline_is_recorded_under_a_label() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reads as a commit SHA"));
 }
+
+/// `track run` on crates that use older Criterion versions: 0.3 (no
+/// `--exact`, whole seconds only, `ID: bench` in `--list`) and 0.4 (no
+/// `--exact`). The sensitivity template's suite, with B doubling `work/00`.
+#[test]
+fn older_criterion_versions_are_run_and_read() {
+    for (version, dependency) in [
+        ("0.3", "criterion = \"0.3\""),
+        (
+            "0.4",
+            "criterion = { version = \"0.4\", default-features = false, features = [\"cargo_bench_support\"] }",
+        ),
+    ] {
+        let repo = repo();
+        let template =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/track-sensitivity-template");
+        for file in ["Cargo.toml", "src/lib.rs", "benches/suite.rs"] {
+            let to = repo.path().join(file);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(template.join(file), to).unwrap();
+        }
+        let manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
+        let manifest: String = manifest
+            .lines()
+            .map(|line| {
+                if line.starts_with("criterion =") {
+                    dependency
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
+        git(repo.path(), &["add", "-A"]);
+        commit_empty(repo.path(), "A");
+        let lib = repo.path().join("src/lib.rs");
+        let source = std::fs::read_to_string(&lib).unwrap();
+        std::fs::write(
+            &lib,
+            source.replace(
+                "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+                "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+            ),
+        )
+        .unwrap();
+        git(repo.path(), &["add", "-A"]);
+        commit_empty(repo.path(), "B");
+        let target =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("track-run-criterion-{version}"));
+        let out = proflab(repo.path())
+            .args([
+                "track",
+                "run",
+                "HEAD~1",
+                "HEAD",
+                "--min-rounds",
+                "2",
+                "--max-rounds",
+                "2",
+            ])
+            .args(["--filter", "^work/0[01]$", "--json", "--target-dir"])
+            .arg(&target)
+            .args(["--warm-up", "0.05", "--measurement", "0.1"])
+            .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "Criterion {version}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = report["benchmarks"].as_array().unwrap();
+        let verdicts: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [("work/00", "regressed"), ("work/01", "unchanged")],
+            "Criterion {version}: only the two benchmarks asked for, each alone: {report}"
+        );
+        assert_eq!(worktree_count(repo.path()), 1);
+    }
+}

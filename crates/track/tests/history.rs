@@ -555,3 +555,30 @@ fn a_read_only_open_writes_nothing() {
     );
     assert!(!dir.path().join("none.sqlite").exists());
 }
+
+/// Criterion 0.3.0-0.3.2 wrote `sample.json` as `[[iters], [times]]` and
+/// `estimates.json` with capitalised keys (read from Criterion's source at
+/// those tags); both shapes import alike.
+#[test]
+fn criterion_0_3_early_json_shapes_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("g/f/new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(
+        new.join("benchmark.json"),
+        r#"{"group_id":"g","function_id":"f","value_str":null,"throughput":null,"full_id":"g/f","directory_name":"g/f","title":"g/f"}"#,
+    )
+    .unwrap();
+    std::fs::write(new.join("sample.json"), "[[1.0,2.0,3.0],[10.0,22.0,30.0]]").unwrap();
+    let estimate = r#"{"confidence_interval":{"confidence_level":0.95,"lower_bound":9.0,"upper_bound":11.0},"point_estimate":10.5,"standard_error":0.5}"#;
+    std::fs::write(
+        new.join("estimates.json"),
+        format!(r#"{{"Mean":{estimate},"Median":{estimate},"MedianAbsDev":{estimate},"Slope":{estimate},"StdDev":{estimate}}}"#),
+    )
+    .unwrap();
+    let benches = import_criterion_dir(dir.path()).unwrap();
+    assert_eq!(benches.len(), 1);
+    assert_eq!(benches[0].id, "g/f");
+    assert_eq!(benches[0].values, [10.0, 11.0, 10.0]);
+    assert_eq!(benches[0].summary, 10.5);
+}
