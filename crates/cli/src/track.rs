@@ -184,6 +184,10 @@ struct RunArgs {
     /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
     #[arg(long)]
     target_dir: Option<PathBuf>,
+    /// Folder for the two worktrees (a/, b/), kept between runs: each run checks out its
+    /// commits there, so only what changed is rebuilt [default: fresh ones, removed afterwards].
+    #[arg(long)]
+    worktree_dir: Option<PathBuf>,
     #[command(flatten)]
     verdict: VerdictArgs,
     #[command(flatten)]
@@ -403,6 +407,7 @@ fn paired_run(db: &Path, args: &RunArgs, color: bool) -> anyhow::Result<ExitCode
         measurement_seconds: args.measurement,
         criterion_args: args.criterion_args.clone(),
         target_dir: args.target_dir.clone(),
+        worktree_dir: args.worktree_dir.clone(),
     };
     let compare_options = args.verdict.options();
     let bar = indicatif::ProgressBar::new(0);

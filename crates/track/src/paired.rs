@@ -54,6 +54,10 @@ pub struct PairedOptions {
     /// temporary folder when `None`.
     /// Reusing one across runs saves rebuilding the dependencies every time.
     pub target_dir: Option<PathBuf>,
+    /// Folder for the two worktrees (`a/`, `b/`), kept between runs and moved to each
+    /// run's commits with `git checkout`, which rewrites only the files that differ, so
+    /// Cargo rebuilds only what changed; temporary ones, removed afterwards, when `None`.
+    pub worktree_dir: Option<PathBuf>,
 }
 
 impl Default for PairedOptions {
@@ -68,6 +72,7 @@ impl Default for PairedOptions {
             measurement_seconds: 0.5,
             criterion_args: Vec::new(),
             target_dir: None,
+            worktree_dir: None,
         }
     }
 }
@@ -107,6 +112,20 @@ impl Drop for Worktrees {
 /// The name `track run` takes, on either side, for the working tree as it
 /// is, uncommitted changes included: it is built and run in place.
 pub const WORKING_TREE: &str = "WORKTREE";
+
+fn add_worktree(repo: &Path, path: &Path, commit: &str) -> Result<(), TrackError> {
+    git(
+        repo,
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            &path.to_string_lossy(),
+            commit,
+        ],
+    )
+    .map(drop)
+}
 
 /// Gives the worktree at `worktree` (checked out at `commit` of `repo`) the
 /// submodules that commit records, cloned from the ones checked out in
@@ -475,19 +494,19 @@ pub fn run_paired(
     for (side, commit) in ["a", "b"].iter().zip(&commits) {
         let path = if commit == WORKING_TREE {
             repo.to_owned()
+        } else if let Some(kept) = &options.worktree_dir {
+            let path = kept.join(side);
+            if path.join(".git").exists() {
+                git(&path, &["checkout", "--quiet", "--force", "--detach", commit])?;
+            } else {
+                add_worktree(repo, &path, commit)?;
+                populate_submodules(repo, &path, commit)?;
+            }
+            path
         } else {
             let path = root.join(side);
-            git(
-                repo,
-                &[
-                    "worktree",
-                    "add",
-                    "--detach",
-                    &path.to_string_lossy(),
-                    commit,
-                ],
-            )?;
             guard.paths.push(path.clone());
+            add_worktree(repo, &path, commit)?;
             populate_submodules(repo, &path, commit)?;
             path
         };
