@@ -87,9 +87,13 @@ impl VerdictArgs {
 /// How a comparison is printed, and whether it gates CI.
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Print JSON instead of a table.
-    #[arg(long)]
+    /// Print JSON instead of a table (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// table, json, or markdown (a pull-request comment: summary line, regressions first,
+    /// the rest folded).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Exit with status 1 when any benchmark regressed (a CI gate).
     #[arg(long)]
     fail_on_regression: bool,
@@ -222,6 +226,13 @@ struct ExportArgs {
     commit: String,
     #[arg(long, value_enum)]
     format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -527,10 +538,10 @@ fn print_comparison(
     color: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    if output.json {
-        proflab_track::write_json(&mut out, report)?;
-    } else {
-        proflab_track::write_table(&mut out, report, color)?;
+    match (output.json, output.format) {
+        (true, _) | (false, ReportFormat::Json) => proflab_track::write_json(&mut out, report)?,
+        (false, ReportFormat::Markdown) => proflab_track::write_markdown(&mut out, report)?,
+        (false, ReportFormat::Table) => proflab_track::write_table(&mut out, report, color)?,
     }
     Ok(if output.fail_on_regression && report.regressed() {
         ExitCode::from(1)

@@ -22,6 +22,7 @@ use std::io::Write;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
     benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior, mann_whitney_p,
@@ -526,6 +527,98 @@ pub fn write_table(
 pub fn write_json(out: &mut dyn Write, report: &ComparisonReport) -> Result<(), TrackError> {
     serde_json::to_writer_pretty(&mut *out, report).map_err(|e| TrackError::Output(e.into()))?;
     writeln!(out).map_err(TrackError::Output)
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regressed => "regressed",
+        Verdict::Improved => "improved",
+        Verdict::Unchanged => "unchanged",
+    }
+}
+
+/// The comparison as GitHub-flavoured Markdown for a pull-request comment: one
+/// summary line, the regressions first (ratio and interval), the rest folded
+/// in `<details>`.
+pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<(), TrackError> {
+    let count = |verdict: Verdict| {
+        report
+            .benchmarks
+            .iter()
+            .filter(|c| c.verdict == verdict)
+            .count()
+    };
+    let row = |c: &Comparison| {
+        format!(
+            "| `{}` | {} | {} | {:.3} | [{:.3}, {:.3}] | {:.2e} | {} | {} |",
+            c.id.replace('|', "\\|"),
+            format_value(c.metric, c.a_median),
+            format_value(c.metric, c.b_median),
+            c.ratio,
+            c.ci_low,
+            c.ci_high,
+            c.q,
+            c.rounds,
+            verdict_name(c.verdict)
+        )
+    };
+    let header = "| benchmark | A | B | B/A | 95% CI | q | rounds | verdict |\n|---|---:|---:|---:|---|---:|---:|---|";
+    let mut write = || -> std::io::Result<()> {
+        let (regressed, improved, unchanged) = (
+            count(Verdict::Regressed),
+            count(Verdict::Improved),
+            count(Verdict::Unchanged),
+        );
+        let mark = if regressed > 0 {
+            ":x:"
+        } else {
+            ":white_check_mark:"
+        };
+        writeln!(
+            out,
+            "{mark} **{regressed} regressed**, {improved} improved, {unchanged} unchanged, {} added, {} removed (`{}` → `{}`{})\n",
+            report.added.len(),
+            report.removed.len(),
+            short_sha(&report.a, 12),
+            short_sha(&report.b, 12),
+            report
+                .batch
+                .map_or_else(String::new, |batch| format!(", batch {batch}"))
+        )?;
+        let (flagged, rest): (Vec<&Comparison>, Vec<&Comparison>) = report
+            .benchmarks
+            .iter()
+            .partition(|c| c.verdict == Verdict::Regressed);
+        if !flagged.is_empty() {
+            writeln!(out, "### Regressions\n\n{header}")?;
+            for c in flagged {
+                writeln!(out, "{}", row(c))?;
+            }
+            writeln!(out)?;
+        }
+        if !rest.is_empty() {
+            writeln!(
+                out,
+                "<details><summary>{} other benchmarks</summary>\n\n{header}",
+                rest.len()
+            )?;
+            for c in rest {
+                writeln!(out, "{}", row(c))?;
+            }
+            writeln!(out, "\n</details>")?;
+        }
+        for (label, ids) in [
+            ("Added in B", &report.added),
+            ("Removed in B", &report.removed),
+        ] {
+            if !ids.is_empty() {
+                let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+                writeln!(out, "\n{label} (not compared): {}", ids.join(", "))?;
+            }
+        }
+        Ok(())
+    };
+    write().map_err(TrackError::Output)
 }
 
 #[cfg(test)]

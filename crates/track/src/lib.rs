@@ -21,7 +21,7 @@ mod stats;
 
 pub use compare::{
     CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,
-    median_interval, write_json, write_table,
+    median_interval, write_json, write_markdown, write_table,
 };
 pub use criterion::{
     Benchmark, Freshness, Import, LATEST, MAX_VALUES, Metric, SESSION_GAP, import_criterion_dir,

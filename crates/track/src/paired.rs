@@ -497,7 +497,10 @@ pub fn run_paired(
         } else if let Some(kept) = &options.worktree_dir {
             let path = kept.join(side);
             if path.join(".git").exists() {
-                git(&path, &["checkout", "--quiet", "--force", "--detach", commit])?;
+                git(
+                    &path,
+                    &["checkout", "--quiet", "--force", "--detach", commit],
+                )?;
             } else {
                 add_worktree(repo, &path, commit)?;
                 populate_submodules(repo, &path, commit)?;

@@ -582,3 +582,26 @@ fn criterion_0_3_early_json_shapes_are_read() {
     assert_eq!(benches[0].values, [10.0, 11.0, 10.0]);
     assert_eq!(benches[0].summary, 10.5);
 }
+
+/// `--format markdown`, the pull-request comment, against its golden file
+/// (`PROFLAB_UPDATE_GOLDEN=1` rewrites it after a deliberate change).
+#[test]
+fn markdown_comment_matches_its_golden_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+    record_batch(&mut history, "aaaa", "bbbb", "g/f03", 1.05, 2);
+    let mut report = compare(&history, "aaaa", "bbbb", &CompareOptions::default()).unwrap();
+    report.added.push("g/new".to_owned());
+    let mut markdown = Vec::new();
+    proflab_track::write_markdown(&mut markdown, &report).unwrap();
+    let markdown = String::from_utf8(markdown).unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/compare.md");
+    if std::env::var_os("PROFLAB_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &markdown).unwrap();
+    }
+    assert_eq!(markdown, std::fs::read_to_string(&golden).unwrap());
+    assert!(
+        markdown.starts_with(":x: **1 regressed**, 0 improved, 11 unchanged, 1 added, 0 removed")
+    );
+}
