@@ -9,8 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{
-    AxisScale, BenchmarkId, Criterion, PlotConfiguration, SamplingMode, Throughput,
-    criterion_group, criterion_main,
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use proflab_concat::{FORMATTING, JOINING, numbers, pieces};
 
@@ -31,15 +30,9 @@ fn configure_for<M: criterion::measurement::Measurement>(
     }
 }
 
-/// Sizes span four decades: on a linear axis every size below the largest
-/// would sit on the axis of the report's line chart.
-fn log_axes() -> PlotConfiguration {
-    PlotConfiguration::default().summary_scale(AxisScale::Logarithmic)
-}
-
 fn format_in_loop(c: &mut Criterion) {
     let mut group = c.benchmark_group("string_concat/format");
-    group.plot_config(log_axes());
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = numbers(n);
         let output_bytes = proflab_concat::format_write(&input).len() as u64;
@@ -56,7 +49,7 @@ fn format_in_loop(c: &mut Criterion) {
 
 fn precomputed_pieces(c: &mut Criterion) {
     let mut group = c.benchmark_group("string_concat/pieces");
-    group.plot_config(log_axes());
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = pieces(n);
         let output_bytes = input.iter().map(String::len).sum::<usize>() as u64;

@@ -9,8 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{
-    AxisScale, BenchmarkId, Criterion, PlotConfiguration, SamplingMode, Throughput,
-    criterion_group, criterion_main,
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use proflab_vecmath::{Kernel, STRATEGIES, range_input};
 
@@ -18,9 +17,8 @@ const SIZES: [usize; 3] = [1000, 100_000, 10_000_000];
 
 fn vector_math(c: &mut Criterion) {
     let mut group = c.benchmark_group("vector_math");
-    // Sizes span four decades: on a linear axis every size below the largest
-    // would sit on the axis of the report's line chart.
-    group.plot_config(PlotConfiguration::default().summary_scale(AxisScale::Logarithmic));
+    // Sizes span four decades: logarithmic axes in the line chart.
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = range_input(n);
         group.throughput(Throughput::Elements(n as u64));
