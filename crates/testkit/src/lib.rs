@@ -32,6 +32,7 @@ use std::process::{Command, Stdio};
 /// # let _ = python;
 /// ```
 #[must_use]
+#[track_caller]
 pub fn tool_or_skip(test: &str, candidates: &[&str], install: &str) -> Option<String> {
     match find(candidates, ci_is_set(), runs) {
         Found::Tool(name) => Some(name),
