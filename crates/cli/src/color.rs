@@ -11,7 +11,9 @@ pub enum ColorWhen {
     /// On a terminal, unless NO_COLOR is set.
     #[default]
     Auto,
+    /// Always, even into a pipe or with NO_COLOR set.
     Always,
+    /// Never.
     Never,
 }
 
