@@ -32,6 +32,7 @@ fn configure_for<M: criterion::measurement::Measurement>(
 
 fn format_in_loop(c: &mut Criterion) {
     let mut group = c.benchmark_group("string_concat/format");
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = numbers(n);
         let output_bytes = proflab_concat::format_write(&input).len() as u64;
@@ -48,6 +49,7 @@ fn format_in_loop(c: &mut Criterion) {
 
 fn precomputed_pieces(c: &mut Criterion) {
     let mut group = c.benchmark_group("string_concat/pieces");
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = pieces(n);
         let output_bytes = input.iter().map(String::len).sum::<usize>() as u64;

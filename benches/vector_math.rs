@@ -17,6 +17,8 @@ const SIZES: [usize; 3] = [1000, 100_000, 10_000_000];
 
 fn vector_math(c: &mut Criterion) {
     let mut group = c.benchmark_group("vector_math");
+    // Sizes span four decades: logarithmic axes in the line chart.
+    group.plot_config(proflab_benches::log_axes());
     for n in SIZES {
         let input = range_input(n);
         group.throughput(Throughput::Elements(n as u64));

@@ -13,8 +13,8 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use criterion::Criterion;
 use criterion::profiler::Profiler;
+use criterion::{AxisScale, Criterion, PlotConfiguration};
 use pprof::ProfilerGuard;
 
 /// How often the sampling profiler interrupts the benchmark, in Hz: often
@@ -50,6 +50,19 @@ pub fn criterion() -> Criterion {
         .sample_size(30)
         .nresamples(10_000)
         .with_profiler(FlamegraphProfiler::default())
+}
+
+/// The plot configuration of groups whose sizes span decades (`vector_math`,
+/// `string_concat`): logarithmic axes in the report's line chart. On Criterion's
+/// default linear axes every size below the largest sits on the axis.
+///
+/// ```
+/// let mut c = proflab_benches::criterion();
+/// c.benchmark_group("sizes").plot_config(proflab_benches::log_axes());
+/// ```
+#[must_use]
+pub fn log_axes() -> PlotConfiguration {
+    PlotConfiguration::default().summary_scale(AxisScale::Logarithmic)
 }
 
 /// Criterion's profiling hook: while `--profile-time` runs a benchmark, samples
@@ -125,6 +138,60 @@ mod tests {
             svg.contains("busy_work"),
             "the sampled function is not named in the flamegraph"
         );
+    }
+
+    /// The points' centres in Criterion's line chart, as (x, y) pixels.
+    fn circles(svg: &str) -> Vec<(f64, f64)> {
+        let attribute = |tag: &str, name: &str| -> f64 {
+            let start = tag.find(&format!(" {name}=\"")).expect("attribute") + name.len() + 3;
+            tag[start..]
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .expect("number")
+        };
+        svg.split("<circle")
+            .skip(1)
+            .map(|tag| (attribute(tag, "cx"), attribute(tag, "cy")))
+            .collect()
+    }
+
+    #[test]
+    fn log_axes_spread_sizes_a_decade_apart_evenly_in_the_line_chart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut c = Criterion::default()
+            .output_directory(dir.path())
+            .plotting_backend(criterion::PlottingBackend::Plotters)
+            .warm_up_time(Duration::from_millis(10))
+            .measurement_time(Duration::from_millis(50))
+            .sample_size(10)
+            .nresamples(1000);
+        let mut group = c.benchmark_group("decades");
+        group.plot_config(log_axes());
+        for n in [10u64, 1000, 100_000] {
+            group.bench_with_input(criterion::BenchmarkId::new("sum", n), &n, |b, &n| {
+                b.iter(|| (0..n).fold(0u64, |sum, i| std::hint::black_box(sum + i)));
+            });
+        }
+        group.finish();
+        let svg = std::fs::read_to_string(dir.path().join("decades/report/lines.svg"))
+            .expect("Criterion drew the line chart");
+        let points = circles(&svg);
+        assert_eq!(points.len(), 3, "{points:?}");
+        let mut points = points;
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Sizes 10, 1000, 100 000: equal gaps on a log axis; on a linear
+        // one the first gap would be 1% of the second (both points on the axis).
+        let (gap_x1, gap_x2) = (points[1].0 - points[0].0, points[2].0 - points[1].0);
+        assert!(
+            gap_x1 > 50.0 && (0.8..1.25).contains(&(gap_x1 / gap_x2)),
+            "x: {points:?}"
+        );
+        // Time grows with n; the fixed cost of a call shrinks the first gap,
+        // but not to the 1% a linear axis would give.
+        let (gap_y1, gap_y2) = (points[0].1 - points[1].1, points[1].1 - points[2].1);
+        assert!(gap_y1 > 20.0 && gap_y1 / gap_y2 > 0.2, "y: {points:?}");
     }
 
     #[test]

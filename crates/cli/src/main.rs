@@ -4,6 +4,7 @@
 //!
 //! Exit codes: 0 success, 1 the thing checked failed, 2 usage or input error.
 
+mod color;
 mod cv;
 mod hillclimb;
 mod limits;
@@ -11,6 +12,7 @@ mod make_classification;
 mod output;
 mod profiling;
 mod stats;
+mod summary;
 mod timeit;
 mod track;
 
@@ -33,6 +35,7 @@ enum Command {
     Cv(cv::Args),
     MakeClassification(make_classification::Args),
     Stats(stats::Args),
+    Summary(summary::Args),
     Timeit(timeit::Args),
     Track(track::Args),
 }
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Cv(args) => cv::run(&args),
         Command::MakeClassification(args) => make_classification::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Summary(args) => summary::run(&args),
         Command::Timeit(args) => timeit::run(&args),
         Command::Track(args) => track::run(&args),
     };

@@ -1,12 +1,18 @@
 //! `proflab timeit`: Python's `python -m timeit`, for Rust snippets.
 
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use anyhow::bail;
+use indicatif::{ProgressBar, ProgressStyle};
 use proflab_timeit::{
-    Cache, Dependency, Measurement, Snippet, Timer, format_report, format_time, measure,
-    unreliable_warning,
+    BuildProgress, Cache, Dependency, Measurement, Snippet, Timer, format_report, format_time,
+    measure, unreliable_warning,
 };
+
+use crate::color::ColorArgs;
 
 /// Time a Rust snippet like `python -m timeit`: compiled in release mode in
 /// a cached scratch crate (never in your project), its value passed through
@@ -34,8 +40,22 @@ pub struct Args {
     /// A statement to compare (with --compare; repeatable).
     #[arg(short = 'e', value_name = "STMT")]
     compared: Vec<String>,
+    #[command(flatten)]
+    color: ColorArgs,
     /// The statement's lines, one block (as timeit's several STMT arguments).
     statement: Vec<String>,
+}
+
+/// A spinner on stderr while snippets build and run: a first build with
+/// dependencies takes minutes. indicatif draws nothing when stderr is not a
+/// terminal, so pipes and tests see only the results.
+fn spinner() -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        spinner.set_style(style);
+    }
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -69,17 +89,31 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     let cache = Cache::from_environment();
+    let spinner = spinner();
     let mut timers = Vec::new();
-    for statement in &statements {
+    for (index, statement) in statements.iter().enumerate() {
         let snippet = Snippet {
             setup: args.setup.clone(),
             statement: statement.clone(),
             dependencies: dependencies.clone(),
         };
-        timers.push(cache.build(&snippet)?);
+        let which = if statements.len() > 1 {
+            format!(" {} of {}", index + 1, statements.len())
+        } else {
+            String::new()
+        };
+        spinner.set_message(format!("building snippet{which}"));
+        let mut show = |progress: &BuildProgress| {
+            spinner.set_message(format!(
+                "building snippet{which}: {} compiled, last {}",
+                progress.compiled, progress.crate_name
+            ));
+        };
+        timers.push(cache.build_with_progress(&snippet, &mut show)?);
     }
     // Each snippet gets its own loop count, then repetitions alternate
     // between snippets so that machine drift touches them all alike.
+    spinner.set_message("choosing loop counts");
     let mut numbers = Vec::new();
     for timer in &mut timers {
         numbers.push(measure(timer, args.number, 0)?.number);
@@ -91,21 +125,39 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             raw_timings: Vec::new(),
         })
         .collect();
-    for _ in 0..args.repeat {
+    for round in 0..args.repeat {
+        spinner.set_message(format!(
+            "timing: repetition {} of {}",
+            round + 1,
+            args.repeat
+        ));
         for (timer, measurement) in timers.iter_mut().zip(&mut measurements) {
             measurement
                 .raw_timings
                 .push(timer.time(measurement.number)?);
         }
     }
+    spinner.finish_and_clear();
+    let warning_style = Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()));
+    let fastest_style = Style::new().bold().fg_color(Some(AnsiColor::Green.into()));
+    let mut stdout = args.color.stdout().lock();
+    let mut stderr = args.color.stderr().lock();
     for (statement, measurement) in statements.iter().zip(&measurements) {
         if let Some(warning) = unreliable_warning(measurement) {
-            eprintln!("proflab: warning: {warning}");
+            writeln!(
+                stderr,
+                "proflab: {warning_style}warning:{warning_style:#} {warning}"
+            )?;
         }
         if args.compare {
-            println!("{}: {}", statement.join("; "), format_report(measurement));
+            writeln!(
+                stdout,
+                "{}: {}",
+                statement.join("; "),
+                format_report(measurement)
+            )?;
         } else {
-            println!("{}", format_report(measurement));
+            writeln!(stdout, "{}", format_report(measurement))?;
         }
     }
     if args.compare {
@@ -113,15 +165,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(Measurement::best)
             .fold(f64::INFINITY, f64::min);
-        println!();
+        writeln!(stdout)?;
         for (statement, measurement) in statements.iter().zip(&measurements) {
-            println!(
-                "{:>8.2}x  {:>12}  {}",
-                measurement.best() / fastest,
+            let ratio = measurement.best() / fastest;
+            let style = if ratio <= 1.0 {
+                fastest_style
+            } else {
+                Style::new()
+            };
+            writeln!(
+                stdout,
+                "{style}{ratio:>8.2}x{style:#}  {:>12}  {}",
                 format_time(measurement.best()),
                 statement.join("; ")
-            );
+            )?;
         }
     }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }

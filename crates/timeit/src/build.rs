@@ -193,6 +193,19 @@ impl Cache {
     /// # Errors
     /// [`TimeitError::Compile`] with the user's lines, or an I/O error.
     pub fn build(&self, snippet: &Snippet) -> Result<ProgramTimer, TimeitError> {
+        self.build_with_progress(snippet, &mut |_| {})
+    }
+
+    /// [`Cache::build`], calling `progress` as Cargo finishes each crate, so
+    /// that a first build (minutes, with dependencies) can show it is alive.
+    ///
+    /// # Errors
+    /// As [`Cache::build`].
+    pub fn build_with_progress(
+        &self,
+        snippet: &Snippet,
+        progress: &mut dyn FnMut(&BuildProgress),
+    ) -> Result<ProgramTimer, TimeitError> {
         let io = |context: String| move |source| TimeitError::Io { context, source };
         // One crate per set of dependencies shares their compiled artifacts;
         // one binary per snippet lets several snippets coexist.
@@ -212,7 +225,7 @@ impl Cache {
         let source_path = crate_dir.join("src/bin").join(format!("{bin}.rs"));
         write_if_changed(&source_path, &source)?;
         let target = self.root.join("target");
-        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args([
                 "build",
                 "--release",
@@ -225,17 +238,41 @@ impl Cache {
             .arg(crate_dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(io("cannot run cargo".to_owned()))?;
-        if !output.status.success() {
-            let diagnostics = diagnostics(
-                &String::from_utf8_lossy(&output.stdout),
-                &bin,
-                snippet,
-                &origins,
-            );
+        // Cargo's stderr is read on its own thread so that neither pipe can
+        // fill up and stall the build while the other is read.
+        let mut stderr_pipe = child.stderr.take().expect("stderr was piped");
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
+            text
+        });
+        let stdout_pipe = child.stdout.take().expect("stdout was piped");
+        let mut json_lines = String::new();
+        let mut compiled = 0;
+        for line in BufReader::new(stdout_pipe).lines() {
+            let line = line.map_err(io("cannot read cargo's output".to_owned()))?;
+            if let Some(name) = compiled_crate(&line) {
+                compiled += 1;
+                progress(&BuildProgress {
+                    crate_name: name,
+                    compiled,
+                });
+            }
+            json_lines.push_str(&line);
+            json_lines.push('\n');
+        }
+        let status = child
+            .wait()
+            .map_err(io("cannot wait for cargo".to_owned()))?;
+        let stderr = stderr_reader.join().unwrap_or_default();
+        if !status.success() {
+            let diagnostics = diagnostics(&json_lines, &bin, snippet, &origins);
             let diagnostics = if diagnostics.is_empty() {
-                vec![String::from_utf8_lossy(&output.stderr).into_owned()]
+                vec![stderr]
             } else {
                 diagnostics
             };
@@ -261,6 +298,25 @@ fn cache_root(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
             };
             temp.join("proflab-timeit")
         })
+}
+
+/// One crate of a snippet's build finished compiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildProgress {
+    /// The crate (or the snippet's binary) Cargo just compiled.
+    pub crate_name: String,
+    /// How many crates this build has compiled so far.
+    pub compiled: usize,
+}
+
+/// The crate named by a `compiler-artifact` message that Cargo actually
+/// compiled (`fresh` ones were already up to date).
+fn compiled_crate(json_line: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(json_line).ok()?;
+    if message["reason"] != "compiler-artifact" || message["fresh"] == true {
+        return None;
+    }
+    message["target"]["name"].as_str().map(str::to_owned)
 }
 
 fn hash(value: &impl Hash) -> u64 {
@@ -402,6 +458,17 @@ impl Drop for ProgramTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_counts_only_crates_cargo_compiled() {
+        let built = r#"{"reason":"compiler-artifact","fresh":false,"target":{"name":"libm"}}"#;
+        let fresh = r#"{"reason":"compiler-artifact","fresh":true,"target":{"name":"libm"}}"#;
+        let other = r#"{"reason":"build-finished","success":true}"#;
+        assert_eq!(compiled_crate(built).as_deref(), Some("libm"));
+        assert_eq!(compiled_crate(fresh), None);
+        assert_eq!(compiled_crate(other), None);
+        assert_eq!(compiled_crate("not json"), None);
+    }
 
     #[test]
     fn dependencies_parse_and_bad_ones_are_errors() {

@@ -15,5 +15,5 @@
 mod build;
 mod measure;
 
-pub use build::{Cache, CompileError, Dependency, Snippet, TimeitError};
+pub use build::{BuildProgress, Cache, CompileError, Dependency, Snippet, TimeitError};
 pub use measure::{Measurement, Timer, format_report, format_time, measure, unreliable_warning};
