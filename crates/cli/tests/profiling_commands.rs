@@ -172,3 +172,45 @@ fn bad_sort_keys_and_bad_files_are_usage_errors() {
         .code(2)
         .stderr(contains("missing.prof"));
 }
+
+/// Issue 11, case 1: 514 bytes whose back-references name back-references.
+/// A reader that copies them fills all memory; ours shares them and says
+/// what is wrong at once.
+#[test]
+fn a_stats_file_of_references_to_references_is_refused_at_once() {
+    const ONE_LINER: &str = "import struct;open('l.prof','wb').write(b'{\\xa9\\x02NNN'+b''.join(b'\\xa9\\x02r'+struct.pack('<i',i)+b'r'+struct.pack('<i',i)+b'N' for i in range(39))+b'0')";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("l.prof");
+    let mut bytes = b"{\xa9\x02NNN".to_vec();
+    for i in 0..39i32 {
+        bytes.extend_from_slice(b"\xa9\x02r");
+        bytes.extend_from_slice(&i.to_le_bytes());
+        bytes.push(b'r');
+        bytes.extend_from_slice(&i.to_le_bytes());
+        bytes.push(b'N');
+    }
+    bytes.push(b'0');
+    // The issue's own command, where python3 is here, makes the same file.
+    match Process::new("python3")
+        .args(["-c", ONE_LINER])
+        .current_dir(dir.path())
+        .status()
+    {
+        Ok(status) if status.success() => {
+            assert_eq!(std::fs::read(&path).expect("written by python3"), bytes);
+        }
+        _ if std::env::var_os("CI").is_some() => panic!("python3 is required in CI"),
+        _ => {
+            eprintln!("note: python3 not found; writing the issue's bytes directly");
+            std::fs::write(&path, &bytes).expect("write");
+        }
+    }
+    let started = std::time::Instant::now();
+    proflab()
+        .args(["stats", "--json"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(contains("l.prof: not a cProfile stats file").and(contains("(file, line, name)")));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -59,15 +59,11 @@ impl Stats {
     /// the time spent in that function through that chain of callers.
     ///
     /// # Errors
-    /// [`StatsError::Corrupt`] when there are no call paths (statistics
+    /// [`StatsError::NoCallPaths`] when there are no call paths (statistics
     /// loaded from a file carry none), [`StatsError::Io`] when writing fails.
     pub fn write_flamegraph(&self, out: &mut dyn Write, title: &str) -> Result<(), StatsError> {
         if self.paths.is_empty() {
-            return Err(StatsError::Corrupt {
-                path: "the profile".to_owned(),
-                reason: "no call paths were recorded (statistics loaded from a file have none)"
-                    .to_owned(),
-            });
+            return Err(StatsError::NoCallPaths);
         }
         let lines = self.folded_stacks();
         let mut options = inferno::flamegraph::Options::default();

@@ -43,6 +43,7 @@ mod stats;
 
 pub use alloc::CountingAllocator;
 pub use browser::Browser;
+pub use marshal::MarshalError;
 pub use proflab_profiler_macros::profile;
 pub use record::{Guard, Site, enter, is_enabled};
 pub use stats::{
@@ -71,13 +72,17 @@ pub enum StatsError {
         source: std::io::Error,
     },
     /// The file is not a profile in cProfile's marshal format.
-    #[error("{path}: not a cProfile stats file: {reason}")]
+    #[error("{path}: not a cProfile stats file: {source}")]
     Corrupt {
         /// The file.
         path: String,
         /// What is wrong, with the byte offset.
-        reason: String,
+        source: MarshalError,
     },
+    /// A flamegraph was asked of statistics without call paths: only a
+    /// recorded profile has them, a file in cProfile's format does not.
+    #[error("no call paths were recorded (statistics loaded from a file have none)")]
+    NoCallPaths,
 }
 
 /// A profiling session, as Python's `cProfile.Profile()`: [`enable`]
