@@ -4,7 +4,8 @@
 //! functions you mark with `#[proflab::profile]` or `profile_scope!`.
 //!
 //! Start from [`Profile`] (enable, run, disable, as `cProfile.Profile()`),
-//! then [`Stats`] (sort, restrict, print, save), exactly as in Python:
+//! then [`Stats`] (the data: add, strip, save) seen through a [`View`] (sort,
+//! reverse, restrict, print), exactly as in Python:
 //!
 //! ```
 //! use proflab::{Profile, Stats};
@@ -16,10 +17,11 @@
 //! profile.enable();
 //! assert_eq!(fib(20), 6765);
 //! profile.disable();
-//! let stats = Stats::new(&profile).strip_dirs().sort_stats(&["cumulative"])?;
+//! let stats = Stats::new(&profile).strip_dirs();
 //! let (_, fib_stats) = stats.function("fib").expect("fib was profiled");
 //! assert_eq!((fib_stats.calls, fib_stats.primitive_calls), (21891, 1));
-//! # Ok::<(), proflab::StatsError>(())
+//! stats.sort_stats(&["cumulative"])?.print_stats(5)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Files written by [`Stats::dump_stats`] are the marshal format of
@@ -33,22 +35,30 @@
 //! feature). For what it cannot see, use the sampling flamegraphs of
 //! `cargo bench -- --profile-time`.
 
+// Record → model → view and formats: `record` gathers raw counts while
+// profiling; `model` holds them as pstats' data; `view` orders and
+// restricts a listing; `pstats` prints it; `marshal`, `json`, `folded`
+// and `dot` each write (or read) the model in one format.
 mod alloc;
 mod browser;
-mod graph;
+mod dot;
+mod folded;
+mod json;
 mod marshal;
+mod model;
+mod pstats;
 mod record;
 mod spin;
-mod stats;
+mod view;
 
 pub use alloc::CountingAllocator;
 pub use browser::Browser;
 pub use marshal::MarshalError;
+pub use model::{CallerStats, Callers, FunctionKey, FunctionStats, Stats};
 pub use proflab_profiler_macros::profile;
+pub use pstats::Report;
 pub use record::{Guard, Site, enter, is_enabled};
-pub use stats::{
-    CallerStats, FunctionKey, FunctionStats, Restriction, Restrictions, SortKey, Stats,
-};
+pub use view::{Restriction, Restrictions, SortKey, View};
 
 use std::sync::Mutex;
 

@@ -1,8 +1,10 @@
 //! The file format of `python -m cProfile -o`: CPython's marshal (version 4)
 //! of the pstats dictionary `{(file, line, name): (cc, nc, tt, ct, callers)}`.
+//! Entries are read and written in the model's order, which is the file's:
+//! CPython's `marshal.load` fills a dict in that order, and pstats lists it
+//! so.
 
-use std::collections::BTreeMap;
-use std::io::Write;
+use indexmap::IndexMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -242,7 +244,7 @@ impl Stats {
             )));
         };
         let mut budget = Budget::for_data(bytes.len());
-        let mut stats = BTreeMap::new();
+        let mut stats = IndexMap::new();
         for (key, value) in entries.iter() {
             let key = function_key(key, &mut budget)?;
             let Value::Tuple(fields) = value else {
@@ -258,7 +260,7 @@ impl Stats {
                     key.std_string()
                 )));
             };
-            let mut caller_stats = BTreeMap::new();
+            let mut caller_stats = IndexMap::new();
             for (caller, edge) in callers.iter() {
                 let caller = function_key(caller, &mut budget)?;
                 let edge = match edge {
@@ -633,48 +635,6 @@ fn civil_from_days(days: u64) -> (u64, usize, u64) {
     (year, month, day)
 }
 
-impl Stats {
-    /// Writes the statistics as one JSON object (`total_calls`,
-    /// `primitive_calls`, `total_tt`, and `functions` with their callers).
-    ///
-    /// # Errors
-    /// When the writer fails.
-    pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let functions: Vec<serde_json::Value> = self
-            .entries()
-            .iter()
-            .map(|(key, s)| {
-                let callers: Vec<serde_json::Value> = s
-                    .callers
-                    .iter()
-                    .map(|(caller, edge)| {
-                        serde_json::json!({
-                            "file": caller.file, "line": caller.line, "name": caller.name,
-                            "ncalls": edge.calls, "pcalls": edge.primitive_calls,
-                            "tottime": edge.tottime, "cumtime": edge.cumtime,
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "file": key.file, "line": key.line, "name": key.name,
-                    "ncalls": s.calls, "pcalls": s.primitive_calls,
-                    "tottime": s.tottime, "cumtime": s.cumtime,
-                    "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,
-                    "callers": callers,
-                })
-            })
-            .collect();
-        let document = serde_json::json!({
-            "total_calls": self.total_calls(),
-            "primitive_calls": self.primitive_calls(),
-            "total_tt": self.total_tt(),
-            "functions": functions,
-        });
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        writeln!(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,7 +674,7 @@ mod tests {
                     calls: 3_000_000_000,
                     tottime: 0.25,
                     cumtime: 0.5,
-                    callers: BTreeMap::from([(main, edge)]),
+                    callers: [(main, edge)].into_iter().collect(),
                     ..FunctionStats::default()
                 },
             ),
