@@ -172,7 +172,7 @@ impl Stats {
     pub fn to_marshal(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(b'{');
-        for (key, stats) in &self.stats {
+        for (key, stats) in self.entries() {
             write_key(&mut out, key);
             out.extend_from_slice(&[b')', 5]);
             write_int(&mut out, stats.primitive_calls);
@@ -211,10 +211,10 @@ impl Stats {
             source,
         })?;
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        stats.files = vec![match modified {
+        stats.set_source(match modified {
             Some(time) => format!("{}    {name}", ctime(time)),
             None => name,
-        }];
+        });
         Ok(stats)
     }
 

@@ -159,9 +159,9 @@ struct Totals {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
-    pub(crate) stats: IndexMap<FunctionKey, FunctionStats>,
+    stats: IndexMap<FunctionKey, FunctionStats>,
     /// Header lines naming the files the data came from.
-    pub(crate) files: Vec<String>,
+    files: Vec<String>,
     totals: Totals,
     /// Self time per exact call path (`a;b;c`), in nanoseconds, for
     /// flamegraphs; empty for statistics loaded from a file.
@@ -248,6 +248,11 @@ impl Stats {
     #[must_use]
     pub fn files(&self) -> &[String] {
         &self.files
+    }
+
+    /// Names the file the statistics were read from (pstats' header line).
+    pub(crate) fn set_source(&mut self, file: String) {
+        self.files = vec![file];
     }
 
     /// The statistics of one function, found by name.

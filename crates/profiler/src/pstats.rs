@@ -17,10 +17,10 @@ impl Stats {
         view: &View,
         restrictions: impl Into<Restrictions>,
     ) -> io::Result<()> {
-        for file in &self.files {
+        for file in self.files() {
             writeln!(out, "{file}")?;
         }
-        if !self.files.is_empty() {
+        if !self.files().is_empty() {
             writeln!(out)?;
         }
         let (total, primitive) = (self.total_calls(), self.primitive_calls());
@@ -48,7 +48,7 @@ impl Stats {
     }
 
     fn write_line(&self, out: &mut dyn Write, key: &FunctionKey, memory: bool) -> io::Result<()> {
-        let s = &self.stats[key];
+        let s = &self.entries()[key];
         let calls = if s.calls == s.primitive_calls {
             s.calls.to_string()
         } else {
@@ -89,7 +89,7 @@ impl Stats {
         writeln!(out, "{}", list.message)?;
         self.write_call_heading(out, list.width, "was called by...")?;
         for key in list.keys {
-            write_call_line(out, list.width, key, &self.stats[key].callers, "<-")?;
+            write_call_line(out, list.width, key, &self.entries()[key].callers, "<-")?;
         }
         writeln!(out)?;
         writeln!(out)
@@ -128,7 +128,7 @@ impl Stats {
 
     fn write_call_heading(&self, out: &mut dyn Write, width: usize, title: &str) -> io::Result<()> {
         writeln!(out, "{:<width$}{title}", "Function ")?;
-        if self.stats.values().any(|s| !s.callers.is_empty()) {
+        if self.entries().values().any(|s| !s.callers.is_empty()) {
             writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
         }
         Ok(())
