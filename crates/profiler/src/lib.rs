@@ -43,6 +43,7 @@ mod alloc;
 mod browser;
 mod dot;
 mod folded;
+mod future;
 mod json;
 mod marshal;
 mod model;
@@ -53,6 +54,8 @@ mod view;
 
 pub use alloc::CountingAllocator;
 pub use browser::Browser;
+#[doc(hidden)]
+pub use future::{Profiled, profiled};
 pub use marshal::MarshalError;
 pub use model::{CallerStats, Callers, FunctionKey, FunctionStats, Stats};
 pub use proflab_profiler_macros::profile;
