@@ -10,14 +10,22 @@ use syn::spanned::Spanned;
 /// Records every call of the function it marks (free functions and methods,
 /// `async fn` included) while a `proflab::Profile` is enabled. For an
 /// `async fn`, a call is one run of its future, timed only while polled.
+/// `#[profile(crate = path)]` names the profiler crate when the dependency
+/// is renamed.
 #[proc_macro_attribute]
 pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new(attr.span(), "#[profile] takes no arguments")
-            .to_compile_error()
-            .into();
-    }
+    // `crate = path` names the profiler when the dependency is renamed
+    // (divan's option); `::proflab` otherwise.
+    let mut krate: syn::Path = syn::parse_quote!(::proflab);
+    let options = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            krate = meta.value()?.parse()?;
+            Ok(())
+        } else {
+            Err(meta.error("#[profile] takes only `crate = path`"))
+        }
+    });
+    syn::parse_macro_input!(attr with options);
     let mut function = syn::parse_macro_input!(item as syn::ItemFn);
     if let Some(constness) = function.sig.constness {
         return syn::Error::new(constness.span(), "#[profile] cannot instrument a const fn")
@@ -43,15 +51,15 @@ pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
         };
         quote_spanned! {span=>
             {
-                static __PROFLAB_SITE: ::proflab::Site = ::proflab::Site::new(#name, file!(), line!());
-                ::proflab::profiled::<#output, _>(&__PROFLAB_SITE, async move #body).await
+                static __PROFLAB_SITE: #krate::__private::Site = #krate::__private::Site::new(#name, file!(), line!());
+                #krate::__private::profiled::<#output, _>(&__PROFLAB_SITE, async move #body).await
             }
         }
     } else {
         quote_spanned! {span=>
             {
-                static __PROFLAB_SITE: ::proflab::Site = ::proflab::Site::new(#name, file!(), line!());
-                let __proflab_guard = ::proflab::enter(&__PROFLAB_SITE);
+                static __PROFLAB_SITE: #krate::__private::Site = #krate::__private::Site::new(#name, file!(), line!());
+                let __proflab_guard = #krate::__private::enter(&__PROFLAB_SITE);
                 #body
             }
         }

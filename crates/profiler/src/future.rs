@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::Site;
+use crate::record::Site;
 use crate::record::{enter, enter_frame};
 
 /// A future timed as one profiled call of `site`; made by the macro.

@@ -54,16 +54,23 @@ mod view;
 
 pub use alloc::CountingAllocator;
 pub use browser::Browser;
-#[doc(hidden)]
-pub use future::{Profiled, profiled};
 pub use marshal::MarshalError;
 pub use model::{CallerStats, Callers, FunctionKey, FunctionStats, Stats};
 pub use proflab_profiler_macros::profile;
 pub use pstats::Report;
-pub use record::{Guard, Site, enter, is_enabled};
+pub use record::is_enabled;
 pub use view::{Restriction, Restrictions, SortKey, View};
 
 use std::sync::Mutex;
+
+/// What `#[proflab::profile]` and `profile_scope!` expand to; not an API.
+/// A crate that renames its dependency names it with
+/// `#[profile(crate = path)]`.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::future::{Profiled, profiled};
+    pub use crate::record::{Guard, Site, enter};
+}
 
 /// Why statistics could not be sorted, saved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +193,8 @@ impl Profile {
 #[macro_export]
 macro_rules! profile_scope {
     ($name:expr) => {
-        static __PROFLAB_SCOPE: $crate::Site = $crate::Site::new($name, file!(), line!());
-        let _proflab_scope = $crate::enter(&__PROFLAB_SCOPE);
+        static __PROFLAB_SCOPE: $crate::__private::Site =
+            $crate::__private::Site::new($name, file!(), line!());
+        let _proflab_scope = $crate::__private::enter(&__PROFLAB_SCOPE);
     };
 }
