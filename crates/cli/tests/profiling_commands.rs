@@ -214,3 +214,66 @@ fn a_stats_file_of_references_to_references_is_refused_at_once() {
         .stderr(contains("l.prof: not a cProfile stats file").and(contains("(file, line, name)")));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// `proflab stats A B` is `python3 -m pstats A B`: B added before the first
+/// prompt, then the same output for the same piped commands, byte for byte.
+#[test]
+fn stats_with_two_files_prints_what_python_pstats_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("work.py");
+    std::fs::write(
+        &script,
+        "import json, textwrap\n\
+         for i in range(30):\n    json.loads(json.dumps({'k': [i] * 5}))\n\
+         textwrap.fill('word ' * 200, 30)\n",
+    )
+    .expect("write script");
+    let profiles = [dir.path().join("a.prof"), dir.path().join("b.prof")];
+    for profile in &profiles {
+        match Process::new("python3")
+            .args(["-m", "cProfile", "-o"])
+            .arg(profile)
+            .arg(&script)
+            .output()
+        {
+            Ok(output) if output.status.success() => {}
+            _ if std::env::var_os("CI").is_some() => panic!("python3 is required in CI"),
+            _ => {
+                eprintln!("note: python3 not found; skipped");
+                return;
+            }
+        }
+    }
+    let commands = "sort time\nstats 15\nreverse\nstats 0.1\nstrip\nsort name file\ncallers 0.05\nstats .*json.* 10\n";
+    let python = Process::new("python3")
+        .args(["-m", "pstats"])
+        .args(&profiles)
+        .env("TZ", "UTC")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(commands.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 runs");
+    assert!(python.status.success());
+    let ours = proflab()
+        .arg("stats")
+        .args(&profiles)
+        .write_stdin(commands)
+        .output()
+        .expect("runs");
+    assert!(ours.status.success());
+    let (ours, python) = (
+        String::from_utf8(ours.stdout).expect("utf-8"),
+        String::from_utf8(python.stdout).expect("utf-8"),
+    );
+    assert!(python.contains("List reduced from"), "{python}");
+    assert_eq!(ours, python);
+}
