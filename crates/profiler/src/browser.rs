@@ -139,10 +139,19 @@ impl Browser {
     /// # Errors
     /// When writing output fails.
     pub fn execute(&mut self, command: &str, out: &mut dyn Write) -> io::Result<bool> {
-        let (name, argument) = command
-            .split_once(char::is_whitespace)
-            .unwrap_or((command, ""));
-        let argument = argument.trim();
+        // Python's `cmd.parseline`: `?` is `help`; the command is the
+        // leading run of letters, digits and `_` (`stats.*json` is `stats`
+        // with `.*json`), the argument the rest.
+        let line = command.trim();
+        let line = match line.strip_prefix('?') {
+            Some(rest) => format!("help {rest}"),
+            None => line.to_owned(),
+        };
+        let end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(line.len());
+        let (name, argument) = (&line[..end], line[end..].trim());
+        let command = line.as_str();
         match name {
             "EOF" => {
                 writeln!(out)?;
@@ -341,6 +350,20 @@ mod tests {
         );
         assert!(out.contains("tottime -- internal time\n"), "{out}");
         assert!(out.contains("*** Unknown syntax: frobnicate"), "{out}");
+    }
+
+    #[test]
+    fn commands_split_as_python_cmd_splits_them() {
+        let out = session("stats.*work\n?sort\n!ls\nquit\n", Some(sample()));
+        assert!(
+            out.contains("List reduced from 2 to 1 due to restriction <'.*work'>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Sort profile data according to specified keys."),
+            "{out}"
+        );
+        assert!(out.contains("*** Unknown syntax: !ls\n"), "{out}");
     }
 
     #[test]

@@ -81,6 +81,13 @@ fn commands(path: &Path, other: &Path) -> String {
         "stats 5",
         "sort",
         "sort bogus",
+        // How Python's cmd splits a line into command and argument.
+        "stats.*json.* 3",
+        "callers__init__ 2",
+        "?sort",
+        "!ls",
+        "help reverse",
+        "  stats   4  ",
     ] {
         push(line);
     }
