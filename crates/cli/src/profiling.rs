@@ -105,11 +105,10 @@ impl ProfileArgs {
             ),
             None => {
                 // As `python -m cProfile -s KEY`: directories stripped.
-                let stats = stats
-                    .strip_dirs()
-                    .sort_stats(&sort)?
-                    .with_memory(self.memory);
+                let stats = stats.strip_dirs();
                 stats
+                    .sort_stats(&sort)?
+                    .with_memory(self.memory)
                     .print_stats(())
                     .context("cannot write to standard output")?;
             }

@@ -7,25 +7,26 @@ use proc_macro::TokenStream;
 use quote::quote_spanned;
 use syn::spanned::Spanned;
 
-/// Records every call of the function it marks (free functions and methods)
-/// while a `proflab::Profile` is enabled.
+/// Records every call of the function it marks (free functions and methods,
+/// `async fn` included) while a `proflab::Profile` is enabled. For an
+/// `async fn`, a call is one run of its future, timed only while polled.
+/// `#[profile(crate = path)]` names the profiler crate when the dependency
+/// is renamed.
 #[proc_macro_attribute]
 pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new(attr.span(), "#[profile] takes no arguments")
-            .to_compile_error()
-            .into();
-    }
+    // `crate = path` names the profiler when the dependency is renamed
+    // (divan's option); `::proflab` otherwise.
+    let mut krate: syn::Path = syn::parse_quote!(::proflab);
+    let options = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            krate = meta.value()?.parse()?;
+            Ok(())
+        } else {
+            Err(meta.error("#[profile] takes only `crate = path`"))
+        }
+    });
+    syn::parse_macro_input!(attr with options);
     let mut function = syn::parse_macro_input!(item as syn::ItemFn);
-    if let Some(asyncness) = function.sig.asyncness {
-        return syn::Error::new(
-            asyncness.span(),
-            "#[profile] cannot time an async fn: its frames outlive its polls",
-        )
-        .to_compile_error()
-        .into();
-    }
     if let Some(constness) = function.sig.constness {
         return syn::Error::new(constness.span(), "#[profile] cannot instrument a const fn")
             .to_compile_error()
@@ -35,13 +36,44 @@ pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
     let body = &function.block;
     // `line!()` spanned at the name gives the function's own line.
     let span = function.sig.ident.span();
-    let wrapped = quote_spanned! {span=>
-        {
-            static __PROFLAB_SITE: ::proflab::Site = ::proflab::Site::new(#name, file!(), line!());
-            let __proflab_guard = ::proflab::enter(&__PROFLAB_SITE);
-            #body
+    let wrapped = if function.sig.asyncness.is_some() {
+        // A call is the whole future, timed only while polled (see the
+        // profiler's `future.rs`). The output type is named so that `?` and
+        // `return` in the body infer as they do in the async fn itself;
+        // an `impl Trait` output cannot be named there and is left to
+        // inference.
+        let output = match &function.sig.output {
+            syn::ReturnType::Default => quote::quote!(()),
+            syn::ReturnType::Type(_, ty) if !mentions_impl(quote::quote!(#ty)) => {
+                quote::quote!(#ty)
+            }
+            syn::ReturnType::Type(..) => quote::quote!(_),
+        };
+        quote_spanned! {span=>
+            {
+                static __PROFLAB_SITE: #krate::__private::Site = #krate::__private::Site::new(#name, file!(), line!());
+                #krate::__private::profiled::<#output, _>(&__PROFLAB_SITE, async move #body).await
+            }
+        }
+    } else {
+        quote_spanned! {span=>
+            {
+                static __PROFLAB_SITE: #krate::__private::Site = #krate::__private::Site::new(#name, file!(), line!());
+                let __proflab_guard = #krate::__private::enter(&__PROFLAB_SITE);
+                #body
+            }
         }
     };
     *function.block = syn::parse2(wrapped).expect("a block wrapped in a block parses");
     quote::quote!(#function).into()
+}
+
+/// Whether a type mentions `impl Trait`, which cannot be written in a
+/// turbofish.
+fn mentions_impl(tokens: proc_macro2::TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
 }

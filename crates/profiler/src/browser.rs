@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 
-use crate::{Restriction, Restrictions, SortKey, Stats};
+use crate::{Restriction, Restrictions, SortKey, Stats, View};
 
 const COMMANDS: [(&str, &str); 12] = [
     ("EOF", "Leave the profile browser."),
@@ -50,13 +50,14 @@ const RESTRICTION_HELP: &str = "Arguments may be:
 * A regular expression; only entries with function names
   that match it are printed.";
 
-/// The browser's state: the statistics loaded and the file they came from.
+/// The browser's state: the statistics loaded, the file they came from, and
+/// how they are shown (changing the view never copies the statistics).
 #[derive(Default)]
 pub struct Browser {
     stats: Option<Stats>,
+    view: View,
     file: Option<String>,
     last_command: String,
-    memory: bool,
 }
 
 impl Browser {
@@ -74,6 +75,7 @@ impl Browser {
     pub fn read(&mut self, path: &str) -> Result<(), crate::StatsError> {
         let stats = Stats::load(Path::new(path))?;
         self.stats = Some(stats);
+        self.view.unsort();
         self.file = Some(path.to_owned());
         Ok(())
     }
@@ -86,6 +88,7 @@ impl Browser {
         let extra = Stats::load(Path::new(path))?;
         if let Some(stats) = self.stats.take() {
             self.stats = Some(stats.add_stats(&extra));
+            self.view.unsort();
         }
         Ok(())
     }
@@ -136,10 +139,19 @@ impl Browser {
     /// # Errors
     /// When writing output fails.
     pub fn execute(&mut self, command: &str, out: &mut dyn Write) -> io::Result<bool> {
-        let (name, argument) = command
-            .split_once(char::is_whitespace)
-            .unwrap_or((command, ""));
-        let argument = argument.trim();
+        // Python's `cmd.parseline`: `?` is `help`; the command is the
+        // leading run of letters, digits and `_` (`stats.*json` is `stats`
+        // with `.*json`), the argument the rest.
+        let line = command.trim();
+        let line = match line.strip_prefix('?') {
+            Some(rest) => format!("help {rest}"),
+            None => line.to_owned(),
+        };
+        let end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(line.len());
+        let (name, argument) = (&line[..end], line[end..].trim());
+        let command = line.as_str();
         match name {
             "EOF" => {
                 writeln!(out)?;
@@ -173,7 +185,8 @@ impl Browser {
                 let mut restrictions = Vec::new();
                 for term in argument.split_whitespace() {
                     match Restriction::parse(term) {
-                        Restriction::Fraction(f) if !(0.0..=1.0).contains(&f) => {
+                        // `frac > 1 or frac < 0`: a NaN passes, as in pstats.
+                        Restriction::Fraction(f) if !f.is_nan() && !(0.0..=1.0).contains(&f) => {
                             writeln!(out, "Fraction argument must be in [0, 1]")?;
                         }
                         restriction => restrictions.push(restriction),
@@ -185,23 +198,20 @@ impl Browser {
                 };
                 let restrictions = Restrictions(restrictions);
                 match name {
-                    "stats" => stats
-                        .clone()
-                        .with_memory(self.memory)
-                        .write_stats(out, restrictions)?,
-                    "callers" => stats.write_callers(out, restrictions)?,
-                    _ => stats.write_callees(out, restrictions)?,
+                    "stats" => stats.write_stats(out, &self.view, restrictions)?,
+                    "callers" => stats.write_callers(out, &self.view, restrictions)?,
+                    _ => stats.write_callees(out, &self.view, restrictions)?,
                 }
             }
             "sort" => {
-                let Some(stats) = &mut self.stats else {
+                let Some(stats) = &self.stats else {
                     writeln!(out, "No statistics object is loaded.")?;
                     return Ok(true);
                 };
                 let keys: Result<Vec<SortKey>, _> =
                     argument.split_whitespace().map(SortKey::parse).collect();
                 match keys {
-                    Ok(keys) if !keys.is_empty() => stats.sort_by(&keys),
+                    Ok(keys) if !keys.is_empty() => self.view.sort(stats, &keys),
                     _ => {
                         writeln!(out, "Valid sort keys (unique prefixes are accepted):")?;
                         for word in SortKey::words() {
@@ -211,22 +221,18 @@ impl Browser {
                     }
                 }
             }
-            "reverse" | "strip" => match self.stats.take() {
-                Some(stats) => {
-                    self.stats = Some(if name == "reverse" {
-                        stats.reverse_order()
-                    } else {
-                        stats.strip_dirs()
-                    })
-                }
-                None => writeln!(out, "No statistics object is loaded.")?,
-            },
+            "reverse" if self.stats.is_some() => self.view.reverse(),
+            "strip" if self.stats.is_some() => {
+                self.stats = self.stats.take().map(Stats::strip_dirs);
+                self.view.unsort();
+            }
+            "reverse" | "strip" => writeln!(out, "No statistics object is loaded.")?,
             "memory" => {
-                self.memory = !self.memory;
+                self.view.set_memory(!self.view.memory());
                 writeln!(
                     out,
                     "Allocation columns {}.",
-                    if self.memory { "on" } else { "off" }
+                    if self.view.memory() { "on" } else { "off" }
                 )?;
             }
             _ => writeln!(out, "*** Unknown syntax: {command}")?,
@@ -344,6 +350,20 @@ mod tests {
         );
         assert!(out.contains("tottime -- internal time\n"), "{out}");
         assert!(out.contains("*** Unknown syntax: frobnicate"), "{out}");
+    }
+
+    #[test]
+    fn commands_split_as_python_cmd_splits_them() {
+        let out = session("stats.*work\n?sort\n!ls\nquit\n", Some(sample()));
+        assert!(
+            out.contains("List reduced from 2 to 1 due to restriction <'.*work'>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Sort profile data according to specified keys."),
+            "{out}"
+        );
+        assert!(out.contains("*** Unknown syntax: !ls\n"), "{out}");
     }
 
     #[test]

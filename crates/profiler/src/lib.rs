@@ -4,7 +4,8 @@
 //! functions you mark with `#[proflab::profile]` or `profile_scope!`.
 //!
 //! Start from [`Profile`] (enable, run, disable, as `cProfile.Profile()`),
-//! then [`Stats`] (sort, restrict, print, save), exactly as in Python:
+//! then [`Stats`] (the data: add, strip, save) seen through a [`View`] (sort,
+//! reverse, restrict, print), exactly as in Python:
 //!
 //! ```
 //! use proflab::{Profile, Stats};
@@ -16,10 +17,11 @@
 //! profile.enable();
 //! assert_eq!(fib(20), 6765);
 //! profile.disable();
-//! let stats = Stats::new(&profile).strip_dirs().sort_stats(&["cumulative"])?;
+//! let stats = Stats::new(&profile).strip_dirs();
 //! let (_, fib_stats) = stats.function("fib").expect("fib was profiled");
 //! assert_eq!((fib_stats.calls, fib_stats.primitive_calls), (21891, 1));
-//! # Ok::<(), proflab::StatsError>(())
+//! stats.sort_stats(&["cumulative"])?.print_stats(5)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Files written by [`Stats::dump_stats`] are the marshal format of
@@ -33,23 +35,42 @@
 //! feature). For what it cannot see, use the sampling flamegraphs of
 //! `cargo bench -- --profile-time`.
 
+// Record → model → view and formats: `record` gathers raw counts while
+// profiling; `model` holds them as pstats' data; `view` orders and
+// restricts a listing; `pstats` prints it; `marshal`, `json`, `folded`
+// and `dot` each write (or read) the model in one format.
 mod alloc;
 mod browser;
-mod graph;
+mod dot;
+mod folded;
+mod future;
+mod json;
 mod marshal;
+mod model;
+mod pstats;
 mod record;
 mod spin;
-mod stats;
+mod view;
 
 pub use alloc::CountingAllocator;
 pub use browser::Browser;
+pub use marshal::MarshalError;
+pub use model::{CallerStats, Callers, FunctionKey, FunctionStats, Stats};
 pub use proflab_profiler_macros::profile;
-pub use record::{Guard, Site, enter, is_enabled};
-pub use stats::{
-    CallerStats, FunctionKey, FunctionStats, Restriction, Restrictions, SortKey, Stats,
-};
+pub use pstats::Report;
+pub use record::is_enabled;
+pub use view::{Restriction, Restrictions, SortKey, View};
 
 use std::sync::Mutex;
+
+/// What `#[proflab::profile]` and `profile_scope!` expand to; not an API.
+/// A crate that renames its dependency names it with
+/// `#[profile(crate = path)]`.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::future::{Profiled, profiled};
+    pub use crate::record::{Guard, Site, enter};
+}
 
 /// Why statistics could not be sorted, saved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +92,17 @@ pub enum StatsError {
         source: std::io::Error,
     },
     /// The file is not a profile in cProfile's marshal format.
-    #[error("{path}: not a cProfile stats file: {reason}")]
+    #[error("{path}: not a cProfile stats file: {source}")]
     Corrupt {
         /// The file.
         path: String,
         /// What is wrong, with the byte offset.
-        reason: String,
+        source: MarshalError,
     },
+    /// A flamegraph was asked of statistics without call paths: only a
+    /// recorded profile has them, a file in cProfile's format does not.
+    #[error("no call paths were recorded (statistics loaded from a file have none)")]
+    NoCallPaths,
 }
 
 /// A profiling session, as Python's `cProfile.Profile()`: [`enable`]
@@ -168,7 +193,8 @@ impl Profile {
 #[macro_export]
 macro_rules! profile_scope {
     ($name:expr) => {
-        static __PROFLAB_SCOPE: $crate::Site = $crate::Site::new($name, file!(), line!());
-        let _proflab_scope = $crate::enter(&__PROFLAB_SCOPE);
+        static __PROFLAB_SCOPE: $crate::__private::Site =
+            $crate::__private::Site::new($name, file!(), line!());
+        let _proflab_scope = $crate::__private::enter(&__PROFLAB_SCOPE);
     };
 }

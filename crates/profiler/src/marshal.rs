@@ -1,26 +1,153 @@
 //! The file format of `python -m cProfile -o`: CPython's marshal (version 4)
 //! of the pstats dictionary `{(file, line, name): (cc, nc, tt, ct, callers)}`.
+//! Entries are read and written in the model's order, which is the file's:
+//! CPython's `marshal.load` fills a dict in that order, and pstats lists it
+//! so.
 
-use std::collections::BTreeMap;
-use std::io::Write;
+use indexmap::IndexMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::{CallerStats, FunctionKey, FunctionStats, Stats, StatsError};
 
 const FLAG_REF: u8 = 0x80;
 /// Deeper nesting than any stats file has; bounds the reader's recursion.
 const MAX_DEPTH: usize = 64;
+/// What the statistics of one file may take in memory: a fixed allowance
+/// plus this many bytes per byte of the file, as the reader counts them
+/// (strings plus [`ENTRY_COST`] per entry). CPython's files count 2.5 to 2.9
+/// (the three profiles of tests/pstats_oracle.rs); a file that counts 20
+/// times more repeats large keys through back-references to blow up, and is
+/// refused.
+const DECODED_BYTES_PER_FILE_BYTE: usize = 64;
+const DECODED_ALLOWANCE: usize = 16 << 20;
+/// What one decoded entry costs besides its strings, for that budget.
+const ENTRY_COST: usize = 64;
 
-/// A marshalled value, as far as stats files use them.
-#[derive(Debug, Clone, PartialEq)]
+/// Why bytes are not a stats file; each names the byte offset or the
+/// function at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MarshalError {
+    /// The data ends inside an object.
+    #[error("the data ends at offset {len} where {needed} more bytes were expected")]
+    Truncated {
+        /// Length of the data.
+        len: usize,
+        /// Bytes the object still needed.
+        needed: usize,
+    },
+    /// Bytes follow the top-level object.
+    #[error("{count} trailing bytes after the data at offset {offset}")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+        /// Where the top-level object ended.
+        offset: usize,
+    },
+    /// A negative or oversized length prefix.
+    #[error("length {length} at offset {offset} does not fit in the rest of the data")]
+    BadLength {
+        /// The length read.
+        length: i64,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// A string that is not UTF-8.
+    #[error("invalid UTF-8 in the string at offset {offset}")]
+    InvalidUtf8 {
+        /// Where the string starts.
+        offset: usize,
+    },
+    /// A float written as text that does not parse.
+    #[error("bad float {text:?} at offset {offset}")]
+    BadFloat {
+        /// The text.
+        text: String,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// An integer wider than a call count, or with a bad digit.
+    #[error("bad or too large integer at offset {offset}")]
+    BadInteger {
+        /// Where it starts.
+        offset: usize,
+    },
+    /// Containers nested deeper than a stats file nests them.
+    #[error("nesting deeper than {MAX_DEPTH} at offset {offset}")]
+    TooDeep {
+        /// Where the limit was passed.
+        offset: usize,
+    },
+    /// A back-reference to an object not read (or not finished) yet.
+    #[error("reference {index} at offset {offset} names no earlier object")]
+    BadReference {
+        /// The reference number.
+        index: i64,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// A type code marshal does not have, or stats files never use.
+    #[error("unexpected type code {code:?} at offset {offset}")]
+    UnknownType {
+        /// The code, without the reference flag.
+        code: char,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// Valid marshal data that is not pstats' dictionary
+    /// `{(file, line, name): (cc, nc, tt, ct, callers)}`.
+    #[error("not pstats' data: {what}")]
+    NotStats {
+        /// What was expected and where.
+        what: String,
+    },
+    /// The data decodes to far more than its size (back-references repeat
+    /// large parts): refused rather than filling memory.
+    #[error("the statistics would take more than {limit} bytes in memory for {len} bytes of data")]
+    TooLarge {
+        /// The budget.
+        limit: usize,
+        /// Length of the data.
+        len: usize,
+    },
+    /// A dictionary with no functions.
+    #[error("the file holds no functions")]
+    Empty,
+}
+
+fn not_stats(what: impl Into<String>) -> MarshalError {
+    MarshalError::NotStats { what: what.into() }
+}
+
+/// A marshalled value, as far as stats files use them. Containers and
+/// strings are shared, so a back-reference costs one pointer however large
+/// the object it names: memory stays proportional to the file.
+#[derive(Clone)]
 enum Value {
     None,
-    Bool(bool),
+    Bool,
     Int(i64),
     Float(f64),
-    Str(String),
-    Tuple(Vec<Value>),
-    Dict(Vec<(Value, Value)>),
+    Str(Rc<str>),
+    Tuple(Rc<[Value]>),
+    Dict(Rc<[(Value, Value)]>),
+}
+
+impl Value {
+    /// The type's name, for errors (never the value: a shared value can
+    /// stand for an exponentially large tree).
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::None => "None",
+            Value::Bool => "a bool",
+            Value::Int(_) => "an int",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Tuple(_) => "a tuple",
+            Value::Dict(_) => "a dict",
+        }
+    }
 }
 
 impl Stats {
@@ -46,7 +173,7 @@ impl Stats {
     pub fn to_marshal(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(b'{');
-        for (key, stats) in &self.stats {
+        for (key, stats) in self.entries() {
             write_key(&mut out, key);
             out.extend_from_slice(&[b')', 5]);
             write_int(&mut out, stats.primitive_calls);
@@ -80,23 +207,25 @@ impl Stats {
             path: name.clone(),
             source,
         })?;
-        let mut stats = Self::from_marshal(&bytes).map_err(|reason| StatsError::Corrupt {
+        let mut stats = Self::from_marshal(&bytes).map_err(|source| StatsError::Corrupt {
             path: name.clone(),
-            reason,
+            source,
         })?;
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        stats.files = vec![match modified {
+        stats.set_source(match modified {
             Some(time) => format!("{}    {name}", ctime(time)),
             None => name,
-        }];
+        });
         Ok(stats)
     }
 
-    /// Parses the marshal bytes of a stats file.
+    /// Parses the marshal bytes of a stats file. Memory stays proportional
+    /// to `bytes`: back-references are shared while reading, and data that
+    /// would decode to far more than its size is refused.
     ///
     /// # Errors
-    /// A message naming the byte offset of the first problem.
-    pub fn from_marshal(bytes: &[u8]) -> Result<Self, String> {
+    /// A [`MarshalError`] naming the byte offset or the function at fault.
+    pub fn from_marshal(bytes: &[u8]) -> Result<Self, MarshalError> {
         let mut reader = Reader {
             bytes,
             position: 0,
@@ -104,32 +233,39 @@ impl Stats {
         };
         let value = reader.value(0)?;
         if reader.position != bytes.len() {
-            return Err(format!(
-                "{} trailing bytes after the data at offset {}",
-                bytes.len() - reader.position,
-                reader.position
-            ));
+            return Err(MarshalError::TrailingBytes {
+                count: bytes.len() - reader.position,
+                offset: reader.position,
+            });
         }
         let Value::Dict(entries) = value else {
-            return Err("the top-level object is not a dictionary".to_owned());
+            return Err(not_stats(format!(
+                "the top-level object is {}, not a dict",
+                value.kind()
+            )));
         };
-        let mut stats = BTreeMap::new();
-        for (key, value) in entries {
-            let key = function_key(&key)?;
+        let mut budget = Budget::for_data(bytes.len());
+        let mut stats = IndexMap::new();
+        for (key, value) in entries.iter() {
+            let key = function_key(key, &mut budget)?;
             let Value::Tuple(fields) = value else {
-                return Err(format!("the entry of {} is not a tuple", key.std_string()));
+                return Err(not_stats(format!(
+                    "the entry of {} is {}, not a tuple",
+                    key.std_string(),
+                    value.kind()
+                )));
             };
-            let [cc, nc, tt, ct, Value::Dict(callers)] = fields.as_slice() else {
-                return Err(format!(
+            let [cc, nc, tt, ct, Value::Dict(callers)] = &fields[..] else {
+                return Err(not_stats(format!(
                     "the entry of {} is not (cc, nc, tt, ct, callers)",
                     key.std_string()
-                ));
+                )));
             };
-            let mut caller_stats = BTreeMap::new();
-            for (caller, edge) in callers {
-                let caller = function_key(caller)?;
+            let mut caller_stats = IndexMap::new();
+            for (caller, edge) in callers.iter() {
+                let caller = function_key(caller, &mut budget)?;
                 let edge = match edge {
-                    Value::Tuple(edge) => match edge.as_slice() {
+                    Value::Tuple(edge) => match &edge[..] {
                         [nc, cc, tt, ct] => CallerStats {
                             calls: count(nc)?,
                             primitive_calls: count(cc)?,
@@ -137,10 +273,10 @@ impl Stats {
                             cumtime: number(ct)?,
                         },
                         _ => {
-                            return Err(format!(
+                            return Err(not_stats(format!(
                                 "a caller entry of {} is not (nc, cc, tt, ct)",
                                 key.std_string()
-                            ));
+                            )));
                         }
                     },
                     // The pure-Python `profile` module stores a bare count.
@@ -168,42 +304,82 @@ impl Stats {
             stats.insert(key, entry);
         }
         if stats.is_empty() {
-            return Err("the file holds no functions".to_owned());
+            return Err(MarshalError::Empty);
         }
         Ok(Self::from_entries(stats))
     }
 }
 
-fn function_key(value: &Value) -> Result<FunctionKey, String> {
-    match value {
-        Value::Tuple(parts) => match parts.as_slice() {
-            [Value::Str(file), line, Value::Str(name)] => Ok(FunctionKey {
-                file: file.clone(),
-                line: u32::try_from(count(line)?)
-                    .map_err(|_| "a line number is too large".to_owned())?,
-                name: name.clone(),
-            }),
-            _ => Err("a function key is not (file, line, name)".to_owned()),
-        },
-        _ => Err("a function key is not a tuple".to_owned()),
+/// What decoding may still allocate; see [`DECODED_BYTES_PER_FILE_BYTE`].
+struct Budget {
+    left: usize,
+    limit: usize,
+    len: usize,
+}
+
+impl Budget {
+    fn for_data(len: usize) -> Self {
+        let limit = len
+            .saturating_mul(DECODED_BYTES_PER_FILE_BYTE)
+            .saturating_add(DECODED_ALLOWANCE);
+        Self {
+            left: limit,
+            limit,
+            len,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<(), MarshalError> {
+        self.left = self.left.checked_sub(n).ok_or(MarshalError::TooLarge {
+            limit: self.limit,
+            len: self.len,
+        })?;
+        Ok(())
     }
 }
 
-fn count(value: &Value) -> Result<u64, String> {
+fn function_key(value: &Value, budget: &mut Budget) -> Result<FunctionKey, MarshalError> {
+    let Value::Tuple(parts) = value else {
+        return Err(not_stats(format!(
+            "a function key is {}, not a tuple",
+            value.kind()
+        )));
+    };
+    let [Value::Str(file), line, Value::Str(name)] = &parts[..] else {
+        return Err(not_stats("a function key is not (file, line, name)"));
+    };
+    budget.take(ENTRY_COST + file.len() + name.len())?;
+    let line = count(line)?;
+    Ok(FunctionKey {
+        file: file.to_string(),
+        line: u32::try_from(line)
+            .map_err(|_| not_stats(format!("line number {line} is too large")))?,
+        name: name.to_string(),
+    })
+}
+
+fn count(value: &Value) -> Result<u64, MarshalError> {
     match value {
-        Value::Int(n) => u64::try_from(*n).map_err(|_| format!("a call count is negative ({n})")),
-        other => Err(format!("expected a call count, found {other:?}")),
+        Value::Int(n) => {
+            u64::try_from(*n).map_err(|_| not_stats(format!("a call count is negative ({n})")))
+        }
+        other => Err(not_stats(format!(
+            "expected a call count, found {}",
+            other.kind()
+        ))),
     }
 }
 
-fn number(value: &Value) -> Result<f64, String> {
+fn number(value: &Value) -> Result<f64, MarshalError> {
     match value {
         Value::Float(x) => Ok(*x),
         Value::Int(n) => Ok(*n as f64),
-        other => Err(format!("expected a time, found {other:?}")),
+        other => Err(not_stats(format!(
+            "expected a time, found {}",
+            other.kind()
+        ))),
     }
 }
-
 fn write_key(out: &mut Vec<u8>, key: &FunctionKey) {
     out.extend_from_slice(&[b')', 3]);
     write_str(out, &key.file);
@@ -250,12 +426,13 @@ fn write_float(out: &mut Vec<u8>, x: f64) {
 struct Reader<'a> {
     bytes: &'a [u8],
     position: usize,
-    /// Objects flagged for back-references, in the order CPython numbers them.
+    /// Objects flagged for back-references, in the order CPython numbers
+    /// them; `None` while a container is still being read.
     refs: Vec<Option<Value>>,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    fn take(&mut self, n: usize) -> Result<&[u8], MarshalError> {
         let end = self
             .position
             .checked_add(n)
@@ -266,47 +443,47 @@ impl Reader<'_> {
                 self.position = end;
                 Ok(slice)
             }
-            None => Err(format!(
-                "the file ends at offset {} where {n} more bytes were expected",
-                self.bytes.len()
-            )),
+            None => Err(MarshalError::Truncated {
+                len: self.bytes.len(),
+                needed: n,
+            }),
         }
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    fn byte(&mut self) -> Result<u8, MarshalError> {
         Ok(self.take(1)?[0])
     }
 
-    fn i32(&mut self) -> Result<i32, String> {
+    fn i32(&mut self) -> Result<i32, MarshalError> {
         let bytes = self.take(4)?;
         Ok(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
     /// A length that must fit in the rest of the file (at `min_item` bytes
     /// per element), checked before anything is allocated for it.
-    fn length(&mut self, min_item: usize) -> Result<usize, String> {
-        let at = self.position;
-        let n =
-            usize::try_from(self.i32()?).map_err(|_| format!("negative length at offset {at}"))?;
-        if n.saturating_mul(min_item) > self.bytes.len() - self.position {
-            return Err(format!(
-                "length {n} at offset {at} runs past the end of the file"
-            ));
-        }
-        Ok(n)
+    fn length(&mut self, min_item: usize) -> Result<usize, MarshalError> {
+        let offset = self.position;
+        let length = self.i32()?;
+        usize::try_from(length)
+            .ok()
+            .filter(|n| n.saturating_mul(min_item) <= self.bytes.len() - self.position)
+            .ok_or(MarshalError::BadLength {
+                length: i64::from(length),
+                offset,
+            })
     }
 
-    fn text(&mut self, n: usize, at: usize) -> Result<String, String> {
-        String::from_utf8(self.take(n)?.to_vec())
-            .map_err(|_| format!("invalid UTF-8 in the string at offset {at}"))
+    fn text(&mut self, n: usize, offset: usize) -> Result<Rc<str>, MarshalError> {
+        std::str::from_utf8(self.take(n)?)
+            .map(Rc::from)
+            .map_err(|_| MarshalError::InvalidUtf8 { offset })
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
+    fn value(&mut self, depth: usize) -> Result<Value, MarshalError> {
         if depth > MAX_DEPTH {
-            return Err(format!(
-                "nesting deeper than {MAX_DEPTH} at offset {}",
-                self.position
-            ));
+            return Err(MarshalError::TooDeep {
+                offset: self.position,
+            });
         }
         let at = self.position;
         let code = self.byte()?;
@@ -321,8 +498,7 @@ impl Reader<'_> {
         };
         let value = match code & !FLAG_REF {
             b'N' => Value::None,
-            b'T' => Value::Bool(true),
-            b'F' => Value::Bool(false),
+            b'T' | b'F' => Value::Bool,
             b'i' => Value::Int(i64::from(self.i32()?)),
             b'l' => self.long(at)?,
             b'g' => {
@@ -332,10 +508,10 @@ impl Reader<'_> {
             b'f' => {
                 let n = usize::from(self.byte()?);
                 let text = self.text(n, at)?;
-                Value::Float(
-                    text.parse()
-                        .map_err(|_| format!("bad float {text:?} at offset {at}"))?,
-                )
+                Value::Float(text.parse().map_err(|_| MarshalError::BadFloat {
+                    text: text.to_string(),
+                    offset: at,
+                })?)
             }
             b'z' | b'Z' => {
                 let n = usize::from(self.byte()?);
@@ -347,11 +523,11 @@ impl Reader<'_> {
             }
             b')' => {
                 let n = usize::from(self.byte()?);
-                Value::Tuple(self.items(n, depth)?)
+                Value::Tuple(self.items(n, depth)?.into())
             }
             b'(' | b'[' => {
                 let n = self.length(1)?;
-                Value::Tuple(self.items(n, depth)?)
+                Value::Tuple(self.items(n, depth)?.into())
             }
             b'{' => {
                 let mut entries = Vec::new();
@@ -364,25 +540,27 @@ impl Reader<'_> {
                     let value = self.value(depth + 1)?;
                     entries.push((key, value));
                 }
-                Value::Dict(entries)
+                Value::Dict(entries.into())
             }
             b'r' => {
-                let index = usize::try_from(self.i32()?)
-                    .map_err(|_| format!("negative reference at offset {at}"))?;
-                match self.refs.get(index) {
+                let index = self.i32()?;
+                // A shared pointer, not a copy: references to references
+                // would otherwise grow exponentially (issue 11, case 1).
+                match usize::try_from(index).ok().and_then(|i| self.refs.get(i)) {
                     Some(Some(value)) => value.clone(),
                     _ => {
-                        return Err(format!(
-                            "reference {index} at offset {at} names no earlier object"
-                        ));
+                        return Err(MarshalError::BadReference {
+                            index: i64::from(index),
+                            offset: at,
+                        });
                     }
                 }
             }
             other => {
-                return Err(format!(
-                    "unexpected type code {:?} at offset {at}",
-                    char::from(other)
-                ));
+                return Err(MarshalError::UnknownType {
+                    code: char::from(other),
+                    offset: at,
+                });
             }
         };
         match reserved {
@@ -393,24 +571,22 @@ impl Reader<'_> {
         Ok(value)
     }
 
-    fn items(&mut self, n: usize, depth: usize) -> Result<Vec<Value>, String> {
+    fn items(&mut self, n: usize, depth: usize) -> Result<Vec<Value>, MarshalError> {
         (0..n).map(|_| self.value(depth + 1)).collect()
     }
 
-    fn long(&mut self, at: usize) -> Result<Value, String> {
+    fn long(&mut self, at: usize) -> Result<Value, MarshalError> {
         let signed_digits = self.i32()?;
         let digits = signed_digits.unsigned_abs() as usize;
         if digits > 4 {
-            return Err(format!(
-                "integer at offset {at} is too large for a call count"
-            ));
+            return Err(MarshalError::BadInteger { offset: at });
         }
         let mut magnitude: i64 = 0;
         for shift in 0..digits {
             let bytes = self.take(2)?;
             let digit = i64::from(u16::from_le_bytes([bytes[0], bytes[1]]));
             if digit >= 1 << 15 {
-                return Err(format!("bad integer digit at offset {at}"));
+                return Err(MarshalError::BadInteger { offset: at });
             }
             magnitude |= digit << (15 * shift);
         }
@@ -460,48 +636,6 @@ fn civil_from_days(days: u64) -> (u64, usize, u64) {
     (year, month, day)
 }
 
-impl Stats {
-    /// Writes the statistics as one JSON object (`total_calls`,
-    /// `primitive_calls`, `total_tt`, and `functions` with their callers).
-    ///
-    /// # Errors
-    /// When the writer fails.
-    pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let functions: Vec<serde_json::Value> = self
-            .entries()
-            .iter()
-            .map(|(key, s)| {
-                let callers: Vec<serde_json::Value> = s
-                    .callers
-                    .iter()
-                    .map(|(caller, edge)| {
-                        serde_json::json!({
-                            "file": caller.file, "line": caller.line, "name": caller.name,
-                            "ncalls": edge.calls, "pcalls": edge.primitive_calls,
-                            "tottime": edge.tottime, "cumtime": edge.cumtime,
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "file": key.file, "line": key.line, "name": key.name,
-                    "ncalls": s.calls, "pcalls": s.primitive_calls,
-                    "tottime": s.tottime, "cumtime": s.cumtime,
-                    "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,
-                    "callers": callers,
-                })
-            })
-            .collect();
-        let document = serde_json::json!({
-            "total_calls": self.total_calls(),
-            "primitive_calls": self.primitive_calls(),
-            "total_tt": self.total_tt(),
-            "functions": functions,
-        });
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        writeln!(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,7 +675,7 @@ mod tests {
                     calls: 3_000_000_000,
                     tottime: 0.25,
                     cumtime: 0.5,
-                    callers: BTreeMap::from([(main, edge)]),
+                    callers: [(main, edge)].into_iter().collect(),
                     ..FunctionStats::default()
                 },
             ),
@@ -613,6 +747,92 @@ mod tests {
             (caller.file.as_str(), caller.line, caller.name.as_str()),
             ("f.py", 9, "g")
         );
+    }
+
+    /// Issue 11, case 1, byte for byte: `{(None, None): None}` then 39 keys,
+    /// each a tuple of two back-references to the previous key. Copied, the
+    /// last key is a tree of 2^39 leaves; shared, it is 39 small tuples.
+    fn references_to_references() -> Vec<u8> {
+        let mut bytes = b"{\xa9\x02NNN".to_vec();
+        for i in 0..39i32 {
+            bytes.extend_from_slice(b"\xa9\x02r");
+            bytes.extend_from_slice(&i.to_le_bytes());
+            bytes.push(b'r');
+            bytes.extend_from_slice(&i.to_le_bytes());
+            bytes.push(b'N');
+        }
+        bytes.push(b'0');
+        bytes
+    }
+
+    #[test]
+    fn references_to_references_are_shared_not_copied() {
+        let bytes = references_to_references();
+        assert_eq!(bytes.len(), 514);
+        let started = std::time::Instant::now();
+        let error = Stats::from_marshal(&bytes).unwrap_err();
+        assert!(
+            matches!(&error, MarshalError::NotStats { what } if what.contains("(file, line, name)")),
+            "{error}"
+        );
+        // Copying would take minutes and all memory before failing.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_large_key_repeated_by_reference_is_refused() {
+        // One function whose callers table names a key with a 60 kB file
+        // name 20 000 times, 10 bytes each: 260 kB of file, 1.2 GB decoded.
+        let file_name = "x".repeat(60_000);
+        let mut bytes = vec![b'{', b')' | FLAG_REF, 3, b'u'];
+        bytes.extend_from_slice(&60_000u32.to_le_bytes());
+        bytes.extend_from_slice(file_name.as_bytes());
+        bytes.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f']);
+        bytes.extend_from_slice(&[b')', 5]);
+        for _ in 0..2 {
+            bytes.extend_from_slice(&[b'i', 1, 0, 0, 0]);
+        }
+        for _ in 0..2 {
+            bytes.push(b'g');
+            bytes.extend_from_slice(&0.5f64.to_le_bytes());
+        }
+        bytes.push(b'{');
+        for _ in 0..20_000 {
+            bytes.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        }
+        bytes.extend_from_slice(b"00");
+        let error = Stats::from_marshal(&bytes).unwrap_err();
+        assert!(matches!(error, MarshalError::TooLarge { .. }), "{error}");
+        // The same file with the table named twice is fine.
+        let mut small = bytes[..bytes.len() - 2 - 10 * 20_000].to_vec();
+        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        small.extend_from_slice(b"00");
+        let stats = Stats::from_marshal(&small).expect("valid");
+        assert_eq!(stats.entries().len(), 1);
+    }
+
+    #[test]
+    fn errors_are_typed_and_name_the_offset() {
+        assert_eq!(
+            Stats::from_marshal(b"{)\x03r\x05\x00\x00\x00").unwrap_err(),
+            MarshalError::BadReference {
+                index: 5,
+                offset: 3
+            }
+        );
+        assert_eq!(
+            Stats::from_marshal(b"{0x").unwrap_err(),
+            MarshalError::TrailingBytes {
+                count: 1,
+                offset: 2
+            }
+        );
+        assert_eq!(Stats::from_marshal(b"{0").unwrap_err(), MarshalError::Empty);
+        assert!(matches!(
+            Stats::from_marshal(b"N").unwrap_err(),
+            MarshalError::NotStats { .. }
+        ));
     }
 
     #[test]

@@ -111,12 +111,26 @@ pub struct Guard {
 /// macros cannot annotate.
 #[inline(always)]
 pub fn enter(site: &'static Site) -> Guard {
+    enter_frame(site, true)
+}
+
+/// Opens a frame whose time is added to `site` without counting a call:
+/// the later polls of a future whose first poll was [`enter`]ed.
+#[inline(always)]
+pub(crate) fn enter_frame(site: &'static Site, counts_call: bool) -> Guard {
     if cfg!(feature = "enabled") && ENABLED.load(Ordering::Relaxed) {
         Guard {
-            active: enter_slow(site),
+            active: enter_slow(site, counts_call),
         }
     } else {
         Guard { active: false }
+    }
+}
+
+impl Guard {
+    /// Whether a frame was opened (a profile was recording).
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
     }
 }
 
@@ -191,6 +205,9 @@ struct Frame {
     subcalls: u64,
     outermost_for_function: bool,
     outermost_for_edge: bool,
+    /// False for a future's later polls: their time joins the call its
+    /// first poll counted.
+    counts_call: bool,
     allocations_at_start: AllocCount,
     child_allocations: AllocCount,
 }
@@ -279,12 +296,17 @@ pub(crate) struct RawEdge {
 }
 
 impl RawEdge {
-    fn record(&mut self, outermost: bool, total: u64, inline: u64) {
-        self.calls += 1;
+    /// Records a closed frame; `counts_call` is false for the later polls
+    /// of a future, which add time to the call its first poll counted.
+    fn record(&mut self, counts_call: bool, outermost: bool, total: u64, inline: u64) {
+        if counts_call {
+            self.calls += 1;
+            if !outermost {
+                self.recursive_calls += 1;
+            }
+        }
         if outermost {
             self.total_ticks += total;
-        } else {
-            self.recursive_calls += 1;
         }
         self.inline_ticks += inline;
     }
@@ -366,7 +388,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[inline(never)]
-fn enter_slow(site: &'static Site) -> bool {
+fn enter_slow(site: &'static Site, counts_call: bool) -> bool {
     let index = site.index();
     PAUSED.with(|p| p.set(true));
     let pushed = STATE
@@ -406,6 +428,7 @@ fn enter_slow(site: &'static Site) -> bool {
                 subcalls: 0,
                 outermost_for_function: open == 0,
                 outermost_for_edge,
+                counts_call,
                 allocations_at_start: AllocCount::default(),
                 child_allocations: AllocCount::default(),
             });
@@ -483,20 +506,26 @@ fn close_frame(
         table.functions.resize_with(slot + 1, RawFunction::default);
     }
     let function = &mut table.functions[slot];
-    function.calls += 1;
+    if frame.counts_call {
+        function.calls += 1;
+        if !frame.outermost_for_function {
+            function.recursive_calls += 1;
+        }
+    }
     if frame.outermost_for_function {
         function.total_ticks += total;
-    } else {
-        function.recursive_calls += 1;
     }
     function.inline_ticks += inline;
     function.allocations = function
         .allocations
         .plus(inclusive_allocations.minus(frame.child_allocations));
     if frame.caller != NO_CALLER {
-        function
-            .edge_mut(frame.caller)
-            .record(frame.outermost_for_edge, total, inline);
+        function.edge_mut(frame.caller).record(
+            frame.counts_call,
+            frame.outermost_for_edge,
+            total,
+            inline,
+        );
     }
 }
 

@@ -3,7 +3,6 @@
 //! compares with what we print from the same file, byte for byte. python3 is
 //! on every machine this project runs on; the tests create all they need.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -40,7 +39,7 @@ fn tutorial_like() -> Stats {
         calls: nc,
         tottime: tt,
         cumtime: ct,
-        callers: callers.into_iter().collect::<BTreeMap<_, _>>(),
+        callers: callers.into_iter().collect(),
         ..FunctionStats::default()
     };
     Stats::from_entries([
@@ -155,7 +154,7 @@ fn python_prints_our_file_exactly_as_we_do_for_every_sort_key() {
             &path,
             &format!("s.sort_stats({}).print_stats()", quoted.join(", ")),
         );
-        let sorted = loaded.clone().sort_stats(&keys).expect("valid keys");
+        let sorted = loaded.sort_stats(&keys).expect("valid keys");
         assert_eq!(
             ours(|out| sorted.write_stats(out, ())),
             expected,
@@ -167,11 +166,8 @@ fn python_prints_our_file_exactly_as_we_do_for_every_sort_key() {
 #[test]
 fn restrictions_and_stripped_directories_match_python() {
     let (_dir, path) = dumped(&tutorial_like());
-    let loaded = Stats::load(&path)
-        .expect("loads")
-        .strip_dirs()
-        .sort_stats(&["cumulative"])
-        .expect("valid");
+    let stripped = Stats::load(&path).expect("loads").strip_dirs();
+    let loaded = stripped.sort_stats(&["cumulative"]).expect("valid");
     let cases: Vec<(&str, Restrictions)> = vec![
         ("3", 3.into()),
         ("0.5", 0.5.into()),
@@ -198,10 +194,8 @@ fn restrictions_and_stripped_directories_match_python() {
 #[test]
 fn callers_and_callees_match_python() {
     let (_dir, path) = dumped(&tutorial_like());
-    let loaded = Stats::load(&path)
-        .expect("loads")
-        .sort_stats(&["stdname"])
-        .expect("valid");
+    let stats = Stats::load(&path).expect("loads");
+    let loaded = stats.sort_stats(&["stdname"]).expect("valid");
     let expected = python_pstats(&path, "s.sort_stats('stdname').print_callers()");
     assert_eq!(ours(|out| loaded.write_callers(out, ())), expected);
     let expected = python_pstats(&path, "s.sort_stats('stdname').print_callees()");

@@ -1,5 +1,7 @@
 //! Any bytes given to the stats-file reader give statistics or an error,
-//! never a panic, a hang or an unbounded allocation.
+//! never a panic, a hang or an unbounded allocation. Run it with
+//! `-rss_limit_mb=512` (see ../Cargo.toml): memory must stay proportional to
+//! the input, and libFuzzer stops with "out-of-memory" when it does not.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
