@@ -174,25 +174,13 @@ fn two_recorded_commits() -> tempfile::TempDir {
     repo
 }
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|name| {
-        Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 #[test]
 fn dashboard_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have chromium (.ci/run installs it)"
-        );
-        eprintln!(
-            "SKIPPED dashboard_renders_in_headless_chromium: chromium not installed (apt-get install chromium)"
-        );
+    let Some(browser) = proflab_testkit::tool_or_skip(
+        "dashboard_renders_in_headless_chromium",
+        &["chromium", "chromium-browser"],
+        "apt-get install chromium",
+    ) else {
         return;
     };
     let repo = two_recorded_commits();
@@ -223,7 +211,7 @@ fn dashboard_renders_in_headless_chromium() {
     let screenshot = repo.path().join("dash.png");
     let url = format!("file://{}", index.display());
     let run = |extra: &[&str]| {
-        Command::new(browser)
+        Command::new(&browser)
             .args([
                 "--headless",
                 "--no-sandbox",
