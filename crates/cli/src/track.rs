@@ -55,6 +55,7 @@ enum TrackCommand {
     Compare(CompareArgs),
     Run(RunArgs),
     History(HistoryArgs),
+    Changes(ChangesArgs),
     Report(ReportArgs),
     Export(ExportArgs),
 }
@@ -206,6 +207,21 @@ struct HistoryArgs {
     json: bool,
 }
 
+/// Find where each benchmark's history shifted (E-Divisive means with a permutation test),
+/// across the recorded commits in git history order.
+#[derive(clap::Args)]
+struct ChangesArgs {
+    /// Only benchmarks whose id matches this regex.
+    #[arg(long)]
+    filter: Option<regex::Regex>,
+    /// Significance level of each change's permutation test.
+    #[arg(long, default_value_t = 0.05, value_parser = parse_probability)]
+    alpha: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Write a static HTML dashboard (no network needed) to DIR/index.html.
 #[derive(clap::Args)]
 struct ReportArgs {
@@ -266,6 +282,18 @@ fn parse_label(text: &str) -> Result<String, String> {
     }
 }
 
+/// A probability strictly between 0 and 1.
+fn parse_probability(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        Err(format!("{text} is not a probability between 0 and 1"))
+    }
+}
+
 /// A finite number above zero.
 fn parse_positive(text: &str) -> Result<f64, String> {
     let value: f64 = text
@@ -300,6 +328,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         TrackCommand::Compare(compare_args) => compare(&db, compare_args, color),
         TrackCommand::Run(run_args) => paired_run(&db, run_args, color),
         TrackCommand::History(history_args) => history(&db, history_args),
+        TrackCommand::Changes(changes_args) => changes(&db, changes_args),
         TrackCommand::Report(report_args) => report(&db, report_args),
         TrackCommand::Export(export_args) => export(&db, export_args),
     }
@@ -496,6 +525,46 @@ fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             r.benchmarks,
             r.machine
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn changes(db: &Path, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
+    let history = History::open_read_only(db)?;
+    let options = proflab_track::ChangeOptions {
+        alpha: args.alpha,
+        ..proflab_track::ChangeOptions::default()
+    };
+    let changes = proflab_track::history_changes(
+        &history,
+        proflab_track::repo_root(Path::new(".")).ok().as_deref(),
+        args.filter.as_ref(),
+        &options,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &changes)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<40}  {:<12}  {:<12}  {:>7}  {:>10}",
+        "benchmark", "before", "after", "ratio", "confidence"
+    )?;
+    for change in &changes {
+        writeln!(
+            out,
+            "{:<40}  {:<12}  {:<12}  {:>7.3}  {:>10.3}",
+            change.id,
+            proflab_track::short_sha(&change.before, 12),
+            proflab_track::short_sha(&change.after, 12),
+            change.ratio,
+            change.confidence
+        )?;
+    }
+    if changes.is_empty() {
+        writeln!(out, "no change found")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1033,3 +1033,59 @@ fn older_criterion_versions_are_run_and_read() {
         assert_eq!(worktree_count(repo.path()), 1);
     }
 }
+
+/// `track changes` on ten commits whose `g/f0` got 10% slower at the sixth;
+/// the dashboard draws the change.
+#[test]
+fn a_level_shift_in_the_history_is_found() {
+    let repo = repo();
+    let mut shas = Vec::new();
+    for i in 0..10 {
+        if i > 0 {
+            commit_empty(repo.path(), &format!("commit {i}"));
+        }
+        let criterion = repo.path().join(format!("crit{i}"));
+        criterion_tree(&criterion, 2, if i >= 5 { 1.10 } else { 1.0 });
+        assert!(record(repo.path(), &criterion).status.success());
+        let head = Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap();
+        shas.push(String::from_utf8(head.stdout).unwrap().trim().to_owned());
+    }
+    let out = proflab(repo.path())
+        .args(["track", "changes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let changes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "only g/f0 moved: {changes:?}");
+    assert_eq!(changes[0]["id"], "g/f0");
+    assert_eq!(changes[0]["before"], shas[4].as_str());
+    assert_eq!(changes[0]["after"], shas[5].as_str());
+    assert!(
+        (changes[0]["ratio"].as_f64().unwrap() - 1.10).abs() < 0.01,
+        "{changes:?}"
+    );
+    assert!(changes[0]["confidence"].as_f64().unwrap() > 0.95);
+    let dir = repo.path().join("dash");
+    let out = proflab(repo.path())
+        .args(["track", "report", "-o"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert_eq!(
+        html.matches("class=\"change\"").count(),
+        1,
+        "one dashed line, on g/f0"
+    );
+}

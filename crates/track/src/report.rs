@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::Comparison;
+use crate::changes::{ChangeOptions, ChangePoint, change_points};
 use crate::compare::{ComparisonReport, compare_runs, format_value, median_interval};
 use crate::environment::{git, short_sha};
 use crate::model::CommitSeries;
@@ -112,10 +113,29 @@ fn in_git_order(commits: Vec<String>, repo: Option<&Path>) -> Vec<String> {
     known
 }
 
+/// Every recorded commit's series, in the order of the git history of `repo`
+/// (else the order first recorded): what the dashboard and change points read.
+pub(crate) fn commits_in_order(
+    history: &History,
+    repo: Option<&Path>,
+) -> Result<Vec<CommitSeries>, TrackError> {
+    let mut recorded: Vec<String> = Vec::new();
+    for run in history.runs()? {
+        if !recorded.contains(&run.commit) {
+            recorded.push(run.commit);
+        }
+    }
+    in_git_order(recorded, repo)
+        .iter()
+        .map(|commit| history.commit_series(commit))
+        .collect()
+}
+
 /// Writes `<dir>/index.html`: a summary table (latest change per benchmark),
 /// then per benchmark a chart of median and interval across commits in the
 /// order of the git history of `repo` (else the order they were first
-/// recorded), regressions against the previous commit in red.
+/// recorded), regressions against the previous commit in red, and the change
+/// points of its history (E-Divisive, [`crate::change_points`]) as dashed lines.
 ///
 /// `criterion` is the Criterion output folder whose pages benchmarks link to,
 /// when they are there.
@@ -130,17 +150,8 @@ pub fn write_report(
         path: dir.to_owned(),
         source,
     })?;
-    let mut recorded: Vec<String> = Vec::new();
-    for run in history.runs()? {
-        if !recorded.contains(&run.commit) {
-            recorded.push(run.commit);
-        }
-    }
-    let commits = in_git_order(recorded, repo);
-    let loaded = commits
-        .iter()
-        .map(|commit| history.commit_series(commit))
-        .collect::<Result<Vec<_>, _>>()?;
+    let loaded = commits_in_order(history, repo)?;
+    let commits: Vec<String> = loaded.iter().map(|c| c.commit.clone()).collect();
     let mut metrics: BTreeMap<String, Metric> = BTreeMap::new();
     let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for (index, commit) in loaded.iter().enumerate() {
@@ -226,7 +237,13 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
     html.push_str("</table>\n");
     for (id, points) in &series {
         let _ = writeln!(html, "<section id=\"{0}\"><h2>{0}</h2>", escape(id));
-        html.push_str(&chart(points, metrics.get(id).copied().unwrap_or_default()));
+        let levels: Vec<f64> = points.iter().map(|p| p.median).collect();
+        let changes = change_points(&levels, &ChangeOptions::default());
+        html.push_str(&chart(
+            points,
+            &changes,
+            metrics.get(id).copied().unwrap_or_default(),
+        ));
         html.push_str("</section>\n");
     }
     html.push_str("</body></html>\n");
@@ -262,7 +279,9 @@ fn against_previous(
 }
 
 /// An SVG line chart of medians with interval whiskers, commits on the x axis.
-fn chart(points: &[Point], metric: Metric) -> String {
+/// Change points are dashed lines between the last point of the old level and
+/// the first of the new, labelled with the size of the shift.
+fn chart(points: &[Point], changes: &[ChangePoint], metric: Metric) -> String {
     let (width, height, pad) = (640.0, 220.0, 50.0);
     let low = points.iter().map(|p| p.low).fold(f64::INFINITY, f64::min);
     let high = points
@@ -319,6 +338,20 @@ fn chart(points: &[Point], metric: Metric) -> String {
             format_value(metric, p.high),
             height - 8.0,
             escape(short_sha(&p.commit, 7))
+        );
+    }
+    for change in changes {
+        let between = (x(change.index - 1) + x(change.index)) / 2.0;
+        let _ = write!(
+            svg,
+            "<line class=\"change\" x1=\"{between:.1}\" x2=\"{between:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"4 3\"><title>level shift {:+.1}% (confidence {:.3})</title></line>\
+<text x=\"{between:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{:+.1}%</text>",
+            pad - 20.0,
+            height - pad,
+            (change.ratio - 1.0) * 100.0,
+            1.0 - change.p,
+            pad - 24.0,
+            (change.ratio - 1.0) * 100.0
         );
     }
     svg.push_str("</svg>\n");
