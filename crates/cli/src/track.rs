@@ -54,6 +54,7 @@ enum TrackCommand {
     Record(RecordArgs),
     Compare(CompareArgs),
     Run(RunArgs),
+    Bisect(BisectArgs),
     History(HistoryArgs),
     Changes(ChangesArgs),
     Report(ReportArgs),
@@ -163,6 +164,21 @@ struct RunArgs {
     a: String,
     /// Candidate revision.
     b: String,
+    #[command(flatten)]
+    measure: MeasureArgs,
+    /// Folder for the two worktrees (a/, b/), kept between runs: each run checks out its
+    /// commits there, so only what changed is rebuilt [default: fresh ones, removed afterwards].
+    #[arg(long)]
+    worktree_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// How each side is measured: shared by `run` and `bisect`.
+#[derive(clap::Args)]
+struct MeasureArgs {
     /// Rounds every benchmark gets before it may stop (each runs it on both sides back to
     /// back, A B then B A).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=1000))]
@@ -189,14 +205,48 @@ struct RunArgs {
     /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
     #[arg(long)]
     target_dir: Option<PathBuf>,
-    /// Folder for the two worktrees (a/, b/), kept between runs: each run checks out its
-    /// commits there, so only what changed is rebuilt [default: fresh ones, removed afterwards].
-    #[arg(long)]
-    worktree_dir: Option<PathBuf>,
+}
+
+impl MeasureArgs {
+    fn options(&self, filter: Option<&regex::Regex>) -> anyhow::Result<PairedOptions> {
+        anyhow::ensure!(
+            self.max_rounds >= self.min_rounds,
+            "--max-rounds {} is below --min-rounds {}",
+            self.max_rounds,
+            self.min_rounds
+        );
+        Ok(PairedOptions {
+            min_rounds: usize::from(self.min_rounds),
+            max_rounds: usize::from(self.max_rounds),
+            budget: self
+                .budget
+                .map(|minutes| Duration::from_secs_f64(minutes * 60.0)),
+            filter: filter.map(ToString::to_string),
+            benches: self.benches.clone(),
+            warm_up_seconds: self.warm_up,
+            measurement_seconds: self.measurement,
+            criterion_args: self.criterion_args.clone(),
+            target_dir: self.target_dir.clone(),
+            worktree_dir: None,
+        })
+    }
+}
+
+/// Find the first commit between GOOD and BAD where the chosen benchmarks regressed: git's
+/// bisection with a paired run against GOOD at each step.
+#[derive(clap::Args)]
+struct BisectArgs {
+    /// A commit without the regression.
+    good: String,
+    /// A later commit with it.
+    bad: String,
+    #[command(flatten)]
+    measure: MeasureArgs,
     #[command(flatten)]
     verdict: VerdictArgs,
-    #[command(flatten)]
-    output: OutputArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// List recorded runs, oldest first.
@@ -327,6 +377,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         TrackCommand::Record(record_args) => record(&db, record_args),
         TrackCommand::Compare(compare_args) => compare(&db, compare_args, color),
         TrackCommand::Run(run_args) => paired_run(&db, run_args, color),
+        TrackCommand::Bisect(bisect_args) => bisect(&db, bisect_args),
         TrackCommand::History(history_args) => history(&db, history_args),
         TrackCommand::Changes(changes_args) => changes(&db, changes_args),
         TrackCommand::Report(report_args) => report(&db, report_args),
@@ -428,27 +479,11 @@ fn compare(db: &Path, args: &CompareArgs, color: bool) -> anyhow::Result<ExitCod
 }
 
 fn paired_run(db: &Path, args: &RunArgs, color: bool) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.max_rounds >= args.min_rounds,
-        "--max-rounds {} is below --min-rounds {}",
-        args.max_rounds,
-        args.min_rounds
-    );
-    let mut history = History::open(db)?;
     let options = PairedOptions {
-        min_rounds: usize::from(args.min_rounds),
-        max_rounds: usize::from(args.max_rounds),
-        budget: args
-            .budget
-            .map(|minutes| Duration::from_secs_f64(minutes * 60.0)),
-        filter: args.verdict.filter.as_ref().map(ToString::to_string),
-        benches: args.benches.clone(),
-        warm_up_seconds: args.warm_up,
-        measurement_seconds: args.measurement,
-        criterion_args: args.criterion_args.clone(),
-        target_dir: args.target_dir.clone(),
         worktree_dir: args.worktree_dir.clone(),
+        ..args.measure.options(args.verdict.filter.as_ref())?
     };
+    let mut history = History::open(db)?;
     let compare_options = args.verdict.options();
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -486,6 +521,41 @@ fn paired_run(db: &Path, args: &RunArgs, color: bool) -> anyhow::Result<ExitCode
     };
     let report = proflab_track::compare(&history, &run.a, &run.b, &options)?;
     print_comparison(&report, &args.output, color)
+}
+
+fn bisect(db: &Path, args: &BisectArgs) -> anyhow::Result<ExitCode> {
+    let options = args.measure.options(args.verdict.filter.as_ref())?;
+    let mut history = History::open(db)?;
+    let outcome = proflab_track::bisect(
+        &repo_root(),
+        &args.good,
+        &args.bad,
+        &options,
+        &args.verdict.options(),
+        &mut history,
+        &mut |commit| eprintln!("bisect: measuring {}", proflab_track::short_sha(commit, 12)),
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &outcome)?;
+        writeln!(out)?;
+    } else {
+        for step in &outcome.steps {
+            writeln!(
+                out,
+                "{}  batch {:>3}  {}",
+                proflab_track::short_sha(&step.commit, 12),
+                step.batch,
+                if step.regressed.is_empty() {
+                    "good".to_owned()
+                } else {
+                    format!("regressed: {}", step.regressed.join(", "))
+                }
+            )?;
+        }
+        writeln!(out, "first regressed commit: {}", outcome.first_bad)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {

@@ -1089,3 +1089,77 @@ fn a_level_shift_in_the_history_is_found() {
         "one dashed line, on g/f0"
     );
 }
+
+/// `track bisect` on eight commits after GOOD, `work/00` 60% slower from the
+/// fifth of them on: the fifth is named.
+#[test]
+fn bisect_names_the_commit_that_regressed() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let head = |repo: &Path| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let good = head(repo.path());
+    let lib = repo.path().join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let mut culprit = String::new();
+    for i in 1..=8 {
+        if i == 5 {
+            std::fs::write(
+                &lib,
+                source.replace(
+                    "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+                    "[60, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+                ),
+            )
+            .unwrap();
+            git(repo.path(), &["add", "-A"]);
+        }
+        commit_empty(repo.path(), &format!("step {i}"));
+        if i == 5 {
+            culprit = head(repo.path());
+        }
+    }
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
+    let out = proflab(repo.path())
+        .args([
+            "track",
+            "bisect",
+            &good,
+            "HEAD",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+        ])
+        .args([
+            "--filter",
+            "^work/00$",
+            "--json",
+            "--bench",
+            "suite",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .args(["--warm-up", "0.05", "--measurement", "0.1"])
+        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["first_bad"], culprit.as_str(), "{outcome}");
+    assert!(
+        outcome["steps"].as_array().unwrap().len() <= 4,
+        "log2(8) steps and BAD: {outcome}"
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+}

@@ -86,6 +86,12 @@ pub enum TrackError {
         "submodule `{path}` (commit {commit}) is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
     )]
     MissingSubmodule { path: String, commit: String },
+    #[error("{good} is not an ancestor of {bad}: bisection needs GOOD before BAD in one history")]
+    NotAnAncestor { good: String, bad: String },
+    #[error(
+        "{bad} shows no regression against {good} for the benchmarks chosen: nothing to bisect"
+    )]
+    NoRegression { good: String, bad: String },
     #[error("interrupted; worktrees removed")]
     Interrupted,
     #[error("cannot write output")]

@@ -7,6 +7,7 @@
 //! It does not run or time anything itself: Criterion measures, this crate
 //! remembers and judges. Start from [`History`] (the store) and [`compare()`].
 
+mod bisect;
 mod changes;
 mod compare;
 mod criterion;
@@ -20,6 +21,7 @@ mod paired;
 mod report;
 mod stats;
 
+pub use bisect::{BisectOutcome, BisectStep, bisect};
 pub use changes::{BenchmarkChange, ChangeOptions, ChangePoint, change_points, history_changes};
 pub use compare::{
     CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,

@@ -1,0 +1,158 @@
+//! `track bisect GOOD BAD`: the first commit between them where the chosen
+//! benchmarks regressed, by git's bisection with a paired `track run` at each
+//! step. Each step measures the candidate against GOOD itself (not against
+//! the last good step), so a regression that builds up over several commits
+//! is still caught where it crosses the threshold. The worktrees are kept for
+//! the whole bisection: GOOD's side never changes and the candidate's moves
+//! by `git checkout`, so each step rebuilds only what changed.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::environment::git;
+use crate::{CompareOptions, History, PairedOptions, TrackError, Verdict, compare, run_paired};
+
+/// One measured commit of a bisection.
+#[derive(Debug, Clone, Serialize)]
+pub struct BisectStep {
+    pub commit: String,
+    pub batch: i64,
+    /// The benchmarks that regressed against GOOD; empty for a good commit.
+    pub regressed: Vec<String>,
+}
+
+/// What a bisection found.
+#[derive(Debug, Clone, Serialize)]
+pub struct BisectOutcome {
+    pub good: String,
+    pub bad: String,
+    /// The first commit whose benchmarks regressed against GOOD.
+    pub first_bad: String,
+    /// Every measured commit, in the order measured.
+    pub steps: Vec<BisectStep>,
+}
+
+/// Finds the first commit on the ancestry path from `good` to `bad` whose
+/// benchmarks (those `compare.filter` selects) regressed against `good`.
+/// `bad` is measured first, and the bisection refused when it shows no
+/// regression. `progress` is told each step's commit.
+pub fn bisect(
+    repo: &Path,
+    good: &str,
+    bad: &str,
+    options: &PairedOptions,
+    compare_options: &CompareOptions,
+    history: &mut History,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BisectOutcome, TrackError> {
+    let sha = |reference: &str| {
+        git(
+            repo,
+            &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
+        )
+    };
+    let (good, bad) = (sha(good)?, sha(bad)?);
+    let path = git(
+        repo,
+        &[
+            "rev-list",
+            "--ancestry-path",
+            "--reverse",
+            &format!("{good}..{bad}"),
+        ],
+    )?;
+    let candidates: Vec<String> = path.lines().map(str::to_owned).collect();
+    if candidates.last() != Some(&bad) {
+        return Err(TrackError::NotAnAncestor { good, bad });
+    }
+    let kept = tempfile::Builder::new()
+        .prefix("proflab-bisect-")
+        .tempdir()
+        .map_err(|source| TrackError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let worktrees = KeptWorktrees {
+        repo: repo.to_owned(),
+        dir: kept,
+    };
+    let step_options = PairedOptions {
+        worktree_dir: Some(worktrees.dir.path().join("worktrees")),
+        target_dir: Some(
+            options
+                .target_dir
+                .clone()
+                .unwrap_or_else(|| worktrees.dir.path().join("target")),
+        ),
+        ..options.clone()
+    };
+    let mut steps = Vec::new();
+    let mut measure = |commit: &str, steps: &mut Vec<BisectStep>| -> Result<bool, TrackError> {
+        progress(commit);
+        let run = run_paired(
+            repo,
+            &good,
+            commit,
+            &step_options,
+            compare_options,
+            history,
+            &mut |_, _, _| {},
+        )?;
+        let report = compare(
+            history,
+            &good,
+            commit,
+            &CompareOptions {
+                batch: Some(run.batch),
+                ..compare_options.clone()
+            },
+        )?;
+        let regressed: Vec<String> = report
+            .benchmarks
+            .into_iter()
+            .filter(|c| c.verdict == Verdict::Regressed)
+            .map(|c| c.id)
+            .collect();
+        let is_bad = !regressed.is_empty();
+        steps.push(BisectStep {
+            commit: commit.to_owned(),
+            batch: run.batch,
+            regressed,
+        });
+        Ok(is_bad)
+    };
+    if !measure(&bad, &mut steps)? {
+        return Err(TrackError::NoRegression { good, bad });
+    }
+    // Invariant: everything before `low` is good (GOOD itself at -1), `high` is bad.
+    let (mut low, mut high) = (0, candidates.len() - 1);
+    while low < high {
+        let middle = (low + high) / 2;
+        if measure(&candidates[middle], &mut steps)? {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    drop(worktrees);
+    Ok(BisectOutcome {
+        first_bad: candidates[high].clone(),
+        good,
+        bad,
+        steps,
+    })
+}
+
+/// Removes the bisection's kept worktrees when dropped, whatever happened.
+struct KeptWorktrees {
+    repo: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for KeptWorktrees {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.dir.path().join("worktrees"));
+        let _ = git(&self.repo, &["worktree", "prune"]);
+    }
+}
