@@ -25,6 +25,7 @@
 
 mod dataset;
 mod generator;
+mod interleaved;
 mod model;
 mod model_selection;
 mod search;
