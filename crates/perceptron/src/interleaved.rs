@@ -122,9 +122,14 @@ impl Lanes {
     }
 }
 
-/// Trains one perceptron per entry of `row_sets` (each already validated),
+/// Trains one perceptron per entry of `row_sets` (each already validated,
+/// every row index below `u32::MAX`),
 /// with the settings of the reference's `sgd`, [`LANES`] fits at a time.
 /// Results are in `row_sets` order.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "a lane number indexes the lanes' state and their bookkeeping alike"
+)]
 pub(crate) fn sgd_interleaved(
     settings: &SgdSettings,
     data: &[f64],
@@ -137,9 +142,18 @@ pub(crate) fn sgd_interleaved(
     let mut orders: Vec<EpochOrders> = Vec::new();
     let mut lanes = Lanes::new(n_features);
     let mut running: [Option<Running>; LANES] = Default::default();
-    // Each lane's rows in this epoch's order; idle lanes read row 0.
+    // The rows each lane reads, by global step: `ring[(step & mask) * LANES
+    // + lane]`. A lane writes a whole epoch ahead when it starts one, so the
+    // kernel reads one contiguous vector of row indices per step; idle lanes
+    // read stale (valid) rows.
     let longest = row_sets.iter().map(|rows| rows.len()).max().unwrap_or(0);
-    let mut lane_order: Vec<Vec<usize>> = vec![vec![0; longest]; LANES];
+    let ring_len = longest.next_power_of_two();
+    let mut ring = Ring {
+        rows: vec![0; ring_len * LANES],
+        offsets_fit_i32: i32::try_from(data.len()).is_ok(),
+        mask: ring_len - 1,
+        now: 0,
+    };
     let mut waiting = 0..row_sets.len();
 
     loop {
@@ -166,7 +180,7 @@ pub(crate) fn sgd_interleaved(
                     }
                 };
                 lanes.reset(lane);
-                fill_order(&mut lane_order[lane], rows, orders[which].positions(1));
+                ring.fill(lane, rows, orders[which].positions(1));
                 running[lane] = Some(Running {
                     index,
                     orders: which,
@@ -187,12 +201,10 @@ pub(crate) fn sgd_interleaved(
         else {
             break;
         };
-        let mut window: [&[usize]; LANES] = [&[]; LANES];
-        for (lane, slot) in window.iter_mut().enumerate() {
-            let start = running[lane].as_ref().map_or(0, |fit| fit.position);
-            *slot = &lane_order[lane][start..start + steps];
-        }
-        run_steps(settings, data, n_features, targets, &window, &mut lanes);
+        run_steps(
+            settings, data, n_features, targets, &ring, steps, &mut lanes,
+        );
+        ring.now += steps;
 
         for lane in 0..LANES {
             let Some(fit) = running[lane].as_mut() else {
@@ -226,11 +238,7 @@ pub(crate) fn sgd_interleaved(
             fit.epoch += 1;
             fit.position = 0;
             lanes.epoch_loss[lane] = 0.0;
-            fill_order(
-                &mut lane_order[lane],
-                rows,
-                orders[fit.orders].positions(fit.epoch),
-            );
+            ring.fill(lane, rows, orders[fit.orders].positions(fit.epoch));
         }
     }
     results
@@ -239,9 +247,39 @@ pub(crate) fn sgd_interleaved(
         .collect()
 }
 
-fn fill_order(order: &mut [usize], rows: &[usize], positions: &[usize]) {
-    for (slot, &position) in order.iter_mut().zip(positions) {
-        *slot = rows[position];
+/// Row indices by global step and lane.
+struct Ring {
+    rows: Vec<u32>,
+    /// Whether every `row * n_features + feature` fits an i32 (the AVX-512
+    /// kernel's gather offsets).
+    offsets_fit_i32: bool,
+    /// Steps held, minus one (a power of two, at least the longest epoch).
+    mask: usize,
+    /// The global step the next kernel run starts at.
+    now: usize,
+}
+
+impl Ring {
+    /// Lane `lane`'s next epoch, from step `now` on: `rows` in the order of
+    /// `positions`.
+    fn fill(&mut self, lane: usize, rows: &[usize], positions: &[usize]) {
+        // From `now` to the end of the ring, then from its start.
+        let start = self.now & self.mask;
+        let (head, tail) = positions.split_at(positions.len().min(self.mask + 1 - start));
+        let write = |ring: &mut [u32], positions: &[usize]| {
+            for (slot, &position) in ring.chunks_exact_mut(LANES).zip(positions) {
+                // The caller checked that row indices fit u32.
+                slot[lane] = rows[position] as u32;
+            }
+        };
+        write(&mut self.rows[start * LANES..], head);
+        write(&mut self.rows, tail);
+    }
+
+    /// The row indices of every lane at global step `step`.
+    fn at(&self, step: usize) -> &[u32] {
+        let start = (step & self.mask) * LANES;
+        &self.rows[start..start + LANES]
     }
 }
 
@@ -261,19 +299,53 @@ fn finish_fit(lanes: &Lanes, lane: usize, n_iter: usize) -> Result<FittedPercept
     })
 }
 
-/// `window[lane].len()` SGD steps of every lane, lane `l` on the rows
-/// `window[l]` in order: the reference's step with each `if` turned into a
-/// select between the updated and the unchanged value.
-#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+avx"))]
+/// `steps` SGD steps of every lane from the ring's current step: the
+/// reference's step with each `if` turned into a select between the updated
+/// and the unchanged value. The AVX-512 kernel when the CPU has it, else the
+/// same operations on arrays, left to the compiler.
 fn run_steps(
     settings: &SgdSettings,
     data: &[f64],
     n_features: usize,
     targets: &[f64],
-    window: &[&[usize]; LANES],
+    ring: &Ring,
+    steps: usize,
     lanes: &mut Lanes,
 ) {
-    let steps = window[0].len();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && ring.offsets_fit_i32 && !force_portable() {
+        // SAFETY: the CPU has the kernel's target features (checked above).
+        unsafe { avx512::run_steps(settings, data, n_features, targets, ring, steps, lanes) };
+        return;
+    }
+    run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
+}
+
+/// Tests set this to check the portable kernel on a CPU with AVX-512.
+#[cfg(test)]
+static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn force_portable() -> bool {
+    #[cfg(test)]
+    return FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(test))]
+    false
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+#[allow(
+    clippy::needless_range_loop,
+    reason = "each lane indexes several arrays at once: the shape SIMD wants"
+)]
+fn run_steps_portable(
+    settings: &SgdSettings,
+    data: &[f64],
+    n_features: usize,
+    targets: &[f64],
+    ring: &Ring,
+    steps: usize,
+    lanes: &mut Lanes,
+) {
     let zero = sum_start();
     let eta = settings.eta;
     let Lanes {
@@ -284,33 +356,21 @@ fn run_steps(
         l1_offered,
         epoch_loss,
     } = lanes;
-    for t in 0..steps {
+    for step_index in ring.now..ring.now + steps {
+        let rows = ring.at(step_index);
         let mut base = [0usize; LANES];
         let mut y = [0.0; LANES];
         for lane in 0..LANES {
-            let row = window[lane][t];
+            let row = rows[lane] as usize;
             base[lane] = row * n_features;
             y[lane] = targets[row];
         }
-        let mut x = [[0.0; LANES]; MAX_GATHERED];
-        let gathered = n_features.min(MAX_GATHERED);
-        for (j, xj) in x.iter_mut().enumerate().take(gathered) {
-            for lane in 0..LANES {
-                xj[lane] = data[base[lane] + j];
-            }
-        }
-        let feature = |j: usize, lane: usize, x: &[[f64; LANES]; MAX_GATHERED]| {
-            if j < MAX_GATHERED {
-                x[j][lane]
-            } else {
-                data[base[lane] + j]
-            }
-        };
+        let feature = |j: usize, lane: usize| data[base[lane] + j];
 
         let mut dot = [zero; LANES];
         for (j, w) in weights.iter().enumerate() {
             for lane in 0..LANES {
-                dot[lane] += w[lane] * feature(j, lane, &x);
+                dot[lane] += w[lane] * feature(j, lane);
             }
         }
         let mut margin = [0.0; LANES];
@@ -322,7 +382,7 @@ fn run_steps(
                 *s *= settings.decay;
             }
             if scale.iter().any(|&s| s < MIN_SCALE) {
-                fold_scales(weights, scale);
+                fold_scales(weights, scale, 0..LANES);
             }
         }
         let mut wrong = [false; LANES];
@@ -337,7 +397,7 @@ fn run_steps(
         }
         for (j, w) in weights.iter_mut().enumerate() {
             for lane in 0..LANES {
-                let moved = w[lane] + step[lane] * feature(j, lane, &x);
+                let moved = w[lane] + step[lane] * feature(j, lane);
                 w[lane] = if wrong[lane] { moved } else { w[lane] };
             }
         }
@@ -376,19 +436,230 @@ fn run_steps(
     }
 }
 
-/// Features gathered into registers once per step; wider rows read the
-/// rest from memory twice.
-const MAX_GATHERED: usize = 8;
-
-/// The reference's `fold_scale`, for the lanes whose scale fell too low.
+/// The reference's `fold_scale`, for the lanes among `group` whose scale
+/// fell too low.
 #[cold]
-fn fold_scales(weights: &mut [[f64; LANES]], scale: &mut [f64; LANES]) {
-    for lane in 0..LANES {
+fn fold_scales(
+    weights: &mut [[f64; LANES]],
+    scale: &mut [f64; LANES],
+    group: std::ops::Range<usize>,
+) {
+    for lane in group {
         if scale[lane] < MIN_SCALE {
             for w in weights.iter_mut() {
                 w[lane] *= scale[lane];
             }
             scale[lane] = 1.0;
+        }
+    }
+}
+
+/// The step on AVX-512 registers, eight lanes per register, the registers
+/// of a step independent of each other so their chains overlap.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512d, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _mm256_loadu_si256, _mm256_mullo_epi32,
+        _mm256_set1_epi32, _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_i32gather_pd,
+        _mm512_loadu_pd, _mm512_mask_add_pd, _mm512_mask_mov_pd, _mm512_mask_sub_pd, _mm512_max_pd,
+        _mm512_min_pd, _mm512_mul_pd, _mm512_set1_pd, _mm512_setzero_pd, _mm512_storeu_pd,
+        _mm512_sub_pd,
+    };
+
+    use super::{LANES, Lanes, MIN_SCALE, Ring, SgdSettings, fold_scales, sum_start};
+
+    /// f64 lanes in one register.
+    const WIDTH: usize = 8;
+    /// Registers per step.
+    const GROUPS: usize = LANES / WIDTH;
+    /// Features whose gathered values are kept for the update; wider rows
+    /// gather the rest twice.
+    const KEPT: usize = 16;
+
+    /// As [`super::run_steps_portable`], lane for lane and operation for
+    /// operation.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F, and every `row * n_features + feature`
+    /// must fit an i32 (`ring.offsets_fit_i32`).
+    #[target_feature(enable = "avx512f")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one SGD step, kept in one piece to read against the reference"
+    )]
+    pub(super) unsafe fn run_steps(
+        settings: &SgdSettings,
+        data: &[f64],
+        n_features: usize,
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        let load = |values: &[f64; LANES], group: usize| -> __m512d {
+            // SAFETY: group < GROUPS, so the eight lanes are inside the array.
+            unsafe { _mm512_loadu_pd(values.as_ptr().add(group * WIDTH)) }
+        };
+        let store = |values: &mut [f64; LANES], group: usize, v: __m512d| {
+            // SAFETY: as in `load`.
+            unsafe { _mm512_storeu_pd(values.as_mut_ptr().add(group * WIDTH), v) }
+        };
+        let zero = _mm512_set1_pd(sum_start());
+        let positive_zero = _mm512_setzero_pd();
+        let one = _mm512_set1_pd(1.0);
+        let eta = _mm512_set1_pd(settings.eta);
+        let decay = _mm512_set1_pd(settings.decay);
+        let min_scale = _mm512_set1_pd(MIN_SCALE);
+        let l1_step = _mm512_set1_pd(settings.l1_step);
+        let row_width = _mm256_set1_epi32(n_features as i32);
+        let mut scale: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.scale, g));
+        let mut intercept: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.intercept, g));
+        let mut offered: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.l1_offered, g));
+        let mut loss: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.epoch_loss, g));
+        let mut x = [[positive_zero; KEPT]; GROUPS];
+
+        for step_index in ring.now..ring.now + steps {
+            let rows = ring.at(step_index);
+            for g in 0..GROUPS {
+                // SAFETY: `rows` holds LANES u32 row indices.
+                let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
+                let base = _mm256_mullo_epi32(row, row_width);
+                // SAFETY: every row index is below the row count (the fits
+                // were validated and idle lanes keep earlier rows), so
+                // `row` indexes `targets` and `base + j` indexes `data`.
+                let y = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
+                let feature = |j: usize| -> __m512d {
+                    // SAFETY: as above, j < n_features.
+                    unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) }
+                };
+
+                let mut dot = zero;
+                for (j, w) in lanes.weights.iter().enumerate() {
+                    let xj = feature(j);
+                    if j < KEPT {
+                        x[g][j] = xj;
+                    }
+                    dot = _mm512_add_pd(dot, _mm512_mul_pd(load(w, g), xj));
+                }
+                let margin =
+                    _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(dot, scale[g]), intercept[g]), y);
+                if settings.decays {
+                    scale[g] = _mm512_mul_pd(scale[g], decay);
+                    if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
+                        store(&mut lanes.scale, g, scale[g]);
+                        fold_scales(
+                            &mut lanes.weights,
+                            &mut lanes.scale,
+                            g * WIDTH..(g + 1) * WIDTH,
+                        );
+                        scale[g] = load(&lanes.scale, g);
+                    }
+                }
+                let wrong = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = _mm512_mask_sub_pd(loss[g], wrong, loss[g], margin);
+                let update = _mm512_mul_pd(eta, y);
+                let step = _mm512_div_pd(update, scale[g]);
+                if settings.fit_intercept {
+                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong, intercept[g], update);
+                }
+                if settings.truncates {
+                    offered[g] = _mm512_add_pd(offered[g], l1_step);
+                }
+                let inverse_scale = _mm512_div_pd(one, scale[g]);
+                // The reference updates every weight, then truncates every
+                // weight; each feature's two operations touch only that
+                // feature, so doing both per feature is the same arithmetic
+                // with one store instead of a store and a reload.
+                for (j, (w, q)) in lanes
+                    .weights
+                    .iter_mut()
+                    .zip(lanes.received.iter_mut())
+                    .enumerate()
+                {
+                    let xj = if j < KEPT { x[g][j] } else { feature(j) };
+                    let old = load(w, g);
+                    let moved = _mm512_add_pd(old, _mm512_mul_pd(step, xj));
+                    let before = _mm512_mask_mov_pd(old, wrong, moved);
+                    if !settings.truncates {
+                        store(w, g, before);
+                        continue;
+                    }
+                    let received = load(q, g);
+                    let shrunk_positive = _mm512_max_pd(
+                        _mm512_sub_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_add_pd(offered[g], received), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let shrunk_negative = _mm512_min_pd(
+                        _mm512_add_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_sub_pd(offered[g], received), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(before, positive_zero);
+                    let negative = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(before, positive_zero);
+                    let after = _mm512_mask_mov_pd(
+                        _mm512_mask_mov_pd(before, negative, shrunk_negative),
+                        positive,
+                        shrunk_positive,
+                    );
+                    store(w, g, after);
+                    store(
+                        q,
+                        g,
+                        _mm512_add_pd(
+                            received,
+                            _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)),
+                        ),
+                    );
+                }
+            }
+        }
+        for g in 0..GROUPS {
+            store(&mut lanes.scale, g, scale[g]);
+            store(&mut lanes.intercept, g, intercept[g]);
+            store(&mut lanes.l1_offered, g, offered[g]);
+            store(&mut lanes.epoch_loss, g, loss[g]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClassificationParams, Penalty, Perceptron, RepeatedStratifiedKFold};
+
+    /// The integration tests run the kernel this CPU picks; this one runs the
+    /// portable kernel too, against the reference.
+    #[test]
+    fn the_portable_kernel_matches_the_reference() {
+        let data = crate::make_classification(&ClassificationParams::tutorial()).expect("valid");
+        let splits = RepeatedStratifiedKFold::tutorial()
+            .split(&data.labels)
+            .expect("splits");
+        let sets: Vec<&[usize]> = splits.iter().map(|s| s.train.as_slice()).collect();
+        FORCE_PORTABLE.store(true, std::sync::atomic::Ordering::Relaxed);
+        for (penalty, alpha) in [(Penalty::ElasticNet, 0.05), (Penalty::None, 0.0)] {
+            let model = Perceptron {
+                penalty,
+                alpha,
+                ..Perceptron::default()
+            };
+            let fits = model.fit_interleaved(data.features.view(), &data.labels, &sets[..11]);
+            for (rows, fit) in sets.iter().zip(&fits) {
+                let reference = model.fit_rows(data.features.view(), &data.labels, rows);
+                let bits = |fit: &Result<crate::FittedPerceptron, FitError>| {
+                    fit.clone().map(|fit| {
+                        let mut bits: Vec<u64> = fit.coef.iter().map(|w| w.to_bits()).collect();
+                        bits.push(fit.intercept.to_bits());
+                        (bits, fit.n_iter)
+                    })
+                };
+                assert_eq!(bits(fit), bits(&reference));
+            }
         }
     }
 }

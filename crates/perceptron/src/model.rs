@@ -246,6 +246,13 @@ impl Perceptron {
             .filter(|(_, check)| check.is_ok())
             .map(|(&rows, _)| rows)
             .collect();
+        if u32::try_from(features.nrows()).is_err() {
+            // Beyond the lanes' u32 row indices: one fit at a time.
+            return row_sets
+                .iter()
+                .map(|rows| self.fit_rows(features, labels, rows))
+                .collect();
+        }
         let contiguous = features.as_standard_layout();
         let data = contiguous
             .as_slice()

@@ -1,0 +1,80 @@
+//! Run with: `cargo run --release -p proflab-perceptron --example sgd_rate`
+//!
+//! Nanoseconds per SGD step (one sample seen by one fit) on the tutorial's
+//! data, with early stopping turned off so every fit runs the same number of
+//! epochs: one fit at a time (`fit_rows`, bound by its step-to-step chain)
+//! against `fit_interleaved` (several fits per loop). Thread CPU time, so a
+//! busy second core disturbs it less than wall time would.
+
+use std::time::Duration;
+
+use proflab_perceptron::{
+    ClassificationParams, Penalty, Perceptron, RepeatedStratifiedKFold, make_classification,
+};
+
+fn cpu_time() -> Duration {
+    let mut t = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &raw mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+unsafe extern "C" {
+    fn clock_gettime(clock: i32, t: *mut Timespec) -> i32;
+}
+
+fn main() {
+    let data = make_classification(&ClassificationParams::tutorial()).expect("valid");
+    let splits = RepeatedStratifiedKFold::tutorial()
+        .split(&data.labels)
+        .expect("splits");
+    let epochs = 40;
+    let model = Perceptron {
+        penalty: Penalty::ElasticNet,
+        eta0: 1.0,
+        alpha: 0.0001,
+        max_iter: epochs,
+        tol: f64::NEG_INFINITY,
+        ..Perceptron::default()
+    };
+    let x = data.features.view();
+    for fits in [1, 8, 16, 24, 32] {
+        let sets: Vec<&[usize]> = (0..fits)
+            .map(|i| splits[i % splits.len()].train.as_slice())
+            .collect();
+        let steps = (sets.iter().map(|s| s.len()).sum::<usize>() * epochs) as f64;
+        let best = |f: &dyn Fn()| {
+            (0..7)
+                .map(|_| {
+                    let start = cpu_time();
+                    f();
+                    cpu_time() - start
+                })
+                .min()
+                .expect("runs")
+                .as_secs_f64()
+        };
+        let one_by_one = best(&|| {
+            for rows in &sets {
+                std::hint::black_box(model.fit_rows(x, &data.labels, rows).expect("fits"));
+            }
+        });
+        let interleaved = best(&|| {
+            std::hint::black_box(model.fit_interleaved(x, &data.labels, &sets));
+        });
+        println!(
+            "{fits:2} fits x {epochs} epochs: one at a time {:5.2} ns/step, interleaved {:5.2} ns/step",
+            one_by_one / steps * 1e9,
+            interleaved / steps * 1e9
+        );
+    }
+}
