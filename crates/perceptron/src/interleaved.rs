@@ -315,7 +315,9 @@ fn run_steps(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") && ring.offsets_fit_i32 && !force_portable() {
         // SAFETY: the CPU has the kernel's target features (checked above).
-        unsafe { avx512::run_steps(settings, data, n_features, targets, ring, steps, lanes) };
+        unsafe {
+            avx512::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
+        }
         return;
     }
     run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
@@ -487,7 +489,7 @@ mod avx512 {
         clippy::too_many_lines,
         reason = "one SGD step, kept in one piece to read against the reference"
     )]
-    pub(super) unsafe fn run_steps(
+    unsafe fn run_steps(
         settings: &SgdSettings,
         data: &[f64],
         n_features: usize,
@@ -624,6 +626,177 @@ mod avx512 {
             store(&mut lanes.l1_offered, g, offered[g]);
             store(&mut lanes.epoch_loss, g, loss[g]);
         }
+    }
+
+    /// [`run_steps`] for rows of `NF` features, with the weights, their L1
+    /// bookkeeping and the gathered features held in registers for the
+    /// whole run instead of stored and reloaded every step.
+    ///
+    /// # Safety
+    /// As [`run_steps`], and `n_features == NF`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(
+        clippy::too_many_lines,
+        clippy::needless_range_loop,
+        reason = "one SGD step, kept in one piece to read against the reference; \
+                  a feature number indexes weights, features and bookkeeping alike"
+    )]
+    unsafe fn run_steps_fixed<const NF: usize>(
+        settings: &SgdSettings,
+        data: &[f64],
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        let load = |values: &[f64; LANES], group: usize| -> __m512d {
+            // SAFETY: group < GROUPS, so the eight lanes are inside the array.
+            unsafe { _mm512_loadu_pd(values.as_ptr().add(group * WIDTH)) }
+        };
+        let store = |values: &mut [f64; LANES], group: usize, v: __m512d| {
+            // SAFETY: as in `load`.
+            unsafe { _mm512_storeu_pd(values.as_mut_ptr().add(group * WIDTH), v) }
+        };
+        let zero = _mm512_set1_pd(sum_start());
+        let positive_zero = _mm512_setzero_pd();
+        let one = _mm512_set1_pd(1.0);
+        let eta = _mm512_set1_pd(settings.eta);
+        let decay = _mm512_set1_pd(settings.decay);
+        let min_scale = _mm512_set1_pd(MIN_SCALE);
+        let l1_step = _mm512_set1_pd(settings.l1_step);
+        let row_width = _mm256_set1_epi32(NF as i32);
+        let mut scale: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.scale, g));
+        let mut intercept: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.intercept, g));
+        let mut offered: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.l1_offered, g));
+        let mut loss: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.epoch_loss, g));
+        let mut weights: [[__m512d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.weights[j], g)));
+        let mut received: [[__m512d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.received[j], g)));
+
+        for step_index in ring.now..ring.now + steps {
+            let rows = ring.at(step_index);
+            for g in 0..GROUPS {
+                // SAFETY: `rows` holds LANES u32 row indices.
+                let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
+                let base = _mm256_mullo_epi32(row, row_width);
+                // SAFETY: every row index is below the row count, so `row`
+                // indexes `targets` and `base + j` (j < NF) indexes `data`.
+                let y = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
+                let x: [__m512d; NF] = std::array::from_fn(|j| {
+                    // SAFETY: as above.
+                    unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) }
+                });
+                let w = &mut weights[g];
+                let q = &mut received[g];
+
+                let mut dot = zero;
+                for j in 0..NF {
+                    dot = _mm512_add_pd(dot, _mm512_mul_pd(w[j], x[j]));
+                }
+                let margin =
+                    _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(dot, scale[g]), intercept[g]), y);
+                if settings.decays {
+                    scale[g] = _mm512_mul_pd(scale[g], decay);
+                    if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
+                        store(&mut lanes.scale, g, scale[g]);
+                        for j in 0..NF {
+                            store(&mut lanes.weights[j], g, w[j]);
+                        }
+                        fold_scales(
+                            &mut lanes.weights,
+                            &mut lanes.scale,
+                            g * WIDTH..(g + 1) * WIDTH,
+                        );
+                        scale[g] = load(&lanes.scale, g);
+                        for j in 0..NF {
+                            w[j] = load(&lanes.weights[j], g);
+                        }
+                    }
+                }
+                let wrong = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = _mm512_mask_sub_pd(loss[g], wrong, loss[g], margin);
+                let update = _mm512_mul_pd(eta, y);
+                let step = _mm512_div_pd(update, scale[g]);
+                if settings.fit_intercept {
+                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong, intercept[g], update);
+                }
+                if settings.truncates {
+                    offered[g] = _mm512_add_pd(offered[g], l1_step);
+                }
+                let inverse_scale = _mm512_div_pd(one, scale[g]);
+                // Update, then truncate, per feature: see `run_steps`.
+                for j in 0..NF {
+                    let moved = _mm512_add_pd(w[j], _mm512_mul_pd(step, x[j]));
+                    let before = _mm512_mask_mov_pd(w[j], wrong, moved);
+                    if !settings.truncates {
+                        w[j] = before;
+                        continue;
+                    }
+                    let shrunk_positive = _mm512_max_pd(
+                        _mm512_sub_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_add_pd(offered[g], q[j]), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let shrunk_negative = _mm512_min_pd(
+                        _mm512_add_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_sub_pd(offered[g], q[j]), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(before, positive_zero);
+                    let negative = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(before, positive_zero);
+                    let after = _mm512_mask_mov_pd(
+                        _mm512_mask_mov_pd(before, negative, shrunk_negative),
+                        positive,
+                        shrunk_positive,
+                    );
+                    q[j] =
+                        _mm512_add_pd(q[j], _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)));
+                    w[j] = after;
+                }
+            }
+        }
+        for g in 0..GROUPS {
+            store(&mut lanes.scale, g, scale[g]);
+            store(&mut lanes.intercept, g, intercept[g]);
+            store(&mut lanes.l1_offered, g, offered[g]);
+            store(&mut lanes.epoch_loss, g, loss[g]);
+            for j in 0..NF {
+                store(&mut lanes.weights[j], g, weights[g][j]);
+                store(&mut lanes.received[j], g, received[g][j]);
+            }
+        }
+    }
+
+    /// [`run_steps_fixed`] for the common row widths, [`run_steps`] for others.
+    ///
+    /// # Safety
+    /// As [`run_steps`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_steps_any_width(
+        settings: &SgdSettings,
+        data: &[f64],
+        n_features: usize,
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        macro_rules! fixed {
+            ($($nf:literal)*) => {
+                match n_features {
+                    // SAFETY: the caller's promises, and n_features == NF.
+                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, ring, steps, lanes) },)*
+                    // SAFETY: the caller's promises.
+                    _ => unsafe { run_steps(settings, data, n_features, targets, ring, steps, lanes) },
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8 9 10 11 12);
     }
 }
 
