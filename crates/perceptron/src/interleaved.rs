@@ -674,34 +674,46 @@ mod avx512 {
         let mut received: [[__m512d; NF]; GROUPS] =
             std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.received[j], g)));
 
+        // Each phase of the step runs for every register before the next
+        // phase: the registers' chains are independent, and writing them side
+        // by side keeps both in flight (the out-of-order window alone does
+        // not reach a whole step ahead).
         for step_index in ring.now..ring.now + steps {
             let rows = ring.at(step_index);
+            let mut y = [positive_zero; GROUPS];
+            let mut x = [[positive_zero; NF]; GROUPS];
             for g in 0..GROUPS {
                 // SAFETY: `rows` holds LANES u32 row indices.
                 let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
                 let base = _mm256_mullo_epi32(row, row_width);
                 // SAFETY: every row index is below the row count, so `row`
                 // indexes `targets` and `base + j` (j < NF) indexes `data`.
-                let y = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
-                let x: [__m512d; NF] = std::array::from_fn(|j| {
-                    // SAFETY: as above.
-                    unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) }
-                });
-                let w = &mut weights[g];
-                let q = &mut received[g];
-
-                let mut dot = zero;
+                y[g] = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
                 for j in 0..NF {
-                    dot = _mm512_add_pd(dot, _mm512_mul_pd(w[j], x[j]));
+                    // SAFETY: as above.
+                    x[g][j] = unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) };
                 }
-                let margin =
-                    _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(dot, scale[g]), intercept[g]), y);
+            }
+            let mut dot = [zero; GROUPS];
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    dot[g] = _mm512_add_pd(dot[g], _mm512_mul_pd(weights[g][j], x[g][j]));
+                }
+            }
+            let mut wrong = [0; GROUPS];
+            let mut step = [positive_zero; GROUPS];
+            let mut inverse_scale = [positive_zero; GROUPS];
+            for g in 0..GROUPS {
+                let margin = _mm512_mul_pd(
+                    _mm512_add_pd(_mm512_mul_pd(dot[g], scale[g]), intercept[g]),
+                    y[g],
+                );
                 if settings.decays {
                     scale[g] = _mm512_mul_pd(scale[g], decay);
                     if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
                         store(&mut lanes.scale, g, scale[g]);
                         for j in 0..NF {
-                            store(&mut lanes.weights[j], g, w[j]);
+                            store(&mut lanes.weights[j], g, weights[g][j]);
                         }
                         fold_scales(
                             &mut lanes.weights,
@@ -710,40 +722,44 @@ mod avx512 {
                         );
                         scale[g] = load(&lanes.scale, g);
                         for j in 0..NF {
-                            w[j] = load(&lanes.weights[j], g);
+                            weights[g][j] = load(&lanes.weights[j], g);
                         }
                     }
                 }
-                let wrong = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
-                loss[g] = _mm512_mask_sub_pd(loss[g], wrong, loss[g], margin);
-                let update = _mm512_mul_pd(eta, y);
-                let step = _mm512_div_pd(update, scale[g]);
+                wrong[g] = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = _mm512_mask_sub_pd(loss[g], wrong[g], loss[g], margin);
+                let update = _mm512_mul_pd(eta, y[g]);
+                step[g] = _mm512_div_pd(update, scale[g]);
                 if settings.fit_intercept {
-                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong, intercept[g], update);
+                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong[g], intercept[g], update);
                 }
                 if settings.truncates {
                     offered[g] = _mm512_add_pd(offered[g], l1_step);
                 }
-                let inverse_scale = _mm512_div_pd(one, scale[g]);
-                // Update, then truncate, per feature: see `run_steps`.
-                for j in 0..NF {
-                    let moved = _mm512_add_pd(w[j], _mm512_mul_pd(step, x[j]));
-                    let before = _mm512_mask_mov_pd(w[j], wrong, moved);
+                inverse_scale[g] = _mm512_div_pd(one, scale[g]);
+            }
+            // Update, then truncate, per feature: see `run_steps`.
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    let w = weights[g][j];
+                    let q = received[g][j];
+                    let before =
+                        _mm512_mask_add_pd(w, wrong[g], w, _mm512_mul_pd(step[g], x[g][j]));
                     if !settings.truncates {
-                        w[j] = before;
+                        weights[g][j] = before;
                         continue;
                     }
                     let shrunk_positive = _mm512_max_pd(
                         _mm512_sub_pd(
                             before,
-                            _mm512_mul_pd(_mm512_add_pd(offered[g], q[j]), inverse_scale),
+                            _mm512_mul_pd(_mm512_add_pd(offered[g], q), inverse_scale[g]),
                         ),
                         positive_zero,
                     );
                     let shrunk_negative = _mm512_min_pd(
                         _mm512_add_pd(
                             before,
-                            _mm512_mul_pd(_mm512_sub_pd(offered[g], q[j]), inverse_scale),
+                            _mm512_mul_pd(_mm512_sub_pd(offered[g], q), inverse_scale[g]),
                         ),
                         positive_zero,
                     );
@@ -754,9 +770,9 @@ mod avx512 {
                         positive,
                         shrunk_positive,
                     );
-                    q[j] =
-                        _mm512_add_pd(q[j], _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)));
-                    w[j] = after;
+                    received[g][j] =
+                        _mm512_add_pd(q, _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)));
+                    weights[g][j] = after;
                 }
             }
         }
