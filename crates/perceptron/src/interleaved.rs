@@ -19,6 +19,11 @@
 //! Every fit of one call has the same seed, so every training set of the
 //! same length is shuffled by the same permutation each epoch: the
 //! permutations are drawn once per length ([`EpochOrders`]) and shared.
+//!
+//! The step runs in an AVX-512 kernel when the CPU has AVX-512F (the only
+//! `unsafe` of the crate: intrinsics and gathers whose indices were checked
+//! when the fits were validated), else in a portable kernel of the same
+//! operations on arrays. Both are tested against the reference.
 
 use multiversion::multiversion;
 use rand::SeedableRng;
@@ -27,9 +32,11 @@ use rand::seq::SliceRandom;
 use crate::model::{MIN_SCALE, SgdSettings};
 use crate::{FitError, FittedPerceptron, SeededRng};
 
-/// Fits advanced together: eight f64 lanes fill one AVX-512 register (two
-/// AVX2 registers), and eight independent chains are more than enough to
-/// hide one step's latency.
+/// Fits advanced together: eight f64 lanes fill one AVX-512 register. With
+/// eight lanes one step's latency and the kernel's throughput meet (about
+/// 26 ns per eight-lane step on the project's machine); sixteen lanes, two
+/// registers per step, measured no faster per fit and leave more lanes idle
+/// at the end of a cross-validation (docs/RESULTS.md).
 pub(crate) const LANES: usize = 8;
 
 /// `Sum::sum`'s starting value for f64, so a lane's dot product starts
