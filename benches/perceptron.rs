@@ -1,8 +1,11 @@
 //! Run with: `cargo bench --bench perceptron`
 //!
 //! The tutorial's profiled program, piece by piece, on its 1000 x 5 dataset:
-//! one perceptron fit, one 10x3 cross-validation, one objective evaluation
-//! and a short hill climb, each sequential and on rayon's pool.
+//! one perceptron fit, the 30 fits of one 10x3 cross-validation, one
+//! cross-validation, one objective evaluation and a short hill climb, each
+//! one fit at a time (`sequential`), several fits interleaved in one loop on
+//! one core (`interleaved`), and interleaved on each of rayon's threads
+//! (`parallel`).
 
 use std::hint::black_box;
 
@@ -13,8 +16,9 @@ use proflab_perceptron::{
 };
 use rand::SeedableRng;
 
-const EXECUTIONS: [(&str, Execution); 2] = [
+const EXECUTIONS: [(&str, Execution); 3] = [
     ("sequential", Execution::Sequential),
+    ("interleaved", Execution::Interleaved),
     ("parallel", Execution::Parallel),
 ];
 
@@ -40,6 +44,23 @@ fn perceptron(c: &mut Criterion) {
 
     group.bench_function("fit", |b| {
         b.iter(|| model.fit(black_box(data.features.view()), black_box(&data.labels)));
+    });
+    // The 30 training folds of the tutorial's cross-validation, without the
+    // splitting and scoring around them: the SGD loop alone.
+    let splits = RepeatedStratifiedKFold::tutorial()
+        .split(&data.labels)
+        .expect("the tutorial's labels split");
+    let folds: Vec<&[usize]> = splits.iter().map(|s| s.train.as_slice()).collect();
+    group.bench_function(BenchmarkId::new("fit_30_folds", "sequential"), |b| {
+        b.iter(|| {
+            folds
+                .iter()
+                .map(|rows| model.fit_rows(data.features.view(), &data.labels, black_box(rows)))
+                .collect::<Vec<_>>()
+        });
+    });
+    group.bench_function(BenchmarkId::new("fit_30_folds", "interleaved"), |b| {
+        b.iter(|| model.fit_interleaved(data.features.view(), &data.labels, black_box(&folds)));
     });
     for (name, execution) in EXECUTIONS {
         group.bench_function(BenchmarkId::new("cross_val_score", name), |b| {

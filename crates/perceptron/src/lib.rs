@@ -1,9 +1,10 @@
 //! The program the tutorial profiles, as a reusable machine-learning crate:
 //! a [`make_classification`] dataset generator with scikit-learn's semantics,
 //! a binary [`Perceptron`] trained by SGD exactly as scikit-learn's is,
-//! [`RepeatedStratifiedKFold`] with [`cross_val_score`] (sequential or on
-//! rayon's pool, with identical results), and the tutorial's [`hill_climb`]
-//! over the perceptron's `eta0` and `alpha`.
+//! [`RepeatedStratifiedKFold`] with [`cross_val_score`] (one fit at a time,
+//! several fits interleaved in one loop with [`Perceptron::fit_interleaved`],
+//! or on rayon's pool, all with bit-identical results), and the tutorial's
+//! [`hill_climb`] over the perceptron's `eta0` and `alpha`.
 //!
 //! Every random choice comes from a named, seeded generator
 //! ([`rand_pcg::Pcg64`]), so the same seed gives the same data, splits and
@@ -25,6 +26,7 @@
 
 mod dataset;
 mod generator;
+mod interleaved;
 mod model;
 mod model_selection;
 mod search;

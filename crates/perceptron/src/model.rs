@@ -77,7 +77,7 @@ impl Default for Perceptron {
 }
 
 /// Why a perceptron could not be trained.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum FitError {
     /// The training labels hold one class only.
     #[error("the training samples hold only class {0}; a perceptron needs both classes")]
@@ -210,8 +210,95 @@ impl Perceptron {
         Ok(())
     }
 
+    /// Trains one perceptron per entry of `row_sets`, each as
+    /// [`Perceptron::fit_rows`] would and with bit-for-bit the same result,
+    /// but several at a time in one loop on the calling thread, so the
+    /// latency of one fit's step-to-step chain overlaps the others' work.
+    /// Results are in `row_sets` order.
+    ///
+    /// # Panics
+    /// If a row index is out of bounds.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use proflab_perceptron::Perceptron;
+    /// let x = array![[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]];
+    /// let y = [1, 1, 0, 0];
+    /// let model = Perceptron::default();
+    /// let sets: [&[usize]; 2] = [&[0, 1, 2], &[1, 2, 3]];
+    /// let fits = model.fit_interleaved(x.view(), &y, &sets);
+    /// assert_eq!(fits[1], model.fit_rows(x.view(), &y, sets[1]));
+    /// ```
+    #[proflab::profile]
+    pub fn fit_interleaved(
+        &self,
+        features: ArrayView2<'_, f64>,
+        labels: &[usize],
+        row_sets: &[&[usize]],
+    ) -> Vec<Result<FittedPerceptron, FitError>> {
+        let checked: Vec<Result<(), FitError>> = row_sets
+            .iter()
+            .map(|rows| self.validate(features.nrows(), labels, rows))
+            .collect();
+        let valid: Vec<&[usize]> = row_sets
+            .iter()
+            .zip(&checked)
+            .filter(|(_, check)| check.is_ok())
+            .map(|(&rows, _)| rows)
+            .collect();
+        if u32::try_from(features.nrows()).is_err() {
+            // Beyond the lanes' u32 row indices: one fit at a time.
+            return row_sets
+                .iter()
+                .map(|rows| self.fit_rows(features, labels, rows))
+                .collect();
+        }
+        let contiguous = features.as_standard_layout();
+        let data = contiguous
+            .as_slice()
+            .expect("standard layout is contiguous");
+        let mut fitted = crate::interleaved::sgd_interleaved(
+            &self.settings(),
+            data,
+            features.ncols(),
+            &targets(labels),
+            &valid,
+        )
+        .into_iter();
+        checked
+            .into_iter()
+            .map(|check| match check {
+                Ok(()) => fitted.next().expect("one result per valid set"),
+                Err(error) => Err(error),
+            })
+            .collect()
+    }
+
+    /// The constants of the SGD loop, derived from the hyperparameters.
+    pub(crate) fn settings(&self) -> SgdSettings {
+        let l1_ratio = match self.penalty {
+            Penalty::None | Penalty::L2 => 0.0,
+            Penalty::L1 => 1.0,
+            Penalty::ElasticNet => self.l1_ratio,
+        };
+        let eta = self.eta0;
+        SgdSettings {
+            decays: matches!(self.penalty, Penalty::L2 | Penalty::ElasticNet),
+            truncates: matches!(self.penalty, Penalty::L1 | Penalty::ElasticNet),
+            fit_intercept: self.fit_intercept,
+            eta,
+            decay: (1.0 - (1.0 - l1_ratio) * eta * self.alpha).max(0.0),
+            l1_step: l1_ratio * eta * self.alpha,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            n_iter_no_change: self.n_iter_no_change,
+            seed: self.seed,
+        }
+    }
+
     /// scikit-learn's `_plain_sgd` for dense rows: the weights are stored as
     /// `scale · w` so the L2 decay of every step costs one multiplication.
+    /// The reference that [`Perceptron::fit_interleaved`] is tested against.
     #[proflab::profile]
     fn sgd(
         &self,
@@ -220,19 +307,14 @@ impl Perceptron {
         labels: &[usize],
         rows: &[usize],
     ) -> Result<FittedPerceptron, FitError> {
-        /// Below this the scale is folded back into the weights, as
-        /// scikit-learn does, to keep `w / scale` representable.
-        const MIN_SCALE: f64 = 1e-9;
-        let l1_ratio = match self.penalty {
-            Penalty::None | Penalty::L2 => 0.0,
-            Penalty::L1 => 1.0,
-            Penalty::ElasticNet => self.l1_ratio,
-        };
-        let decays = matches!(self.penalty, Penalty::L2 | Penalty::ElasticNet);
-        let truncates = matches!(self.penalty, Penalty::L1 | Penalty::ElasticNet);
-        let eta = self.eta0;
-        let decay = (1.0 - (1.0 - l1_ratio) * eta * self.alpha).max(0.0);
-        let l1_step = l1_ratio * eta * self.alpha;
+        let SgdSettings {
+            decays,
+            truncates,
+            eta,
+            decay,
+            l1_step,
+            ..
+        } = self.settings();
 
         let mut weights = vec![0.0; n_features];
         let mut scale = 1.0;
@@ -249,11 +331,7 @@ impl Perceptron {
         let mut n_iter = 0;
         let improvement_needed = self.tol * rows.len() as f64;
 
-        // ±1 targets looked up once, not per step.
-        let targets: Vec<f64> = labels
-            .iter()
-            .map(|&label| if label == 1 { 1.0 } else { -1.0 })
-            .collect();
+        let targets = targets(labels);
         for epoch in 1..=self.max_iter {
             n_iter = epoch;
             order.shuffle(&mut rng);
@@ -308,6 +386,37 @@ impl Perceptron {
             n_iter,
         })
     }
+}
+
+/// Below this the scale is folded back into the weights, as scikit-learn
+/// does, to keep `w / scale` representable.
+pub(crate) const MIN_SCALE: f64 = 1e-9;
+
+/// What the SGD loop needs of a [`Perceptron`], computed once per fit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SgdSettings {
+    /// L2 part present: the scale decays every step.
+    pub decays: bool,
+    /// L1 part present: weights are truncated every step.
+    pub truncates: bool,
+    pub fit_intercept: bool,
+    pub eta: f64,
+    /// The scale's factor per step.
+    pub decay: f64,
+    /// L1 penalty offered per step.
+    pub l1_step: f64,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub n_iter_no_change: usize,
+    pub seed: u64,
+}
+
+/// ±1 targets of the class indices, looked up once, not per step.
+fn targets(labels: &[usize]) -> Vec<f64> {
+    labels
+        .iter()
+        .map(|&label| if label == 1 { 1.0 } else { -1.0 })
+        .collect()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

@@ -52,7 +52,7 @@ pub struct Split {
 }
 
 /// Why cross-validation could not run.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum CvError {
     /// Fewer than two folds, or no repeats.
     #[error(
@@ -172,14 +172,17 @@ impl RepeatedStratifiedKFold {
     }
 }
 
-/// Whether [`cross_val_score`] fits the folds one after another or on
-/// rayon's thread pool. Both give identical scores: each fit depends only on
-/// its own split and the model's seed.
+/// How [`cross_val_score`] runs the fits. All give identical scores, bit
+/// for bit: each fit depends only on its own split and the model's seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Execution {
-    /// One fold after another, on the calling thread.
+    /// One fit after another, on the calling thread: the reference.
     Sequential,
-    /// All folds on the current rayon pool.
+    /// Several fits at once in one loop on the calling thread
+    /// ([`Perceptron::fit_interleaved`]), hiding each step's latency.
+    Interleaved,
+    /// The folds cut into one contiguous share per thread of the current
+    /// rayon pool, each share interleaved.
     Parallel,
 }
 
@@ -187,16 +190,18 @@ pub enum Execution {
 /// rows and returns the accuracy on its test rows, in split order.
 ///
 /// # Errors
-/// [`CvError`] when the splits cannot be made or a fold cannot be fitted.
+/// [`CvError`] when the splits cannot be made or a fold cannot be fitted
+/// (the first such fold in split order).
 ///
 /// ```
 /// use proflab_perceptron::*;
 /// let data = make_classification(&ClassificationParams::tutorial())?;
 /// let cv = RepeatedStratifiedKFold { n_splits: 5, n_repeats: 1, seed: 1 };
 /// let model = Perceptron::default();
-/// let sequential = cross_val_score(&model, data.features.view(), &data.labels, &cv, Execution::Sequential)?;
-/// let parallel = cross_val_score(&model, data.features.view(), &data.labels, &cv, Execution::Parallel)?;
-/// assert_eq!(sequential, parallel);
+/// let score = |execution| cross_val_score(&model, data.features.view(), &data.labels, &cv, execution);
+/// let sequential = score(Execution::Sequential)?;
+/// assert_eq!(sequential, score(Execution::Interleaved)?);
+/// assert_eq!(sequential, score(Execution::Parallel)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[proflab::profile]
@@ -210,16 +215,41 @@ pub fn cross_val_score(
     let splits = cv.split(labels)?;
     let contiguous = features.as_standard_layout();
     let features = contiguous.view();
+    let located = |index: usize, source| CvError::Fit {
+        repeat: index / cv.n_splits,
+        fold: index % cv.n_splits,
+        source,
+    };
     let score = |(index, split): (usize, &Split)| {
-        fit_and_score(model, features, labels, split).map_err(|source| CvError::Fit {
-            repeat: index / cv.n_splits,
-            fold: index % cv.n_splits,
-            source,
-        })
+        fit_and_score(model, features, labels, split).map_err(|source| located(index, source))
+    };
+    // Fits a run of consecutive splits interleaved, then scores each.
+    let interleaved = |(first, share): (usize, &[Split])| {
+        let row_sets: Vec<&[usize]> = share.iter().map(|split| split.train.as_slice()).collect();
+        model
+            .fit_interleaved(features, labels, &row_sets)
+            .into_iter()
+            .zip(share)
+            .enumerate()
+            .map(|(offset, (fitted, split))| {
+                fitted
+                    .map(|fitted| fitted.score_rows(features, labels, &split.test))
+                    .map_err(|source| located(first + offset, source))
+            })
+            .collect::<Vec<_>>()
     };
     match execution {
         Execution::Sequential => splits.iter().enumerate().map(score).collect(),
-        Execution::Parallel => splits.par_iter().enumerate().map(score).collect(),
+        Execution::Interleaved => interleaved((0, &splits)).into_iter().collect(),
+        Execution::Parallel => {
+            let share = splits.len().div_ceil(rayon::current_num_threads()).max(1);
+            let shares: Vec<Vec<Result<f64, CvError>>> = splits
+                .par_chunks(share)
+                .enumerate()
+                .map(|(chunk, splits)| interleaved((chunk * share, splits)))
+                .collect();
+            shares.into_iter().flatten().collect()
+        }
     }
 }
 

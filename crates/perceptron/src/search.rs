@@ -126,13 +126,15 @@ pub struct TutorialObjective<'a> {
     /// The model every configuration starts from; `eta0` and `alpha` are
     /// replaced by the configuration's.
     pub model: Perceptron,
-    /// Whether folds run on rayon's pool.
+    /// How the folds' fits run (interleaved on the calling thread unless
+    /// changed).
     pub execution: Execution,
 }
 
 impl<'a> TutorialObjective<'a> {
     /// The tutorial's set-up on `data`: elastic-net perceptron, 10x3
-    /// repeated stratified folds with seed 1, sequential.
+    /// repeated stratified folds with seed 1, fits interleaved on the calling
+    /// thread ([`Execution::Interleaved`]).
     #[must_use]
     pub fn new(data: &'a Dataset) -> Self {
         Self {
@@ -142,7 +144,7 @@ impl<'a> TutorialObjective<'a> {
                 penalty: Penalty::ElasticNet,
                 ..Perceptron::default()
             },
-            execution: Execution::Sequential,
+            execution: Execution::Interleaved,
         }
     }
 

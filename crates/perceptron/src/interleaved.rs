@@ -1,0 +1,861 @@
+//! Several perceptron fits trained in one loop on one core.
+//!
+//! One SGD step of [`Perceptron::fit_rows`] cannot start before the previous
+//! step's weights are known, so a single fit runs at the latency of that
+//! chain (dot product, margin, update, truncation), with most of the core's
+//! arithmetic units idle. The fits of a cross-validation are independent:
+//! here [`LANES`] of them advance together, one step of each per iteration,
+//! their weights stored lane by lane (`weights[feature][lane]`) so that each
+//! operation of the step is one SIMD instruction over all the lanes. Each
+//! lane does exactly the reference's operations in the reference's order,
+//! with branches replaced by selects of the same values, so every fit's
+//! result is bit for bit the one-fit-at-a-time result.
+//!
+//! Fits stop at different epochs (early stopping, divergence): a lane that
+//! finishes takes the next waiting fit at once, so lanes are busy until the
+//! queue is empty; idle lanes at the end compute on a harmless dummy state
+//! whose values are never read.
+//!
+//! Every fit of one call has the same seed, so every training set of the
+//! same length is shuffled by the same permutation each epoch: the
+//! permutations are drawn once per length ([`EpochOrders`]) and shared.
+//!
+//! The step runs in an AVX-512 kernel when the CPU has AVX-512F (the only
+//! `unsafe` of the crate: intrinsics and gathers whose indices were checked
+//! when the fits were validated), else in a portable kernel of the same
+//! operations on arrays. Both are tested against the reference.
+
+use multiversion::multiversion;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+use crate::model::{MIN_SCALE, SgdSettings};
+use crate::{FitError, FittedPerceptron, SeededRng};
+
+/// Fits advanced together: eight f64 lanes fill one AVX-512 register. With
+/// eight lanes one step's latency and the kernel's throughput meet (about
+/// 26 ns per eight-lane step on the project's machine); sixteen lanes, two
+/// registers per step, measured no faster per fit and leave more lanes idle
+/// at the end of a cross-validation (docs/RESULTS.md).
+pub(crate) const LANES: usize = 8;
+
+/// `Sum::sum`'s starting value for f64, so a lane's dot product starts
+/// where the reference's `iter().sum()` does (the sign of a zero sum).
+fn sum_start() -> f64 {
+    std::iter::empty::<f64>().sum()
+}
+
+/// The cumulative shuffles of a training set of one length: after epoch
+/// `e`, the reference's `order` is `rows[positions(e)[k]]`, because
+/// `SliceRandom::shuffle`'s swaps depend only on the generator and the length.
+struct EpochOrders {
+    len: usize,
+    rng: SeededRng,
+    /// `positions[e - 1]` is the permutation after epoch `e`.
+    positions: Vec<Vec<usize>>,
+}
+
+impl EpochOrders {
+    fn new(len: usize, seed: u64) -> Self {
+        Self {
+            len,
+            rng: SeededRng::seed_from_u64(seed),
+            positions: Vec::new(),
+        }
+    }
+
+    fn positions(&mut self, epoch: usize) -> &[usize] {
+        while self.positions.len() < epoch {
+            let mut next = match self.positions.last() {
+                Some(previous) => previous.clone(),
+                None => (0..self.len).collect(),
+            };
+            next.shuffle(&mut self.rng);
+            self.positions.push(next);
+        }
+        &self.positions[epoch - 1]
+    }
+}
+
+/// The bookkeeping of the fit a lane is running (the scalar part of the
+/// reference's loop, touched once per epoch).
+struct Running {
+    /// Index of the fit in the caller's list.
+    index: usize,
+    /// Which `EpochOrders` shuffles it.
+    orders: usize,
+    epoch: usize,
+    /// Steps done in this epoch.
+    position: usize,
+    best_loss: f64,
+    epochs_without_improvement: usize,
+    improvement_needed: f64,
+}
+
+/// The state every step touches, lane by lane.
+struct Lanes {
+    /// `weights[feature][lane]`, stored as `scale · w` like the reference.
+    weights: Vec<[f64; LANES]>,
+    /// Truncated-gradient L1 penalty each weight has received.
+    received: Vec<[f64; LANES]>,
+    scale: [f64; LANES],
+    intercept: [f64; LANES],
+    l1_offered: [f64; LANES],
+    epoch_loss: [f64; LANES],
+}
+
+impl Lanes {
+    fn new(n_features: usize) -> Self {
+        Self {
+            weights: vec![[0.0; LANES]; n_features],
+            received: vec![[0.0; LANES]; n_features],
+            scale: [1.0; LANES],
+            intercept: [0.0; LANES],
+            l1_offered: [0.0; LANES],
+            epoch_loss: [0.0; LANES],
+        }
+    }
+
+    /// Puts lane `lane` back to the reference's starting state.
+    fn reset(&mut self, lane: usize) {
+        for (w, q) in self.weights.iter_mut().zip(&mut self.received) {
+            w[lane] = 0.0;
+            q[lane] = 0.0;
+        }
+        self.scale[lane] = 1.0;
+        self.intercept[lane] = 0.0;
+        self.l1_offered[lane] = 0.0;
+        self.epoch_loss[lane] = 0.0;
+    }
+}
+
+/// Trains one perceptron per entry of `row_sets` (each already validated,
+/// every row index below `u32::MAX`),
+/// with the settings of the reference's `sgd`, [`LANES`] fits at a time.
+/// Results are in `row_sets` order.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "a lane number indexes the lanes' state and their bookkeeping alike"
+)]
+pub(crate) fn sgd_interleaved(
+    settings: &SgdSettings,
+    data: &[f64],
+    n_features: usize,
+    targets: &[f64],
+    row_sets: &[&[usize]],
+) -> Vec<Result<FittedPerceptron, FitError>> {
+    let mut results: Vec<Option<Result<FittedPerceptron, FitError>>> =
+        (0..row_sets.len()).map(|_| None).collect();
+    let mut orders: Vec<EpochOrders> = Vec::new();
+    let mut lanes = Lanes::new(n_features);
+    let mut running: [Option<Running>; LANES] = Default::default();
+    // The rows each lane reads, by global step: `ring[(step & mask) * LANES
+    // + lane]`. A lane writes a whole epoch ahead when it starts one, so the
+    // kernel reads one contiguous vector of row indices per step; idle lanes
+    // read stale (valid) rows.
+    let longest = row_sets.iter().map(|rows| rows.len()).max().unwrap_or(0);
+    let ring_len = longest.next_power_of_two();
+    let mut ring = Ring {
+        rows: vec![0; ring_len * LANES],
+        offsets_fit_i32: i32::try_from(data.len()).is_ok(),
+        mask: ring_len - 1,
+        now: 0,
+    };
+    let mut waiting = 0..row_sets.len();
+
+    loop {
+        for lane in 0..LANES {
+            while running[lane].is_none() {
+                let Some(index) = waiting.next() else {
+                    // Idle from now on: a fresh state, so no overflowed or
+                    // subnormal leftovers slow the lanes still working.
+                    lanes.reset(lane);
+                    break;
+                };
+                let rows = row_sets[index];
+                if settings.max_iter == 0 {
+                    // The reference runs no epoch: zero weights.
+                    lanes.reset(lane);
+                    results[index] = Some(finish_fit(&lanes, lane, 0));
+                    continue;
+                }
+                let which = match orders.iter().position(|o| o.len == rows.len()) {
+                    Some(which) => which,
+                    None => {
+                        orders.push(EpochOrders::new(rows.len(), settings.seed));
+                        orders.len() - 1
+                    }
+                };
+                lanes.reset(lane);
+                ring.fill(lane, rows, orders[which].positions(1));
+                running[lane] = Some(Running {
+                    index,
+                    orders: which,
+                    epoch: 1,
+                    position: 0,
+                    best_loss: f64::INFINITY,
+                    epochs_without_improvement: 0,
+                    improvement_needed: settings.tol * rows.len() as f64,
+                });
+            }
+        }
+        // Run until the first lane reaches the end of its epoch.
+        let Some(steps) = running
+            .iter()
+            .flatten()
+            .map(|fit| row_sets[fit.index].len() - fit.position)
+            .min()
+        else {
+            break;
+        };
+        run_steps(
+            settings, data, n_features, targets, &ring, steps, &mut lanes,
+        );
+        ring.now += steps;
+
+        for lane in 0..LANES {
+            let Some(fit) = running[lane].as_mut() else {
+                continue;
+            };
+            fit.position += steps;
+            let rows = row_sets[fit.index];
+            if fit.position < rows.len() {
+                continue;
+            }
+            // The reference's end-of-epoch checks, for this lane.
+            let epoch_loss = lanes.epoch_loss[lane];
+            let outcome = if !epoch_loss.is_finite() || !lanes.intercept[lane].is_finite() {
+                Some(Err(FitError::Diverged(fit.epoch)))
+            } else {
+                if epoch_loss > fit.best_loss - fit.improvement_needed {
+                    fit.epochs_without_improvement += 1;
+                } else {
+                    fit.epochs_without_improvement = 0;
+                }
+                fit.best_loss = fit.best_loss.min(epoch_loss);
+                (fit.epochs_without_improvement >= settings.n_iter_no_change
+                    || fit.epoch == settings.max_iter)
+                    .then(|| finish_fit(&lanes, lane, fit.epoch))
+            };
+            if let Some(outcome) = outcome {
+                results[fit.index] = Some(outcome);
+                running[lane] = None;
+                continue;
+            }
+            fit.epoch += 1;
+            fit.position = 0;
+            lanes.epoch_loss[lane] = 0.0;
+            ring.fill(lane, rows, orders[fit.orders].positions(fit.epoch));
+        }
+    }
+    results
+        .into_iter()
+        .map(|result| result.expect("every fit ran to its end"))
+        .collect()
+}
+
+/// Row indices by global step and lane.
+struct Ring {
+    rows: Vec<u32>,
+    /// Whether every `row * n_features + feature` fits an i32 (the AVX-512
+    /// kernel's gather offsets).
+    offsets_fit_i32: bool,
+    /// Steps held, minus one (a power of two, at least the longest epoch).
+    mask: usize,
+    /// The global step the next kernel run starts at.
+    now: usize,
+}
+
+impl Ring {
+    /// Lane `lane`'s next epoch, from step `now` on: `rows` in the order of
+    /// `positions`.
+    fn fill(&mut self, lane: usize, rows: &[usize], positions: &[usize]) {
+        // From `now` to the end of the ring, then from its start.
+        let start = self.now & self.mask;
+        let (head, tail) = positions.split_at(positions.len().min(self.mask + 1 - start));
+        let write = |ring: &mut [u32], positions: &[usize]| {
+            for (slot, &position) in ring.chunks_exact_mut(LANES).zip(positions) {
+                // The caller checked that row indices fit u32.
+                slot[lane] = rows[position] as u32;
+            }
+        };
+        write(&mut self.rows[start * LANES..], head);
+        write(&mut self.rows, tail);
+    }
+
+    /// The row indices of every lane at global step `step`.
+    fn at(&self, step: usize) -> &[u32] {
+        let start = (step & self.mask) * LANES;
+        &self.rows[start..start + LANES]
+    }
+}
+
+/// The reference's epilogue for one fit: unscaled weights, checked for
+/// overflow. Profiled so that a profile still counts one call per fit.
+#[proflab::profile]
+fn finish_fit(lanes: &Lanes, lane: usize, n_iter: usize) -> Result<FittedPerceptron, FitError> {
+    let scale = lanes.scale[lane];
+    let coef: Vec<f64> = lanes.weights.iter().map(|w| w[lane] * scale).collect();
+    if coef.iter().any(|w| !w.is_finite()) {
+        return Err(FitError::Diverged(n_iter));
+    }
+    Ok(FittedPerceptron {
+        coef,
+        intercept: lanes.intercept[lane],
+        n_iter,
+    })
+}
+
+/// `steps` SGD steps of every lane from the ring's current step: the
+/// reference's step with each `if` turned into a select between the updated
+/// and the unchanged value. The AVX-512 kernel when the CPU has it, else the
+/// same operations on arrays, left to the compiler.
+fn run_steps(
+    settings: &SgdSettings,
+    data: &[f64],
+    n_features: usize,
+    targets: &[f64],
+    ring: &Ring,
+    steps: usize,
+    lanes: &mut Lanes,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && ring.offsets_fit_i32 && !force_portable() {
+        // SAFETY: the CPU has the kernel's target features (checked above).
+        unsafe {
+            avx512::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
+        }
+        return;
+    }
+    run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
+}
+
+/// Tests set this to check the portable kernel on a CPU with AVX-512.
+#[cfg(test)]
+static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn force_portable() -> bool {
+    #[cfg(test)]
+    return FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(test))]
+    false
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+#[allow(
+    clippy::needless_range_loop,
+    reason = "each lane indexes several arrays at once: the shape SIMD wants"
+)]
+fn run_steps_portable(
+    settings: &SgdSettings,
+    data: &[f64],
+    n_features: usize,
+    targets: &[f64],
+    ring: &Ring,
+    steps: usize,
+    lanes: &mut Lanes,
+) {
+    let zero = sum_start();
+    let eta = settings.eta;
+    let Lanes {
+        weights,
+        received,
+        scale,
+        intercept,
+        l1_offered,
+        epoch_loss,
+    } = lanes;
+    for step_index in ring.now..ring.now + steps {
+        let rows = ring.at(step_index);
+        let mut base = [0usize; LANES];
+        let mut y = [0.0; LANES];
+        for lane in 0..LANES {
+            let row = rows[lane] as usize;
+            base[lane] = row * n_features;
+            y[lane] = targets[row];
+        }
+        let feature = |j: usize, lane: usize| data[base[lane] + j];
+
+        let mut dot = [zero; LANES];
+        for (j, w) in weights.iter().enumerate() {
+            for lane in 0..LANES {
+                dot[lane] += w[lane] * feature(j, lane);
+            }
+        }
+        let mut margin = [0.0; LANES];
+        for lane in 0..LANES {
+            margin[lane] = (dot[lane] * scale[lane] + intercept[lane]) * y[lane];
+        }
+        if settings.decays {
+            for s in scale.iter_mut() {
+                *s *= settings.decay;
+            }
+            if scale.iter().any(|&s| s < MIN_SCALE) {
+                fold_scales(weights, scale, 0..LANES);
+            }
+        }
+        let mut wrong = [false; LANES];
+        let mut step = [0.0; LANES];
+        let mut update = [0.0; LANES];
+        for lane in 0..LANES {
+            wrong[lane] = margin[lane] <= 0.0;
+            let loss = epoch_loss[lane] - margin[lane];
+            epoch_loss[lane] = if wrong[lane] { loss } else { epoch_loss[lane] };
+            update[lane] = eta * y[lane];
+            step[lane] = update[lane] / scale[lane];
+        }
+        for (j, w) in weights.iter_mut().enumerate() {
+            for lane in 0..LANES {
+                let moved = w[lane] + step[lane] * feature(j, lane);
+                w[lane] = if wrong[lane] { moved } else { w[lane] };
+            }
+        }
+        if settings.fit_intercept {
+            for lane in 0..LANES {
+                let moved = intercept[lane] + update[lane];
+                intercept[lane] = if wrong[lane] { moved } else { intercept[lane] };
+            }
+        }
+        if settings.truncates {
+            let mut inverse_scale = [0.0; LANES];
+            for lane in 0..LANES {
+                l1_offered[lane] += settings.l1_step;
+                inverse_scale[lane] = 1.0 / scale[lane];
+            }
+            for (w, q) in weights.iter_mut().zip(received.iter_mut()) {
+                for lane in 0..LANES {
+                    let before = w[lane];
+                    let offered = l1_offered[lane];
+                    let shrunk_positive =
+                        (before - (offered + q[lane]) * inverse_scale[lane]).max(0.0);
+                    let shrunk_negative =
+                        (before + (offered - q[lane]) * inverse_scale[lane]).min(0.0);
+                    let after = if before > 0.0 {
+                        shrunk_positive
+                    } else if before < 0.0 {
+                        shrunk_negative
+                    } else {
+                        before
+                    };
+                    w[lane] = after;
+                    q[lane] += scale[lane] * (after - before);
+                }
+            }
+        }
+    }
+}
+
+/// The reference's `fold_scale`, for the lanes among `group` whose scale
+/// fell too low.
+#[cold]
+fn fold_scales(
+    weights: &mut [[f64; LANES]],
+    scale: &mut [f64; LANES],
+    group: std::ops::Range<usize>,
+) {
+    for lane in group {
+        if scale[lane] < MIN_SCALE {
+            for w in weights.iter_mut() {
+                w[lane] *= scale[lane];
+            }
+            scale[lane] = 1.0;
+        }
+    }
+}
+
+/// The step on AVX-512 registers, eight lanes per register, the registers
+/// of a step independent of each other so their chains overlap.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512d, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _mm256_loadu_si256, _mm256_mullo_epi32,
+        _mm256_set1_epi32, _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_i32gather_pd,
+        _mm512_loadu_pd, _mm512_mask_add_pd, _mm512_mask_mov_pd, _mm512_mask_sub_pd, _mm512_max_pd,
+        _mm512_min_pd, _mm512_mul_pd, _mm512_set1_pd, _mm512_setzero_pd, _mm512_storeu_pd,
+        _mm512_sub_pd,
+    };
+
+    use super::{LANES, Lanes, MIN_SCALE, Ring, SgdSettings, fold_scales, sum_start};
+
+    /// f64 lanes in one register.
+    const WIDTH: usize = 8;
+    /// Registers per step.
+    const GROUPS: usize = LANES / WIDTH;
+    /// Features whose gathered values are kept for the update; wider rows
+    /// gather the rest twice.
+    const KEPT: usize = 16;
+
+    /// As [`super::run_steps_portable`], lane for lane and operation for
+    /// operation.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F, and every `row * n_features + feature`
+    /// must fit an i32 (`ring.offsets_fit_i32`).
+    #[target_feature(enable = "avx512f")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one SGD step, kept in one piece to read against the reference"
+    )]
+    unsafe fn run_steps(
+        settings: &SgdSettings,
+        data: &[f64],
+        n_features: usize,
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        let load = |values: &[f64; LANES], group: usize| -> __m512d {
+            // SAFETY: group < GROUPS, so the eight lanes are inside the array.
+            unsafe { _mm512_loadu_pd(values.as_ptr().add(group * WIDTH)) }
+        };
+        let store = |values: &mut [f64; LANES], group: usize, v: __m512d| {
+            // SAFETY: as in `load`.
+            unsafe { _mm512_storeu_pd(values.as_mut_ptr().add(group * WIDTH), v) }
+        };
+        let zero = _mm512_set1_pd(sum_start());
+        let positive_zero = _mm512_setzero_pd();
+        let one = _mm512_set1_pd(1.0);
+        let eta = _mm512_set1_pd(settings.eta);
+        let decay = _mm512_set1_pd(settings.decay);
+        let min_scale = _mm512_set1_pd(MIN_SCALE);
+        let l1_step = _mm512_set1_pd(settings.l1_step);
+        let row_width = _mm256_set1_epi32(n_features as i32);
+        let mut scale: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.scale, g));
+        let mut intercept: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.intercept, g));
+        let mut offered: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.l1_offered, g));
+        let mut loss: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.epoch_loss, g));
+        let mut x = [[positive_zero; KEPT]; GROUPS];
+
+        for step_index in ring.now..ring.now + steps {
+            let rows = ring.at(step_index);
+            for g in 0..GROUPS {
+                // SAFETY: `rows` holds LANES u32 row indices.
+                let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
+                let base = _mm256_mullo_epi32(row, row_width);
+                // SAFETY: every row index is below the row count (the fits
+                // were validated and idle lanes keep earlier rows), so
+                // `row` indexes `targets` and `base + j` indexes `data`.
+                let y = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
+                let feature = |j: usize| -> __m512d {
+                    // SAFETY: as above, j < n_features.
+                    unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) }
+                };
+
+                let mut dot = zero;
+                for (j, w) in lanes.weights.iter().enumerate() {
+                    let xj = feature(j);
+                    if j < KEPT {
+                        x[g][j] = xj;
+                    }
+                    dot = _mm512_add_pd(dot, _mm512_mul_pd(load(w, g), xj));
+                }
+                let margin =
+                    _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(dot, scale[g]), intercept[g]), y);
+                if settings.decays {
+                    scale[g] = _mm512_mul_pd(scale[g], decay);
+                    if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
+                        store(&mut lanes.scale, g, scale[g]);
+                        fold_scales(
+                            &mut lanes.weights,
+                            &mut lanes.scale,
+                            g * WIDTH..(g + 1) * WIDTH,
+                        );
+                        scale[g] = load(&lanes.scale, g);
+                    }
+                }
+                let wrong = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = _mm512_mask_sub_pd(loss[g], wrong, loss[g], margin);
+                let update = _mm512_mul_pd(eta, y);
+                let step = _mm512_div_pd(update, scale[g]);
+                if settings.fit_intercept {
+                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong, intercept[g], update);
+                }
+                if settings.truncates {
+                    offered[g] = _mm512_add_pd(offered[g], l1_step);
+                }
+                let inverse_scale = _mm512_div_pd(one, scale[g]);
+                // The reference updates every weight, then truncates every
+                // weight; each feature's two operations touch only that
+                // feature, so doing both per feature is the same arithmetic
+                // with one store instead of a store and a reload.
+                for (j, (w, q)) in lanes
+                    .weights
+                    .iter_mut()
+                    .zip(lanes.received.iter_mut())
+                    .enumerate()
+                {
+                    let xj = if j < KEPT { x[g][j] } else { feature(j) };
+                    let old = load(w, g);
+                    let moved = _mm512_add_pd(old, _mm512_mul_pd(step, xj));
+                    let before = _mm512_mask_mov_pd(old, wrong, moved);
+                    if !settings.truncates {
+                        store(w, g, before);
+                        continue;
+                    }
+                    let received = load(q, g);
+                    let shrunk_positive = _mm512_max_pd(
+                        _mm512_sub_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_add_pd(offered[g], received), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let shrunk_negative = _mm512_min_pd(
+                        _mm512_add_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_sub_pd(offered[g], received), inverse_scale),
+                        ),
+                        positive_zero,
+                    );
+                    let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(before, positive_zero);
+                    let negative = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(before, positive_zero);
+                    let after = _mm512_mask_mov_pd(
+                        _mm512_mask_mov_pd(before, negative, shrunk_negative),
+                        positive,
+                        shrunk_positive,
+                    );
+                    store(w, g, after);
+                    store(
+                        q,
+                        g,
+                        _mm512_add_pd(
+                            received,
+                            _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)),
+                        ),
+                    );
+                }
+            }
+        }
+        for g in 0..GROUPS {
+            store(&mut lanes.scale, g, scale[g]);
+            store(&mut lanes.intercept, g, intercept[g]);
+            store(&mut lanes.l1_offered, g, offered[g]);
+            store(&mut lanes.epoch_loss, g, loss[g]);
+        }
+    }
+
+    /// [`run_steps`] for rows of `NF` features, with the weights, their L1
+    /// bookkeeping and the gathered features held in registers for the
+    /// whole run instead of stored and reloaded every step.
+    ///
+    /// # Safety
+    /// As [`run_steps`], and `n_features == NF`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(
+        clippy::too_many_lines,
+        clippy::needless_range_loop,
+        reason = "one SGD step, kept in one piece to read against the reference; \
+                  a feature number indexes weights, features and bookkeeping alike"
+    )]
+    unsafe fn run_steps_fixed<const NF: usize>(
+        settings: &SgdSettings,
+        data: &[f64],
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        let load = |values: &[f64; LANES], group: usize| -> __m512d {
+            // SAFETY: group < GROUPS, so the eight lanes are inside the array.
+            unsafe { _mm512_loadu_pd(values.as_ptr().add(group * WIDTH)) }
+        };
+        let store = |values: &mut [f64; LANES], group: usize, v: __m512d| {
+            // SAFETY: as in `load`.
+            unsafe { _mm512_storeu_pd(values.as_mut_ptr().add(group * WIDTH), v) }
+        };
+        let zero = _mm512_set1_pd(sum_start());
+        let positive_zero = _mm512_setzero_pd();
+        let one = _mm512_set1_pd(1.0);
+        let eta = _mm512_set1_pd(settings.eta);
+        let decay = _mm512_set1_pd(settings.decay);
+        let min_scale = _mm512_set1_pd(MIN_SCALE);
+        let l1_step = _mm512_set1_pd(settings.l1_step);
+        let row_width = _mm256_set1_epi32(NF as i32);
+        let mut scale: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.scale, g));
+        let mut intercept: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.intercept, g));
+        let mut offered: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.l1_offered, g));
+        let mut loss: [__m512d; GROUPS] = std::array::from_fn(|g| load(&lanes.epoch_loss, g));
+        let mut weights: [[__m512d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.weights[j], g)));
+        let mut received: [[__m512d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.received[j], g)));
+
+        // Each phase of the step runs for every register before the next
+        // phase: the registers' chains are independent, and writing them side
+        // by side keeps both in flight (the out-of-order window alone does
+        // not reach a whole step ahead).
+        for step_index in ring.now..ring.now + steps {
+            let rows = ring.at(step_index);
+            let mut y = [positive_zero; GROUPS];
+            let mut x = [[positive_zero; NF]; GROUPS];
+            for g in 0..GROUPS {
+                // SAFETY: `rows` holds LANES u32 row indices.
+                let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
+                let base = _mm256_mullo_epi32(row, row_width);
+                // SAFETY: every row index is below the row count, so `row`
+                // indexes `targets` and `base + j` (j < NF) indexes `data`.
+                y[g] = unsafe { _mm512_i32gather_pd::<8>(row, targets.as_ptr()) };
+                for j in 0..NF {
+                    // SAFETY: as above.
+                    x[g][j] = unsafe { _mm512_i32gather_pd::<8>(base, data.as_ptr().add(j)) };
+                }
+            }
+            let mut dot = [zero; GROUPS];
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    dot[g] = _mm512_add_pd(dot[g], _mm512_mul_pd(weights[g][j], x[g][j]));
+                }
+            }
+            let mut wrong = [0; GROUPS];
+            let mut step = [positive_zero; GROUPS];
+            let mut inverse_scale = [positive_zero; GROUPS];
+            for g in 0..GROUPS {
+                let margin = _mm512_mul_pd(
+                    _mm512_add_pd(_mm512_mul_pd(dot[g], scale[g]), intercept[g]),
+                    y[g],
+                );
+                if settings.decays {
+                    scale[g] = _mm512_mul_pd(scale[g], decay);
+                    if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
+                        store(&mut lanes.scale, g, scale[g]);
+                        for j in 0..NF {
+                            store(&mut lanes.weights[j], g, weights[g][j]);
+                        }
+                        fold_scales(
+                            &mut lanes.weights,
+                            &mut lanes.scale,
+                            g * WIDTH..(g + 1) * WIDTH,
+                        );
+                        scale[g] = load(&lanes.scale, g);
+                        for j in 0..NF {
+                            weights[g][j] = load(&lanes.weights[j], g);
+                        }
+                    }
+                }
+                wrong[g] = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = _mm512_mask_sub_pd(loss[g], wrong[g], loss[g], margin);
+                let update = _mm512_mul_pd(eta, y[g]);
+                step[g] = _mm512_div_pd(update, scale[g]);
+                if settings.fit_intercept {
+                    intercept[g] = _mm512_mask_add_pd(intercept[g], wrong[g], intercept[g], update);
+                }
+                if settings.truncates {
+                    offered[g] = _mm512_add_pd(offered[g], l1_step);
+                }
+                inverse_scale[g] = _mm512_div_pd(one, scale[g]);
+            }
+            // Update, then truncate, per feature: see `run_steps`.
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    let w = weights[g][j];
+                    let q = received[g][j];
+                    let before =
+                        _mm512_mask_add_pd(w, wrong[g], w, _mm512_mul_pd(step[g], x[g][j]));
+                    if !settings.truncates {
+                        weights[g][j] = before;
+                        continue;
+                    }
+                    let shrunk_positive = _mm512_max_pd(
+                        _mm512_sub_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_add_pd(offered[g], q), inverse_scale[g]),
+                        ),
+                        positive_zero,
+                    );
+                    let shrunk_negative = _mm512_min_pd(
+                        _mm512_add_pd(
+                            before,
+                            _mm512_mul_pd(_mm512_sub_pd(offered[g], q), inverse_scale[g]),
+                        ),
+                        positive_zero,
+                    );
+                    let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(before, positive_zero);
+                    let negative = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(before, positive_zero);
+                    let after = _mm512_mask_mov_pd(
+                        _mm512_mask_mov_pd(before, negative, shrunk_negative),
+                        positive,
+                        shrunk_positive,
+                    );
+                    received[g][j] =
+                        _mm512_add_pd(q, _mm512_mul_pd(scale[g], _mm512_sub_pd(after, before)));
+                    weights[g][j] = after;
+                }
+            }
+        }
+        for g in 0..GROUPS {
+            store(&mut lanes.scale, g, scale[g]);
+            store(&mut lanes.intercept, g, intercept[g]);
+            store(&mut lanes.l1_offered, g, offered[g]);
+            store(&mut lanes.epoch_loss, g, loss[g]);
+            for j in 0..NF {
+                store(&mut lanes.weights[j], g, weights[g][j]);
+                store(&mut lanes.received[j], g, received[g][j]);
+            }
+        }
+    }
+
+    /// [`run_steps_fixed`] for the common row widths, [`run_steps`] for others.
+    ///
+    /// # Safety
+    /// As [`run_steps`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_steps_any_width(
+        settings: &SgdSettings,
+        data: &[f64],
+        n_features: usize,
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        macro_rules! fixed {
+            ($($nf:literal)*) => {
+                match n_features {
+                    // SAFETY: the caller's promises, and n_features == NF.
+                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, ring, steps, lanes) },)*
+                    // SAFETY: the caller's promises.
+                    _ => unsafe { run_steps(settings, data, n_features, targets, ring, steps, lanes) },
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8 9 10 11 12);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClassificationParams, Penalty, Perceptron, RepeatedStratifiedKFold};
+
+    /// The integration tests run the kernel this CPU picks; this one runs the
+    /// portable kernel too, against the reference.
+    #[test]
+    fn the_portable_kernel_matches_the_reference() {
+        let data = crate::make_classification(&ClassificationParams::tutorial()).expect("valid");
+        let splits = RepeatedStratifiedKFold::tutorial()
+            .split(&data.labels)
+            .expect("splits");
+        let sets: Vec<&[usize]> = splits.iter().map(|s| s.train.as_slice()).collect();
+        FORCE_PORTABLE.store(true, std::sync::atomic::Ordering::Relaxed);
+        for (penalty, alpha) in [(Penalty::ElasticNet, 0.05), (Penalty::None, 0.0)] {
+            let model = Perceptron {
+                penalty,
+                alpha,
+                ..Perceptron::default()
+            };
+            let fits = model.fit_interleaved(data.features.view(), &data.labels, &sets[..11]);
+            for (rows, fit) in sets.iter().zip(&fits) {
+                let reference = model.fit_rows(data.features.view(), &data.labels, rows);
+                let bits = |fit: &Result<crate::FittedPerceptron, FitError>| {
+                    fit.clone().map(|fit| {
+                        let mut bits: Vec<u64> = fit.coef.iter().map(|w| w.to_bits()).collect();
+                        bits.push(fit.intercept.to_bits());
+                        (bits, fit.n_iter)
+                    })
+                };
+                assert_eq!(bits(fit), bits(&reference));
+            }
+        }
+    }
+}
