@@ -1136,13 +1136,13 @@ fn bisect_names_the_commit_that_regressed() {
             &good,
             "HEAD",
             "--min-rounds",
-            "2",
+            "3",
             "--max-rounds",
-            "2",
+            "3",
         ])
         .args([
             "--filter",
-            "^work/00$",
+            "^work/0[0-2]$",
             "--json",
             "--bench",
             "suite",
