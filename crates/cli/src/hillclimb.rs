@@ -29,6 +29,9 @@ pub struct Args {
     /// Worker threads for the folds (0: one per core, 1: sequential; at most 256).
     #[arg(long, default_value_t = 1, value_parser = crate::limits::jobs())]
     jobs: usize,
+    /// Print the accepted steps and the result as JSON instead of the tutorial's lines.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     profiling: crate::profiling::ProfileArgs,
 }
@@ -69,8 +72,22 @@ fn search(args: &Args) -> anyhow::Result<ExitCode> {
         progress.inc(1);
         score
     };
+    let accepted = std::sync::Mutex::new(Vec::new());
     let report = |step: proflab_perceptron::AcceptedStep| {
-        progress.suspend(|| println!(">{}, cfg={} {:.5}", step.iteration, step.config, step.score));
+        if args.json {
+            accepted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(serde_json::json!({
+                    "iteration": step.iteration,
+                    "eta0": step.config.eta0,
+                    "alpha": step.config.alpha,
+                    "score": step.score,
+                }));
+        } else {
+            progress
+                .suspend(|| println!(">{}, cfg={} {:.5}", step.iteration, step.config, step.score));
+        }
     };
     let outcome = crate::thread_pool(args.jobs)?.install(|| {
         hill_climb(
@@ -83,6 +100,16 @@ fn search(args: &Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     progress.finish_and_clear();
+    if args.json {
+        let result = serde_json::json!({
+            "accepted": accepted.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+            "eta0": outcome.config.eta0,
+            "alpha": outcome.config.alpha,
+            "score": outcome.score,
+        });
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("Done!");
     println!(
         "cfg={}: Mean Accuracy: {:.6}",

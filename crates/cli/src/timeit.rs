@@ -42,6 +42,9 @@ pub struct Args {
     compared: Vec<String>,
     #[command(flatten)]
     color: ColorArgs,
+    /// Print each statement's loop count, repetition times and best time per loop as JSON.
+    #[arg(long)]
+    json: bool,
     /// The statement's lines, one block (as timeit's several STMT arguments).
     statement: Vec<String>,
 }
@@ -138,6 +141,30 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     spinner.finish_and_clear();
+    if args.json {
+        let fastest = measurements
+            .iter()
+            .map(Measurement::best)
+            .fold(f64::INFINITY, f64::min);
+        let results: Vec<serde_json::Value> = statements
+            .iter()
+            .zip(&measurements)
+            .map(|(statement, measurement)| {
+                serde_json::json!({
+                    "statement": statement.join("\n"),
+                    "loops": measurement.number,
+                    "repetition_seconds": measurement.raw_timings,
+                    "best_seconds_per_loop": measurement.best(),
+                    "ratio_to_fastest": measurement.best() / fastest,
+                    "warning": unreliable_warning(measurement),
+                })
+            })
+            .collect();
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &results)?;
+        writeln!(stdout)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let warning_style = Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()));
     let fastest_style = Style::new().bold().fg_color(Some(AnsiColor::Green.into()));
     let mut stdout = args.color.stdout().lock();

@@ -126,6 +126,33 @@ fn hillclimb_prints_the_tutorials_lines() {
     );
 }
 
+#[test]
+fn hillclimb_json_holds_the_same_search() {
+    let run = |extra: &[&str]| {
+        let output = proflab()
+            .args(["hillclimb", "--n-iter", "10", "--seed", "1"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let text = run(&[]);
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).expect("JSON");
+    let accepted = json["accepted"].as_array().expect("steps");
+    assert_eq!(
+        accepted.len(),
+        text.lines().count() - 2,
+        "one object per accepted step"
+    );
+    let last = text.lines().last().expect("result line");
+    let score = json["score"].as_f64().expect("score");
+    assert!(
+        last.ends_with(&format!("Mean Accuracy: {score:.6}")),
+        "{last} vs {score}"
+    );
+}
+
 /// A line matcher built on predicates' regex support.
 fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool {
     let predicate = predicate::str::is_match(format!("^{pattern}$")).expect("valid regex");

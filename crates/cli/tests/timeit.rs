@@ -47,6 +47,21 @@ fn times_a_snippet_reports_like_python_and_leaves_the_project_untouched() {
         cache.path().join("target").is_dir(),
         "the build went to the cache"
     );
+    // The same snippet again, cached, as JSON.
+    let out = proflab(&cache, &work)
+        .args(["timeit", "-n", "1000", "-r", "3", "--json"])
+        .args(["-s", "let v: Vec<u64> = (0..100).collect();"])
+        .args(["let s: u64 = v.iter().sum();", "s"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(results[0]["loops"], 1000);
+    assert_eq!(
+        results[0]["repetition_seconds"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(results[0]["ratio_to_fastest"], 1.0);
 }
 
 #[test]
