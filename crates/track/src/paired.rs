@@ -205,7 +205,9 @@ struct BenchBinary {
 /// meets (read from Criterion's `configure_from_args` at each release):
 /// `--exact` exists from 0.5.0, and `--warm-up-time`/`--measurement-time`
 /// take fractional seconds from 0.4.0 (0.3 parses integers and exits on
-/// `0.5`). Told apart by the binary's own `--help`.
+/// `0.5`). From 0.5 `--list` says `ID: benchmark` (before, `ID: bench`);
+/// 0.3 and 0.4 are told apart by their `--help` (0.5 and later may be built
+/// without clap's help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Dialect {
     exact: bool,
@@ -309,19 +311,27 @@ fn build_benches(
         // Criterion lists `ID: benchmark` (`ID: bench` before 0.5), proflab-callgrind
         // `ID: instructions`; other harnesses print nothing of either form.
         let listed = run_checked(list, commit)?;
-        binary.ids = listed
+        let modern: Vec<String> = listed
             .lines()
-            .filter_map(|line| {
-                line.strip_suffix(": benchmark")
-                    .or_else(|| line.strip_suffix(": bench"))
-            })
+            .filter_map(|line| line.strip_suffix(": benchmark"))
             .map(str::to_owned)
             .collect();
         binary.counts_instructions = listed.lines().any(|line| line.ends_with(": instructions"));
-        if !binary.ids.is_empty() {
-            let mut help = bench_command(binary, &scratch);
-            help.arg("--help");
-            binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
+        if modern.is_empty() {
+            binary.ids = listed
+                .lines()
+                .filter_map(|line| line.strip_suffix(": bench"))
+                .map(str::to_owned)
+                .collect();
+            // Before 0.5: ask `--help` whether it is 0.3 or 0.4 (0.5 and later
+            // may be built without clap's help, and are known from `--list`).
+            if !binary.ids.is_empty() {
+                let mut help = bench_command(binary, &scratch);
+                help.arg("--help");
+                binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
+            }
+        } else {
+            binary.ids = modern;
         }
     }
     Ok(binaries)
