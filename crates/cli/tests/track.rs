@@ -1021,15 +1021,21 @@ fn older_criterion_versions_are_run_and_read() {
         assert!(out.status.success(), "Criterion {version}: {stderr}");
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let rows = report["benchmarks"].as_array().unwrap();
-        let verdicts: Vec<(&str, &str)> = rows
-            .iter()
-            .map(|r| (r["id"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
-            .collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
         assert_eq!(
-            verdicts,
-            [("work/00", "regressed"), ("work/01", "unchanged")],
-            "Criterion {version}: only the two benchmarks asked for, each alone: {report}"
+            ids,
+            ["work/00", "work/01"],
+            "Criterion {version}: each benchmark alone: {report}"
         );
+        // The plumbing, not the statistics: B's work/00 does twice the steps,
+        // which its samples show even on a crowded machine.
+        let slowdown =
+            rows[0]["b_median"].as_f64().unwrap() / rows[0]["a_median"].as_f64().unwrap();
+        assert!(
+            slowdown > 1.4,
+            "Criterion {version}: B's work/00 read as {slowdown:.2}x: {report}"
+        );
+        assert_eq!(rows[0]["rounds"], 3);
         assert_eq!(worktree_count(repo.path()), 1);
     }
 }
