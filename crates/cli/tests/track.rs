@@ -1007,9 +1007,9 @@ fn older_criterion_versions_are_run_and_read() {
                 "HEAD~1",
                 "HEAD",
                 "--min-rounds",
-                "2",
+                "3",
                 "--max-rounds",
-                "2",
+                "3",
             ])
             .args(["--filter", "^work/0[01]$", "--json", "--target-dir"])
             .arg(&target)
