@@ -20,7 +20,10 @@ injected = {}
 for line in (out / "slowdowns").read_text().splitlines():
     bench, percent = line.split()
     injected[bench] = float(percent)
-trials = len(list(out.glob("track-ab-*.json")))
+# Complete trials only (a trial appends its line to `seconds` when it ends), so the
+# analysis can run on a measurement still under way.
+seconds = [line.split() for line in (out / "seconds").read_text().splitlines()]
+trials = len(seconds)
 
 
 def load(kind, t):
@@ -79,7 +82,6 @@ set_aside = sum(r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials
                 for r in load(kind, t)["benchmarks"])
 print(f"rounds per benchmark and run: median {statistics.median(rounds)}, max {max(rounds)}; "
       f"rounds set aside as spoiled: {set_aside} of {sum(rounds)}")
-seconds = [line.split() for line in (out / "seconds").read_text().splitlines()]
 if seconds:
     print(f"seconds per trial (A/A + A/B track runs; Criterion's three runs): median "
           f"{statistics.median(int(s[1]) for s in seconds)} s; {statistics.median(int(s[2]) for s in seconds)} s "
