@@ -445,18 +445,37 @@ fn template_repo() -> tempfile::TempDir {
 /// and two runs writing one Criterion folder at once would read each other's files.
 static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// `track run HEAD~1 HEAD` on quick Criterion settings; the target folder is
+/// `proflab track ARGS` (a `run` or `bisect`) on quick Criterion settings,
+/// printing JSON; the target folder `target` under Cargo's test folder is
 /// kept between test runs, so Criterion builds once per side, not every time.
-fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
+fn quick_track(repo: &Path, target: &str, args: &[&str]) -> Command {
     let mut cmd = proflab(repo);
-    cmd.args(["track", "run", "HEAD~1", "HEAD"])
-        .args(["--min-rounds", rounds, "--max-rounds", rounds])
-        .args(["--filter", filter, "--json", "--target-dir"])
-        .arg(&target)
+    cmd.arg("track")
+        .args(args)
+        .args(["--json", "--target-dir"])
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join(target))
         .args(["--warm-up", "0.05", "--measurement", "0.1"])
         .args(["--criterion-arg=--sample-size", "--criterion-arg=10"]);
     cmd
+}
+
+/// `track run HEAD~1 HEAD` with `rounds` rounds of the benchmarks `filter` selects.
+fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
+    quick_track(
+        repo,
+        "track-run",
+        &[
+            "run",
+            "HEAD~1",
+            "HEAD",
+            "--min-rounds",
+            rounds,
+            "--max-rounds",
+            rounds,
+            "--filter",
+            filter,
+        ],
+    )
 }
 
 fn worktree_count(repo: &Path) -> usize {
@@ -509,10 +528,10 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let marker = repo.path().join("spoiled-once");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
-    let out = proflab(repo.path())
-        .args([
-            "track",
+    let out = quick_track(
+        repo.path(),
+        "track-run",
+        &[
             "run",
             "HEAD~1",
             "HEAD",
@@ -520,28 +539,17 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
             "3",
             "--max-rounds",
             "6",
-        ])
-        .args([
             "--filter",
             "^(work/0[0-3]|spoiled/00)$",
-            "--json",
-            "--target-dir",
-        ])
-        .arg(&target)
-        .args([
-            "--warm-up",
-            "0.05",
-            "--measurement",
-            "0.1",
             "--bench",
             "suite",
             "--bench",
             "spoiled",
-        ])
-        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
-        .env("SPOIL_ONCE", &marker)
-        .output()
-        .unwrap();
+        ],
+    )
+    .env("SPOIL_ONCE", &marker)
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(marker.exists(), "one process ran slow");
@@ -856,10 +864,10 @@ fn the_working_tree_is_measured_as_it_is() {
         ),
     )
     .unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
-    let out = proflab(repo.path())
-        .args([
-            "track",
+    let out = quick_track(
+        repo.path(),
+        "track-run",
+        &[
             "run",
             "HEAD",
             "WORKTREE",
@@ -867,20 +875,14 @@ fn the_working_tree_is_measured_as_it_is() {
             "3",
             "--max-rounds",
             "3",
-        ])
-        .args([
             "--filter",
             "^work/0[01]$",
-            "--json",
             "--bench",
             "suite",
-            "--target-dir",
-        ])
-        .arg(&target)
-        .args(["--warm-up", "0.05", "--measurement", "0.1"])
-        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -998,11 +1000,10 @@ fn older_criterion_versions_are_run_and_read() {
         .unwrap();
         git(repo.path(), &["add", "-A"]);
         commit_empty(repo.path(), "B");
-        let target =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("track-run-criterion-{version}"));
-        let out = proflab(repo.path())
-            .args([
-                "track",
+        let out = quick_track(
+            repo.path(),
+            &format!("track-run-criterion-{version}"),
+            &[
                 "run",
                 "HEAD~1",
                 "HEAD",
@@ -1010,13 +1011,12 @@ fn older_criterion_versions_are_run_and_read() {
                 "3",
                 "--max-rounds",
                 "3",
-            ])
-            .args(["--filter", "^work/0[01]$", "--json", "--target-dir"])
-            .arg(&target)
-            .args(["--warm-up", "0.05", "--measurement", "0.1"])
-            .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
-            .output()
-            .unwrap();
+                "--filter",
+                "^work/0[01]$",
+            ],
+        )
+        .output()
+        .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "Criterion {version}: {stderr}");
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1134,10 +1134,10 @@ fn bisect_names_the_commit_that_regressed() {
             culprit = head(repo.path());
         }
     }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run");
-    let out = proflab(repo.path())
-        .args([
-            "track",
+    let out = quick_track(
+        repo.path(),
+        "track-run",
+        &[
             "bisect",
             &good,
             "HEAD",
@@ -1145,20 +1145,14 @@ fn bisect_names_the_commit_that_regressed() {
             "3",
             "--max-rounds",
             "3",
-        ])
-        .args([
             "--filter",
             "^work/0[0-2]$",
-            "--json",
             "--bench",
             "suite",
-            "--target-dir",
-        ])
-        .arg(&target)
-        .args(["--warm-up", "0.05", "--measurement", "0.1"])
-        .args(["--criterion-arg=--sample-size", "--criterion-arg=10"])
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
