@@ -193,6 +193,24 @@ fn commands(path: &Path, other: &Path) -> String {
     c.join("\n") + "\n"
 }
 
+/// Waits for `child`, killing it and failing the test (naming `what`) if it
+/// runs past `limit`: a profiled program that hangs must not hang CI.
+fn finish_within(mut child: Child, limit: std::time::Duration, what: &str) -> std::process::Output {
+    let deadline = std::time::Instant::now() + limit;
+    while child
+        .try_wait()
+        .expect("python3 can be waited for")
+        .is_none()
+    {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("profiling {what}.py ran past {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("python3 finishes")
+}
+
 /// Starts `python3 -m pstats path` reading `input`.
 fn python_session(path: &Path, input: String) -> Child {
     let mut child = Command::new("python3")
@@ -278,7 +296,7 @@ fn the_browser_prints_real_cpython_profiles_exactly_as_pstats_does() {
         })
         .collect();
     for (name, run) in PROGRAMS.iter().zip(runs) {
-        let output = run.wait_with_output().expect("python3 finishes");
+        let output = finish_within(run, std::time::Duration::from_secs(300), name);
         assert!(
             output.status.success(),
             "profiling {name}.py failed: {}",
