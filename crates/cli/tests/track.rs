@@ -1163,3 +1163,31 @@ fn bisect_names_the_commit_that_regressed() {
     );
     assert_eq!(worktree_count(repo.path()), 1);
 }
+
+/// `--color always|never` and `NO_COLOR` decide the verdicts' colour, not the terminal alone.
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let repo = two_recorded_commits();
+    let table = |args: &[&str], no_color: bool| {
+        let mut cmd = Command::cargo_bin("proflab").unwrap();
+        cmd.current_dir(repo.path())
+            .env_remove("NO_COLOR")
+            .args(["track", "compare", "HEAD~1", "HEAD"])
+            .args(args);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(table(&["--color", "always"], false).contains("\x1b[31mregressed\x1b[0m"));
+    assert!(!table(&["--color", "never"], false).contains('\x1b'));
+    // Piped, `auto` has no terminal to colour for; NO_COLOR holds either way.
+    assert!(!table(&[], false).contains('\x1b'));
+    assert!(!table(&[], true).contains('\x1b'));
+}
