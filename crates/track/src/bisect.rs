@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::environment::git;
+use crate::environment::{commit_sha, git};
 use crate::{CompareOptions, History, PairedOptions, TrackError, Verdict, compare, run_paired};
 
 /// One measured commit of a bisection.
@@ -46,13 +46,7 @@ pub fn bisect(
     history: &mut History,
     progress: &mut dyn FnMut(&str),
 ) -> Result<BisectOutcome, TrackError> {
-    let sha = |reference: &str| {
-        git(
-            repo,
-            &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
-        )
-    };
-    let (good, bad) = (sha(good)?, sha(bad)?);
+    let (good, bad) = (commit_sha(repo, good)?, commit_sha(repo, bad)?);
     let path = git(
         repo,
         &[

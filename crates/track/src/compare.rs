@@ -25,8 +25,9 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior, mann_whitney_p,
-    median, outlying_rounds, sample_variance, t_interval, welch_log_interval,
+    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior,
+    log_ratio_of_fastest, mann_whitney_p, median, outlying_rounds, sample_variance, t_interval,
+    welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -174,7 +175,11 @@ pub fn compare(
     Ok(compare_runs(&a, &b, options))
 }
 
-fn check_machines(machines: &BTreeSet<String>, options: &CompareOptions) -> Result<(), TrackError> {
+/// Refuses runs from more than one machine unless the options allow it.
+pub(crate) fn check_machines(
+    machines: &BTreeSet<String>,
+    options: &CompareOptions,
+) -> Result<(), TrackError> {
     let mut all = machines.iter();
     match (all.next(), all.next()) {
         (Some(first), Some(other)) if !options.allow_different_machines => {
@@ -212,7 +217,7 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
             Metric::TimeNs => bench
                 .rounds
                 .iter()
-                .map(|r| (fastest(&r.b) / fastest(&r.a)).ln())
+                .map(|r| log_ratio_of_fastest(&r.a, &r.b))
                 .collect(),
             Metric::Instructions => Vec::new(),
         })

@@ -30,12 +30,7 @@ impl Machine {
             })
             .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-            .arg("-V")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_else(|| "unknown".into());
+        let rustc = rustc_version(Path::new(".")).unwrap_or_else(|_| "unknown".into());
         Machine {
             cpu_model,
             cores,
@@ -51,6 +46,15 @@ impl Machine {
             self.cpu_model, self.cores, self.os, self.rustc
         )
     }
+}
+
+/// `rustc -V` as run in `dir`, where a `rust-toolchain` file may pick another toolchain.
+pub(crate) fn rustc_version(dir: &Path) -> std::io::Result<String> {
+    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-V")
+        .current_dir(dir)
+        .output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// The commit a run measured.
@@ -110,16 +114,15 @@ pub fn repo_root(dir: &Path) -> Result<std::path::PathBuf, TrackError> {
 /// The full SHA git gives `reference` (branch, tag, `HEAD~1`, ...) in `dir`, or
 /// `reference` unchanged when git does not know it (it may still prefix a recorded SHA).
 pub fn rev_parse_or_keep(dir: &Path, reference: &str) -> String {
+    commit_sha(dir, reference).unwrap_or_else(|_| reference.to_owned())
+}
+
+/// The full SHA of the commit `reference` names in `dir`, or git's error.
+pub(crate) fn commit_sha(dir: &Path, reference: &str) -> Result<String, TrackError> {
     git(
         dir,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{reference}^{{commit}}"),
-        ],
+        &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
     )
-    .unwrap_or_else(|_| reference.to_owned())
 }
 
 /// The first `len` characters of a commit name (all of it if shorter): what

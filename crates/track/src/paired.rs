@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::compare::compare_paired;
-use crate::environment::{git, short_sha, unix_seconds_now};
+use crate::environment::{commit_sha, git, rustc_version, short_sha, unix_seconds_now};
 use crate::history::{BatchSlot, Side};
 use crate::{
     CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError,
@@ -439,19 +439,6 @@ fn run_checked(mut cmd: Command, commit: &str) -> Result<String, TrackError> {
     Ok(stdout)
 }
 
-/// The rustc a worktree builds with (its `rust-toolchain` file may pick another).
-fn toolchain(worktree: &Path) -> Result<String, TrackError> {
-    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-        .arg("-V")
-        .current_dir(worktree)
-        .output()
-        .map_err(|source| TrackError::Spawn {
-            command: "rustc -V".to_owned(),
-            source,
-        })?;
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
 /// Builds `a` and `b` of the repository at `repo`, smoke-tests every bench
 /// once, then measures them in paired rounds recorded as one batch of
 /// `history`; instruction-count targets are run once per side afterwards.
@@ -473,10 +460,7 @@ pub fn run_paired(
         if reference == WORKING_TREE {
             return Ok(WORKING_TREE.to_owned());
         }
-        git(
-            repo,
-            &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
-        )
+        commit_sha(repo, reference)
     };
     let commits = [sha(a)?, sha(b)?];
     let dir = tempfile::Builder::new()
@@ -523,7 +507,10 @@ pub fn run_paired(
             populate_submodules(repo, &path, commit)?;
             path
         };
-        toolchains.push(toolchain(&path)?);
+        toolchains.push(rustc_version(&path).map_err(|source| TrackError::Spawn {
+            command: "rustc -V".to_owned(),
+            source,
+        })?);
         progress(
             sides.len(),
             2,

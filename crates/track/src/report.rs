@@ -1,13 +1,15 @@
 //! The static HTML dashboard: one self-contained file with inline SVG charts,
 //! no script and no network, so it opens from `file://` and in any CI artifact viewer.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::Comparison;
 use crate::changes::{ChangeOptions, ChangePoint, change_points};
-use crate::compare::{ComparisonReport, compare_runs, format_value, median_interval};
+use crate::compare::{
+    ComparisonReport, check_machines, compare_runs, format_value, median_interval,
+};
 use crate::environment::{git, short_sha};
 use crate::model::CommitSeries;
 use crate::{CompareOptions, History, Metric, TrackError, Verdict, compare};
@@ -264,14 +266,10 @@ fn against_previous(
     commit: &CommitSeries,
     options: &CompareOptions,
 ) -> Result<ComparisonReport, TrackError> {
-    let machines: BTreeSet<String> = previous.machines.union(&commit.machines).cloned().collect();
-    if machines.len() > 1 && !options.allow_different_machines {
-        let mut all = machines.into_iter();
-        return Err(TrackError::DifferentMachines {
-            a: all.next().unwrap_or_default(),
-            b: all.next().unwrap_or_default(),
-        });
-    }
+    check_machines(
+        &previous.machines.union(&commit.machines).cloned().collect(),
+        options,
+    )?;
     match history.latest_batch(&previous.commit, &commit.commit)? {
         Some(_) => compare(history, &previous.commit, &commit.commit, options),
         None => Ok(compare_runs(previous, commit, options)),

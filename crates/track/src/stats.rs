@@ -68,9 +68,14 @@ pub fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
     (a.len().min(b.len()) >= 3).then(|| {
         a.iter()
             .zip(b)
-            .map(|(a, b)| (fastest(b) / fastest(a)).ln())
+            .map(|(a, b)| log_ratio_of_fastest(a, b))
             .collect()
     })
+}
+
+/// One round's log ratio: of B's fastest sample to A's.
+pub(crate) fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
+    (fastest(b) / fastest(a)).ln()
 }
 
 /// How far, in robust standard deviations, a round's log ratio may lie from
