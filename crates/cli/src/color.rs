@@ -21,7 +21,7 @@ pub enum ColorWhen {
 #[derive(Clone, Copy, Debug, clap::Args)]
 pub struct ColorArgs {
     /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
 }
 

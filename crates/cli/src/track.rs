@@ -2,7 +2,7 @@
 //! One function per subcommand; the options several of them share are the
 //! flattened [`VerdictArgs`] and [`OutputArgs`].
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,6 +14,8 @@ use proflab_track::{
     TrackError,
 };
 
+use crate::color::ColorArgs;
+
 /// Record Criterion results per commit, compare commits, export and report.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  cargo bench && proflab track record\n  \
@@ -23,30 +25,10 @@ pub struct Args {
     /// History database [default: <repo root>/.proflab/history.sqlite, kept by `cargo clean`].
     #[arg(long, global = true)]
     db: Option<PathBuf>,
-    /// Colour the verdicts: auto (a terminal without NO_COLOR), always or never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
+    #[command(flatten)]
+    color: crate::color::ColorArgs,
     #[command(subcommand)]
     command: TrackCommand,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-impl ColorChoice {
-    fn enabled(self) -> bool {
-        match self {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -372,7 +354,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .db
         .clone()
         .unwrap_or_else(|| proflab_track::default_db_path(&repo_root()));
-    let color = args.color.enabled();
+    let color = args.color;
     match &args.command {
         TrackCommand::Record(record_args) => record(&db, record_args),
         TrackCommand::Compare(compare_args) => compare(&db, compare_args, color),
@@ -460,7 +442,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn compare(db: &Path, args: &CompareArgs, color: bool) -> anyhow::Result<ExitCode> {
+fn compare(db: &Path, args: &CompareArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
     let options = CompareOptions {
         batch: args.batch,
@@ -478,7 +460,7 @@ fn compare(db: &Path, args: &CompareArgs, color: bool) -> anyhow::Result<ExitCod
     print_comparison(&report, &args.output, color)
 }
 
-fn paired_run(db: &Path, args: &RunArgs, color: bool) -> anyhow::Result<ExitCode> {
+fn paired_run(db: &Path, args: &RunArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
     let options = PairedOptions {
         worktree_dir: args.worktree_dir.clone(),
         ..args.measure.options(args.verdict.filter.as_ref())?
@@ -674,13 +656,20 @@ fn export(db: &Path, args: &ExportArgs) -> anyhow::Result<ExitCode> {
 fn print_comparison(
     report: &ComparisonReport,
     output: &OutputArgs,
-    color: bool,
+    color: ColorArgs,
 ) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
     match (output.json, output.format) {
-        (true, _) | (false, ReportFormat::Json) => proflab_track::write_json(&mut out, report)?,
-        (false, ReportFormat::Markdown) => proflab_track::write_markdown(&mut out, report)?,
-        (false, ReportFormat::Table) => proflab_track::write_table(&mut out, report, color)?,
+        (true, _) | (false, ReportFormat::Json) => {
+            proflab_track::write_json(&mut std::io::stdout().lock(), report)?;
+        }
+        (false, ReportFormat::Markdown) => {
+            proflab_track::write_markdown(&mut std::io::stdout().lock(), report)?;
+        }
+        // Coloured always; the stream strips the colour unless `--color` and
+        // the terminal ask for it.
+        (false, ReportFormat::Table) => {
+            proflab_track::write_table(&mut color.stdout().lock(), report, true)?;
+        }
     }
     Ok(if output.fail_on_regression && report.regressed() {
         ExitCode::from(1)

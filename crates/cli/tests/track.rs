@@ -15,6 +15,18 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+/// The full SHA git gives `rev` in `dir`.
+fn rev_parse(dir: &Path, rev: &str) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", rev])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git rev-parse {rev}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// A checkout with one commit; returns its directory.
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -130,16 +142,10 @@ fn ci_gate_exit_codes() {
         "git revisions resolve to recorded runs"
     );
 
-    let sha = |rev: &str| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args(["rev-parse", rev])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let (a, b) = (sha("HEAD~1"), sha("HEAD"));
+    let (a, b) = (
+        rev_parse(repo.path(), "HEAD~1"),
+        rev_parse(repo.path(), "HEAD"),
+    );
     let out = proflab(repo.path())
         .args(["track", "compare", &a[..8], &b[..8], "--fail-on-regression"])
         .output()
@@ -1053,13 +1059,7 @@ fn a_level_shift_in_the_history_is_found() {
         let criterion = repo.path().join(format!("crit{i}"));
         criterion_tree(&criterion, 2, if i >= 5 { 1.10 } else { 1.0 });
         assert!(record(repo.path(), &criterion).status.success());
-        let head = Command::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap();
-        shas.push(String::from_utf8(head.stdout).unwrap().trim().to_owned());
+        shas.push(rev_parse(repo.path(), "HEAD"));
     }
     let out = proflab(repo.path())
         .args(["track", "changes", "--json"])
@@ -1104,16 +1104,7 @@ fn bisect_names_the_commit_that_regressed() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let head = |repo: &Path| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let good = head(repo.path());
+    let good = rev_parse(repo.path(), "HEAD");
     let lib = repo.path().join("src/lib.rs");
     let source = std::fs::read_to_string(&lib).unwrap();
     let mut culprit = String::new();
@@ -1131,7 +1122,7 @@ fn bisect_names_the_commit_that_regressed() {
         }
         commit_empty(repo.path(), &format!("step {i}"));
         if i == 5 {
-            culprit = head(repo.path());
+            culprit = rev_parse(repo.path(), "HEAD");
         }
     }
     let out = quick_track(
