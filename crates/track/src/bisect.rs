@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::environment::{commit_sha, git};
+use crate::paired::Worktrees;
 use crate::{CompareOptions, History, PairedOptions, TrackError, Verdict, compare, run_paired};
 
 /// One measured commit of a bisection.
@@ -67,19 +68,23 @@ pub fn bisect(
             path: std::env::temp_dir(),
             source,
         })?;
-    let worktrees = KeptWorktrees {
-        repo: repo.to_owned(),
-        dir: kept,
-    };
+    let kept_worktrees = kept.path().join("worktrees");
     let step_options = PairedOptions {
-        worktree_dir: Some(worktrees.dir.path().join("worktrees")),
+        worktree_dir: Some(kept_worktrees.clone()),
         target_dir: Some(
             options
                 .target_dir
                 .clone()
-                .unwrap_or_else(|| worktrees.dir.path().join("target")),
+                .unwrap_or_else(|| kept.path().join("target")),
         ),
         ..options.clone()
+    };
+    // `run_paired` keeps the two worktrees there between steps; this guard
+    // removes them when the bisection ends, however it ends.
+    let worktrees = Worktrees {
+        repo: repo.to_owned(),
+        paths: ["a", "b"].map(|side| kept_worktrees.join(side)).to_vec(),
+        _dir: kept,
     };
     let mut steps = Vec::new();
     let mut measure = |commit: &str, steps: &mut Vec<BisectStep>| -> Result<bool, TrackError> {
@@ -136,17 +141,4 @@ pub fn bisect(
         bad,
         steps,
     })
-}
-
-/// Removes the bisection's kept worktrees when dropped, whatever happened.
-struct KeptWorktrees {
-    repo: std::path::PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for KeptWorktrees {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(self.dir.path().join("worktrees"));
-        let _ = git(&self.repo, &["worktree", "prune"]);
-    }
 }

@@ -91,11 +91,12 @@ pub struct PairedRun {
     pub elapsed: Duration,
 }
 
-/// Removes the worktrees it created when dropped, whatever happened.
-struct Worktrees {
-    repo: PathBuf,
-    paths: Vec<PathBuf>,
-    _dir: tempfile::TempDir,
+/// Removes the worktrees it holds, and the temporary folder around them,
+/// when dropped, whatever happened.
+pub(crate) struct Worktrees {
+    pub(crate) repo: PathBuf,
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
 impl Drop for Worktrees {
