@@ -26,8 +26,8 @@ use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
     benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior,
-    log_ratio_of_fastest, mann_whitney_p, median, outlying_rounds, sample_variance, t_interval,
-    welch_log_interval,
+    log_ratio_of_fastest, mann_whitney_p, median, outlying_rounds, projected_interval,
+    sample_variance, t_interval, t_interval_df, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -92,6 +92,29 @@ impl CompareOptions {
         let (up, down) = (1.0 + self.threshold, 1.0 / (1.0 + self.threshold));
         ci_low > up || ci_high < down || (ci_low > down && ci_high < up)
     }
+
+    /// Whether `comparison` could still be decided within `more_rounds`
+    /// rounds, were its centre and spread to stay as they are
+    /// ([`projected_interval`]). A benchmark whose round-to-round noise is
+    /// too wide for the rounds left would end "unchanged" anyway; measuring
+    /// it on only spends the time of those that can still be decided.
+    #[must_use]
+    pub fn could_decide(&self, comparison: &Comparison, more_rounds: usize) -> bool {
+        match comparison.df {
+            _ if more_rounds == 0 => false,
+            Some(df) => {
+                let (low, high) = projected_interval(
+                    (comparison.ci_low, comparison.ci_high),
+                    comparison.rounds,
+                    df,
+                    more_rounds,
+                );
+                self.decides(low, high)
+            }
+            // Not yet a t interval: too few rounds to project from.
+            None => true,
+        }
+    }
 }
 
 /// One benchmark's comparison of commit B against commit A.
@@ -114,6 +137,9 @@ pub struct Comparison {
     pub rounds: usize,
     /// Paired rounds set aside as spoiled by one bad process.
     pub set_aside: usize,
+    /// Degrees of freedom of the paired t interval (moderated ones count
+    /// the other benchmarks' evidence); `None` for other estimates.
+    pub df: Option<f64>,
 }
 
 /// A whole comparison: each benchmark both sides have, and those only one has.
@@ -200,6 +226,7 @@ struct Estimate {
     p: f64,
     rounds: usize,
     set_aside: usize,
+    df: Option<f64>,
 }
 
 /// Judges a batch's paired rounds.
@@ -272,6 +299,7 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
                         p,
                         rounds: kept.len(),
                         set_aside: rounds - kept.len(),
+                        df: Some(t_interval_df(kept.len(), prior)),
                     }
                 }
                 Metric::TimeNs => samples_estimate(&a, &b, rounds, options),
@@ -332,6 +360,7 @@ pub fn compare_runs(
                         p,
                         rounds: runs,
                         set_aside: 0,
+                        df: None,
                     }
                 }
                 Metric::TimeNs => samples_estimate(&a, &b, runs, options),
@@ -378,6 +407,7 @@ fn exact_ratio(a: &[f64], b: &[f64]) -> Estimate {
         p: if ratio == 1.0 { 1.0 } else { 0.0 },
         rounds: 1,
         set_aside: 0,
+        df: None,
     }
 }
 
@@ -393,6 +423,7 @@ fn samples_estimate(a: &[f64], b: &[f64], rounds: usize, options: &CompareOption
         p: mann_whitney_p(a, b),
         rounds,
         set_aside: 0,
+        df: None,
     }
 }
 
@@ -416,6 +447,7 @@ fn judge(
             verdict: Verdict::Unchanged,
             rounds: e.rounds,
             set_aside: e.set_aside,
+            df: e.df,
         })
         .collect();
     // Only the timed benchmarks are tests of a hypothesis; counts keep q = p.
@@ -628,7 +660,46 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::{format_instructions, format_time};
+    use super::{CompareOptions, Comparison, Verdict, format_instructions, format_time};
+    use crate::Metric;
+
+    fn paired(ratio: f64, ci_low: f64, ci_high: f64, rounds: usize, df: f64) -> Comparison {
+        Comparison {
+            id: "g/f".into(),
+            metric: Metric::TimeNs,
+            a_median: 1.0,
+            b_median: ratio,
+            ratio,
+            ci_low,
+            ci_high,
+            p: 0.5,
+            q: 0.5,
+            verdict: Verdict::Unchanged,
+            rounds,
+            set_aside: 0,
+            df: Some(df),
+        }
+    }
+
+    #[test]
+    fn rounds_go_on_only_where_they_could_decide() {
+        let options = CompareOptions::default();
+        // Three rounds, unmoderated (2 df): centred near 1.05 and ±4%;
+        // five more rounds would put the interval wholly above 1.02.
+        let regression = paired(1.05, 1.01, 1.092, 3, 2.0);
+        assert!(!options.decides(regression.ci_low, regression.ci_high));
+        assert!(options.could_decide(&regression, 5));
+        assert!(!options.could_decide(&regression, 0));
+        // Centred on the threshold itself: no number of rounds decides it.
+        let on_the_edge = paired(1.02, 0.99, 1.05, 3, 2.0);
+        assert!(!options.could_decide(&on_the_edge, 5));
+        // Centred on 1 but ±30%: five more rounds leave it ±5%, undecided.
+        let noisy = paired(1.0, 0.77, 1.3, 3, 2.0);
+        assert!(!options.could_decide(&noisy, 5));
+        // The same benchmark ±4%: decided "unchanged" within five more.
+        let quiet = paired(1.0, 0.96, 1.04, 3, 2.0);
+        assert!(options.could_decide(&quiet, 5));
+    }
 
     #[test]
     fn times_pick_a_readable_unit() {

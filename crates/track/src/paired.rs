@@ -480,16 +480,25 @@ pub fn run_paired(
     let machine = Machine::current();
     // One target folder per side: the same package at two paths gets the same
     // binary name, so a single folder would hold only the last side built.
-    let targets_root = options
-        .target_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target"));
+    // Relative folders mean the caller's directory: git and cargo run
+    // elsewhere (in the repository, in each worktree).
+    let absolute = |path: &PathBuf| {
+        std::path::absolute(path).map_err(|source| TrackError::Io {
+            path: path.clone(),
+            source,
+        })
+    };
+    let targets_root = match &options.target_dir {
+        Some(dir) => absolute(dir)?,
+        None => root.join("target"),
+    };
+    let kept_worktrees = options.worktree_dir.as_ref().map(absolute).transpose()?;
     let mut sides: Vec<SideBuild> = Vec::new();
     let mut toolchains = Vec::new();
     for (side, commit) in ["a", "b"].iter().zip(&commits) {
         let path = if commit == WORKING_TREE {
             repo.to_owned()
-        } else if let Some(kept) = &options.worktree_dir {
+        } else if let Some(kept) = &kept_worktrees {
             let path = kept.join(side);
             if path.join(".git").exists() {
                 git(
@@ -624,12 +633,19 @@ pub fn run_paired(
         if round < options.min_rounds as i64 {
             continue;
         }
-        // Judge what is there; keep measuring only what is not yet decided.
+        // Judge what is there; keep measuring only what is not yet decided
+        // and could still be within the rounds left.
         let report = compare_paired(&history.paired_series(batch)?, compare);
         let undecided: Vec<&str> = report
             .benchmarks
             .iter()
-            .filter(|c| c.rounds < options.min_rounds || !compare.decides(c.ci_low, c.ci_high))
+            .filter(|c| {
+                let left = options
+                    .max_rounds
+                    .saturating_sub(rounds_run.get(&c.id).copied().unwrap_or(0));
+                c.rounds < options.min_rounds
+                    || (!compare.decides(c.ci_low, c.ci_high) && compare.could_decide(c, left))
+            })
             .map(|c| c.id.as_str())
             .collect();
         active.retain(|id| {

@@ -202,13 +202,11 @@ pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> (f64, f64, f64,
     let mean = logs.iter().sum::<f64>() / n;
     let own_df = n - 1.0;
     let own_variance = sample_variance(logs);
-    let (variance, df) = match prior {
-        Some(prior) if prior.d0.is_infinite() => (prior.s0_squared, prior.pooled_df),
-        Some(prior) => (
-            (prior.d0 * prior.s0_squared + own_df * own_variance) / (prior.d0 + own_df),
-            (prior.d0 + own_df).min(prior.pooled_df),
-        ),
-        None => (own_variance, own_df),
+    let df = t_interval_df(logs.len(), prior);
+    let variance = match prior {
+        Some(prior) if prior.d0.is_infinite() => prior.s0_squared,
+        Some(prior) => (prior.d0 * prior.s0_squared + own_df * own_variance) / (prior.d0 + own_df),
+        None => own_variance,
     };
     let standard_error = (variance / n).sqrt();
     if standard_error == 0.0 {
@@ -222,6 +220,37 @@ pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> (f64, f64, f64,
         (mean + half_width).exp(),
         student_t_two_sided_p(mean / standard_error, df),
     )
+}
+
+/// The degrees of freedom of [`t_interval`] over `rounds` log ratios.
+#[must_use]
+pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 {
+    let own_df = rounds as f64 - 1.0;
+    match prior {
+        Some(prior) if prior.d0.is_infinite() => prior.pooled_df,
+        Some(prior) => (prior.d0 + own_df).min(prior.pooled_df),
+        None => own_df,
+    }
+}
+
+/// The 95% interval of [`t_interval`] projected to more rounds: the same
+/// centre and spread, the standard error shrinking as one over the square
+/// root of the rounds and the t quantile as the degrees of freedom grow.
+/// `(ci_low, ci_high)` came from `rounds` rounds on `df` degrees of freedom.
+#[must_use]
+pub(crate) fn projected_interval(
+    (ci_low, ci_high): (f64, f64),
+    rounds: usize,
+    df: f64,
+    more_rounds: usize,
+) -> (f64, f64) {
+    let (low, high) = (ci_low.ln(), ci_high.ln());
+    let centre = (low + high) / 2.0;
+    let later = (rounds + more_rounds) as f64;
+    let half_width = (high - low) / 2.0
+        * (student_t_quantile_975(df + more_rounds as f64) / student_t_quantile_975(df))
+        * (rounds as f64 / later).sqrt();
+    ((centre - half_width).exp(), (centre + half_width).exp())
 }
 
 /// Welch's unequal-variance t interval and test for the difference of the
@@ -550,6 +579,22 @@ mod paired_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_projected_interval_keeps_its_centre_and_narrows() {
+        let (low, high) = (0.96, 1.08);
+        let (same_low, same_high) = projected_interval((low, high), 3, 2.0, 0);
+        assert!((same_low - low).abs() < 1e-12 && (same_high - high).abs() < 1e-12);
+        let (later_low, later_high) = projected_interval((low, high), 3, 2.0, 5);
+        let centre = |l: f64, h: f64| (l.ln() + h.ln()) / 2.0;
+        assert!((centre(low, high) - centre(later_low, later_high)).abs() < 1e-12);
+        // sqrt(3/8) from the rounds and t(7)/t(2) = 2.365/4.303 from the quantiles.
+        let shrink = (later_high.ln() - later_low.ln()) / (high.ln() - low.ln());
+        assert!(
+            (shrink - (3.0f64 / 8.0).sqrt() * 2.364_624 / 4.302_653).abs() < 1e-4,
+            "{shrink}"
+        );
+    }
 
     #[test]
     fn bh_matches_hand_computation() {
