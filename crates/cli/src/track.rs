@@ -165,18 +165,18 @@ struct MeasureArgs {
     /// back, A B then B A).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=1000))]
     min_rounds: u16,
-    /// Most rounds for a benchmark whose interval still straddles the threshold, or that
-    /// lost a round to one slow process.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    /// Most rounds for a benchmark whose interval still straddles the threshold (while the
+    /// rounds left could still decide it), or that lost a round to one slow process.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(2..=1000))]
     max_rounds: u16,
     /// Stop starting new measurements after this many minutes; what was measured is judged.
     #[arg(long, value_parser = parse_positive)]
     budget: Option<f64>,
     /// Criterion's warm-up time per benchmark process, in seconds.
-    #[arg(long, default_value_t = 0.3, value_parser = parse_positive)]
+    #[arg(long, default_value_t = 0.1, value_parser = parse_positive)]
     warm_up: f64,
     /// Criterion's measurement time per benchmark process, in seconds.
-    #[arg(long, default_value_t = 0.5, value_parser = parse_positive)]
+    #[arg(long, default_value_t = 0.2, value_parser = parse_positive)]
     measurement: f64,
     /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
     #[arg(long = "bench")]

@@ -524,6 +524,32 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     assert_eq!(worktree_count(repo.path()), 1);
 }
 
+/// Relative `--worktree-dir` and `--target-dir` mean the caller's folder,
+/// though git and cargo run in others (the repository, each worktree).
+#[test]
+fn relative_folders_are_the_callers() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let caller = repo.path().join("scratch");
+    std::fs::create_dir(&caller).unwrap();
+    let out = paired_run(repo.path(), "2", "^work/00$")
+        .current_dir(&caller)
+        .args(["--worktree-dir", "kept"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for side in ["a", "b"] {
+        assert!(
+            caller.join("kept").join(side).join(".git").exists(),
+            "{side}"
+        );
+    }
+    assert!(!repo.path().join("kept").exists());
+}
+
 /// One benchmark process of one round runs 50% slow (as 12 of 140 did on a
 /// busy machine): the round is set aside and measured again, and the verdict
 /// and interval are those of the clean rounds.

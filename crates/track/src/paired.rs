@@ -6,9 +6,11 @@
 //! machine over seconds (thermal, other tenants) hits both sides alike.
 //!
 //! Rounds adapt: after `min_rounds`, a benchmark whose interval already
-//! decides its verdict stops; one whose interval straddles the threshold, or
-//! that lost a round to one bad process ([`crate::outlying_rounds`]), gets
-//! another round, up to `max_rounds` and the time budget. Every run of one
+//! decides its verdict stops, and so does one that the rounds left could not
+//! decide ([`CompareOptions::could_decide`]); one whose interval straddles
+//! the threshold, or that lost a round to one bad process
+//! ([`crate::outlying_rounds`]), gets another round, up to `max_rounds` and
+//! the time budget. Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
 //!
@@ -64,12 +66,17 @@ impl Default for PairedOptions {
     fn default() -> Self {
         PairedOptions {
             min_rounds: 3,
-            max_rounds: 8,
+            max_rounds: 10,
             budget: None,
             filter: None,
             benches: Vec::new(),
-            warm_up_seconds: 0.3,
-            measurement_seconds: 0.5,
+            // Short processes, many rounds: the noise that matters is between
+            // processes (layout, allocator, scheduling), about 1.5% a round on
+            // this repository's benchmarks at 0.1 + 0.2 s as at 0.3 + 0.5 s,
+            // so a round costs half as much for the same information
+            // (docs/RESULTS.md, "track run over the whole suite").
+            warm_up_seconds: 0.1,
+            measurement_seconds: 0.2,
             criterion_args: Vec::new(),
             target_dir: None,
             worktree_dir: None,
