@@ -913,3 +913,62 @@ fn writers_opening_a_fresh_database_at_once_all_get_in(store: &Store) {
     }
     assert_eq!(store.schema_version("h"), 4);
 }
+
+/// PostgreSQL only: a connection the server dropped between two transactions
+/// (a restart, an idle timeout; here `pg_terminate_backend`) is opened again
+/// before the next one, and a read-only open stays read-only.
+#[test]
+fn a_dropped_connection_is_opened_again() {
+    let Some(store) = Store::postgres("a_dropped_connection_is_opened_again") else {
+        return;
+    };
+    let Database::Postgres(url) = store.db("h") else {
+        unreachable!("a PostgreSQL store")
+    };
+    // A name of its own, so that only this test's sessions are terminated.
+    let name = fresh_schema_name();
+    let url = format!("{url}&application_name={name}");
+    let terminate = || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let sessions = admin
+            .query(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "one session to end");
+        let pid: i32 = sessions[0].get(0);
+        // Waits up to 5 s for the session to end (PostgreSQL 14 and later).
+        let ended: bool = admin
+            .query_one("SELECT pg_terminate_backend($1, 5000)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(ended);
+    };
+    let benches = [Benchmark {
+        id: "g/a".into(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values: vec![1.0],
+    }];
+    let mut history = History::open(Database::Postgres(url.clone())).unwrap();
+    history
+        .record(&context("aaaa"), &machine(), &benches)
+        .unwrap();
+    terminate();
+    history
+        .record(&context("bbbb"), &machine(), &benches)
+        .unwrap();
+    assert_eq!(history.runs().unwrap().len(), 2);
+    drop(history);
+
+    let mut reader = History::open_read_only(Database::Postgres(url.clone())).unwrap();
+    terminate();
+    assert_eq!(reader.runs().unwrap().len(), 2);
+    assert!(matches!(
+        reader.record(&context("cccc"), &machine(), &benches),
+        Err(TrackError::Db { .. })
+    ));
+    assert_eq!(reader.runs().unwrap().len(), 2);
+}

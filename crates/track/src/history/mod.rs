@@ -356,7 +356,8 @@ trait Sql {
 /// whose signatures compare, report, paired runs and bisect already use.
 enum Backend {
     Sqlite(sqlite::Sqlite),
-    Postgres(postgres::Postgres),
+    // Boxed: its client holds a runtime, three times the SQLite connection's size.
+    Postgres(Box<postgres::Postgres>),
 }
 
 /// One recorded run, as `history` lists it.
@@ -415,7 +416,9 @@ impl History {
         let name = db.to_string();
         let backend = match &db {
             Database::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open(path, &name)?),
-            Database::Postgres(url) => Backend::Postgres(postgres::Postgres::open(url, &name)?),
+            Database::Postgres(url) => {
+                Backend::Postgres(Box::new(postgres::Postgres::open(url, &name)?))
+            }
         };
         Ok(History { backend, name })
     }
@@ -431,7 +434,7 @@ impl History {
         let backend = match &db {
             Database::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open_read_only(path, &name)?),
             Database::Postgres(url) => {
-                Backend::Postgres(postgres::Postgres::open_read_only(url, &name)?)
+                Backend::Postgres(Box::new(postgres::Postgres::open_read_only(url, &name)?))
             }
         };
         Ok(History { backend, name })

@@ -5,7 +5,7 @@
 //! and migrations run under a transaction-scoped advisory lock so that two
 //! processes opening a fresh database at once do not both create the tables.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -30,11 +30,18 @@ const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(x'70726f666c6162'::bi
 /// `connect_timeout`: a CI job with a wrong host should fail, not hang.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the liveness probe before each transaction waits for an answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(super) struct Postgres {
     /// A `RefCell` because reads take `&self` (as `History`'s API does) while
     /// the client needs `&mut` to send anything. Nothing re-enters it: a
     /// closure given to `read` only sees the transaction.
     client: RefCell<Client>,
+    /// Kept to connect again when the connection was lost between two
+    /// transactions (see [`Postgres::live`]).
+    url: String,
+    read_only: bool,
 }
 
 impl Postgres {
@@ -74,6 +81,8 @@ impl Postgres {
         tx.commit().map_err(db)?;
         Ok(Postgres {
             client: RefCell::new(client),
+            url: url.to_owned(),
+            read_only: false,
         })
     }
 
@@ -84,10 +93,7 @@ impl Postgres {
             db: name.to_owned(),
             source: source.into(),
         };
-        let mut client = connect(url).map_err(db)?;
-        client
-            .batch_execute("SET SESSION default_transaction_read_only = on")
-            .map_err(db)?;
+        let mut client = connect_read_only(url).map_err(db)?;
         let mut tx = client.transaction().map_err(db)?;
         let exists: bool = tx
             .query_one("SELECT to_regclass('proflab_schema') IS NOT NULL", &[])
@@ -108,7 +114,26 @@ impl Postgres {
         }
         Ok(Postgres {
             client: RefCell::new(client),
+            url: url.to_owned(),
+            read_only: true,
         })
+    }
+
+    /// The client, connected again first if the connection was lost since
+    /// the last transaction: a `track run` holds its history open for many
+    /// minutes, long enough for a server restart or a NAT's idle timeout to
+    /// drop the connection between two rounds. One trivial round trip per
+    /// transaction; nothing is retried once a transaction has begun.
+    fn live(&self) -> Result<RefMut<'_, Client>, StoreError> {
+        let mut client = self.client.borrow_mut();
+        if client.is_valid(PROBE_TIMEOUT).is_err() {
+            *client = if self.read_only {
+                connect_read_only(&self.url)?
+            } else {
+                connect(&self.url)?
+            };
+        }
+        Ok(client)
     }
 
     /// One read-only, repeatable-read transaction: the reads of one call see
@@ -117,7 +142,7 @@ impl Postgres {
         &self,
         reads: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut client = self.client.borrow_mut();
+        let mut client = self.live()?;
         let mut tx = client
             .build_transaction()
             .read_only(true)
@@ -136,7 +161,8 @@ impl Postgres {
         &mut self,
         writes: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut client = self.live()?;
+        let mut tx = client.transaction()?;
         let value = writes(&mut Session::new(&mut tx))?;
         tx.commit()?;
         Ok(value)
@@ -154,6 +180,14 @@ fn connect(url: &str) -> Result<Client, ::postgres::Error> {
         config.application_name("proflab");
     }
     config.connect(NoTls)
+}
+
+/// [`connect`], in a session where every transaction is read-only, so that
+/// the server itself refuses any write.
+fn connect_read_only(url: &str) -> Result<Client, ::postgres::Error> {
+    let mut client = connect(url)?;
+    client.batch_execute("SET SESSION default_transaction_read_only = on")?;
+    Ok(client)
 }
 
 /// The version in `proflab_schema`, refused when this proflab cannot read it.
