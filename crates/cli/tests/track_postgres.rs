@@ -1,5 +1,6 @@
 //! `proflab track` against a shared history: many `record` processes at once,
-//! a writer killed mid-transaction, and databases that cannot be opened.
+//! a writer killed mid-transaction (both on PostgreSQL and, for comparison,
+//! on SQLite), and databases that cannot be opened.
 //!
 //! The PostgreSQL tests use the server `PROFLAB_TEST_PG` names (.ci/run
 //! starts one: postgres://proflab:proflab@localhost/proflab_test), each in a
@@ -171,18 +172,14 @@ impl Drop for Schema {
 }
 
 /// Eight CI runners (eight checkouts, eight machine names) record into one
-/// PostgreSQL history at the same moment, each holding its transaction open
-/// a second after its run row so that all eight overlap: every run and every
-/// result arrives once, series stay per machine, and comparing two runners
-/// is refused unless allowed.
-#[test]
-fn eight_writers_from_eight_checkouts_lose_nothing() {
+/// history at the same moment, each holding its transaction open for `pause`
+/// seconds after its run row (on PostgreSQL all eight then overlap; SQLite
+/// queues them): every run and every result arrives once, series stay per
+/// machine, and comparing two runners is refused unless allowed.
+fn eight_writers_from_eight_checkouts_lose_nothing(url: &str, pause: &str) {
     const WRITERS: usize = 8;
     const BENCHES: usize = 40;
-    let Some(schema) = Schema::create("eight_writers_from_eight_checkouts_lose_nothing") else {
-        return;
-    };
-    let url = schema.url();
+    let database = Database::parse(url.as_ref()).unwrap();
     let checkouts: Vec<_> = (0..WRITERS)
         .map(|w| checkout(&format!("runner {w}"), BENCHES, 100.0 * (w + 1) as f64))
         .collect();
@@ -193,9 +190,9 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
             // The way a CI runner is configured: the environment, no flag.
             let mut cmd = proflab(dir.path());
             cmd.args(["track", "record", "--criterion-dir", "crit", "--json"])
-                .env("PROFLAB_DB", &url)
+                .env("PROFLAB_DB", url)
                 .env("PROFLAB_MACHINE", format!("runner-{w}"))
-                .env("PROFLAB_TEST_PAUSE_IN_RECORD", "1")
+                .env("PROFLAB_TEST_PAUSE_IN_RECORD", pause)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
             cmd.spawn().unwrap()
@@ -208,17 +205,14 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["benchmarks"], BENCHES);
         // Named as `Display` shows it: the password replaced by `***`.
-        assert_eq!(
-            report["database"],
-            Database::Postgres(url.clone()).to_string()
-        );
+        assert_eq!(report["database"], database.to_string());
         recorded.push(report["run"].as_i64().unwrap());
     }
     recorded.sort_unstable();
     recorded.dedup();
     assert_eq!(recorded.len(), WRITERS, "eight distinct run ids");
 
-    let runs = history_json(checkouts[0].path(), &url);
+    let runs = history_json(checkouts[0].path(), url);
     assert_eq!(runs.len(), WRITERS, "{runs:?}");
     for (w, dir) in checkouts.iter().enumerate() {
         let sha = head(dir.path());
@@ -238,7 +232,7 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
         );
     }
     // Every value arrived as written: runner w's benchmarks sit around 100·(w+1) ns.
-    let history = History::open_read_only(Database::Postgres(url.clone())).unwrap();
+    let history = History::open_read_only(&database).unwrap();
     for (w, dir) in checkouts.iter().enumerate() {
         let series = history.commit_series(&head(dir.path())).unwrap();
         assert_eq!(series.benchmarks.len(), BENCHES);
@@ -256,7 +250,7 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
 
     let (a, b) = (head(checkouts[0].path()), head(checkouts[1].path()));
     let out = proflab(checkouts[0].path())
-        .args(["track", "--db", &url, "compare", &a, &b])
+        .args(["track", "--db", url, "compare", &a, &b])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -269,7 +263,7 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
         .args([
             "track",
             "--db",
-            &url,
+            url,
             "compare",
             &a,
             &b,
@@ -281,6 +275,23 @@ fn eight_writers_from_eight_checkouts_lose_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["benchmarks"].as_array().unwrap().len(), BENCHES);
+}
+
+#[test]
+fn eight_writers_from_eight_checkouts_lose_nothing_on_postgres() {
+    let Some(schema) =
+        Schema::create("eight_writers_from_eight_checkouts_lose_nothing_on_postgres")
+    else {
+        return;
+    };
+    eight_writers_from_eight_checkouts_lose_nothing(&schema.url(), "1");
+}
+
+#[test]
+fn eight_writers_from_eight_checkouts_lose_nothing_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    eight_writers_from_eight_checkouts_lose_nothing(path.to_str().unwrap(), "0.2");
 }
 
 /// A `record` killed (SIGKILL, nothing caught) inside its transaction, after
