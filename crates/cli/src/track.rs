@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
-    CompareOptions, ComparisonReport, ExportFormat, Freshness, History, Machine, PairedOptions,
-    TrackError,
+    CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, Machine,
+    PairedOptions, TrackError,
 };
 
 use crate::color::ColorArgs;
@@ -22,7 +22,9 @@ use crate::color::ColorArgs;
     proflab track compare main HEAD --fail-on-regression\n  \
     proflab track run main HEAD")]
 pub struct Args {
-    /// History database [default: <repo root>/.proflab/history.sqlite, kept by `cargo clean`].
+    /// History database: a file, or postgres://user:password@host/database for one history
+    /// many machines share [default: $PROFLAB_DB, else <repo root>/.proflab/history.sqlite,
+    /// kept by `cargo clean`].
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     #[command(flatten)]
@@ -350,10 +352,17 @@ fn repo_root() -> PathBuf {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let db = args
+    // `--db`, else `PROFLAB_DB` (how a CI runner points at the shared server), else the file.
+    let from_env = std::env::var_os("PROFLAB_DB").filter(|db| !db.is_empty());
+    let db = match args
         .db
-        .clone()
-        .unwrap_or_else(|| proflab_track::default_db_path(&repo_root()));
+        .as_deref()
+        .map(Path::as_os_str)
+        .or(from_env.as_deref())
+    {
+        Some(db) => Database::parse(db)?,
+        None => Database::Sqlite(proflab_track::default_db_path(&repo_root())),
+    };
     let color = args.color;
     match &args.command {
         TrackCommand::Record(record_args) => record(&db, record_args),
@@ -367,7 +376,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
+fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     // Ask git first: outside a checkout nothing is created.
     let mut context = proflab_track::git_context(Path::new("."))
         .context("`record` needs a git checkout to know the commit")?;
@@ -425,7 +434,7 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
                 "benchmarks": benches.len(),
                 "instruction_counts": counts,
                 "stale": stale,
-                "database": db,
+                "database": db.to_string(),
             }),
         )?;
         writeln!(out)?;
@@ -436,13 +445,13 @@ fn record(db: &Path, args: &RecordArgs) -> anyhow::Result<ExitCode> {
             benches.len(),
             proflab_track::short_sha(&context.commit, 12),
             if context.dirty { " (dirty)" } else { "" },
-            db.display()
+            db
         )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn compare(db: &Path, args: &CompareArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
+fn compare(db: &Database, args: &CompareArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
     let options = CompareOptions {
         batch: args.batch,
@@ -460,7 +469,7 @@ fn compare(db: &Path, args: &CompareArgs, color: ColorArgs) -> anyhow::Result<Ex
     print_comparison(&report, &args.output, color)
 }
 
-fn paired_run(db: &Path, args: &RunArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
+fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result<ExitCode> {
     let options = PairedOptions {
         worktree_dir: args.worktree_dir.clone(),
         ..args.measure.options(args.verdict.filter.as_ref())?
@@ -505,7 +514,7 @@ fn paired_run(db: &Path, args: &RunArgs, color: ColorArgs) -> anyhow::Result<Exi
     print_comparison(&report, &args.output, color)
 }
 
-fn bisect(db: &Path, args: &BisectArgs) -> anyhow::Result<ExitCode> {
+fn bisect(db: &Database, args: &BisectArgs) -> anyhow::Result<ExitCode> {
     let options = args.measure.options(args.verdict.filter.as_ref())?;
     let mut history = History::open(db)?;
     let outcome = proflab_track::bisect(
@@ -540,7 +549,7 @@ fn bisect(db: &Path, args: &BisectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+fn history(db: &Database, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let runs = History::open_read_only(db)?.runs()?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -581,7 +590,7 @@ fn history(db: &Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn changes(db: &Path, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
+fn changes(db: &Database, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
     let options = proflab_track::ChangeOptions {
         alpha: args.alpha,
@@ -621,7 +630,7 @@ fn changes(db: &Path, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+fn report(db: &Database, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
     let target = target_dir();
     let path = proflab_track::write_report(
@@ -641,7 +650,7 @@ fn report(db: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(db: &Path, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+fn export(db: &Database, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
     let format = match args.format {
         Format::Bmf => ExportFormat::Bmf,

@@ -19,10 +19,18 @@ pub struct Machine {
 
 impl Machine {
     /// Reads this machine's fingerprint (`/proc/cpuinfo`, `rustc -V`).
+    ///
+    /// `PROFLAB_MACHINE`, when set and not empty, replaces the CPU model: a
+    /// pool of CI runners whose virtual CPUs all report the same model can
+    /// name each runner (or each instance type), so that their series stay
+    /// apart in one shared history. Cores, OS and rustc still count.
     pub fn current() -> Machine {
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        let named = std::env::var("PROFLAB_MACHINE")
             .ok()
-            .and_then(|info| {
+            .filter(|name| !name.trim().is_empty());
+        let cpu_model = named
+            .or_else(|| {
+                let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
                 info.lines()
                     .find(|l| l.starts_with("model name"))
                     .and_then(|l| l.split_once(':'))

@@ -23,39 +23,45 @@ pub enum TrackError {
     },
     #[error("{path}: {reason}")]
     BadSample { path: PathBuf, reason: String },
-    #[error("history database {path}")]
+    /// `db` is a file path or a PostgreSQL URL with its password redacted
+    /// ([`crate::Database`]'s `Display`), here and in every variant below that names one.
+    #[error("history database {db}")]
     Db {
-        path: PathBuf,
+        db: String,
         #[source]
-        source: rusqlite::Error,
+        source: crate::StoreError,
     },
     #[error(
-        "history database {path} has schema version {found}, newer than this proflab understands ({supported}); upgrade proflab"
+        "`{scheme}://…` is not a history database this proflab can open: --db and PROFLAB_DB take a file path or a postgres:// (postgresql://) URL"
+    )]
+    UnsupportedDatabase { scheme: String },
+    #[error(
+        "history database {db} has schema version {found}, newer than this proflab understands ({supported}); upgrade proflab"
     )]
     NewerSchema {
-        path: PathBuf,
+        db: String,
         found: i64,
         supported: i64,
     },
-    #[error("no recorded run matches commit `{reference}` in {path}")]
-    UnknownCommit { reference: String, path: PathBuf },
+    #[error("no recorded run matches commit `{reference}` in {db}")]
+    UnknownCommit { reference: String, db: String },
     #[error("commit `{reference}` is ambiguous: it begins {}", candidates.join(", "))]
     AmbiguousCommit {
         reference: String,
         candidates: Vec<String>,
     },
-    #[error("no batch {batch} in {path} (`proflab track history` lists them)")]
-    UnknownBatch { batch: i64, path: PathBuf },
+    #[error("no batch {batch} in {db} (`proflab track history` lists them)")]
+    UnknownBatch { batch: i64, db: String },
     #[error("batch {batch} measured {a} against {b}, not the commits asked for")]
     BatchMismatch { batch: i64, a: String, b: String },
-    #[error("no history database at {path} (record a run first)")]
-    NoDatabase { path: PathBuf },
+    #[error("no history database at {db} (record a run first)")]
+    NoDatabase { db: String },
     #[error(
-        "history database {path} has schema version {found}, older than this proflab's; run any writing command (`proflab track record`) once to upgrade it"
+        "history database {db} has schema version {found}, older than this proflab's; run any writing command (`proflab track record`) once to upgrade it"
     )]
-    OlderSchema { path: PathBuf, found: i64 },
-    #[error("history database {path} has schema version {found}, which no proflab writes")]
-    CorruptSchema { path: PathBuf, found: i64 },
+    OlderSchema { db: String, found: i64 },
+    #[error("history database {db} has schema version {found}, which no proflab writes")]
+    CorruptSchema { db: String, found: i64 },
     #[error("benchmark `{id}` appears twice in one run")]
     DuplicateBenchmark { id: String },
     #[error("benchmark `{id}`: {reason}")]

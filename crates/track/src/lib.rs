@@ -1,7 +1,7 @@
 //! Benchmark history for Criterion output: import what `cargo bench` left under
 //! `target/criterion/` (and the instruction counts of `proflab-callgrind`
-//! bench targets under `target/proflab-instructions/`), keep it in a SQLite database keyed by commit and
-//! machine, compare two commits with statistics that hold on a noisy machine,
+//! bench targets under `target/proflab-instructions/`), keep it in a SQLite file or a
+//! PostgreSQL database that many CI runners share, keyed by commit and machine, compare two commits with statistics that hold on a noisy machine,
 //! and export to Bencher Metric Format or github-action-benchmark.
 //!
 //! It does not run or time anything itself: Criterion measures, this crate
@@ -34,7 +34,7 @@ pub use criterion::{
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
-pub use history::{BatchSlot, History, RunSummary, Side, default_db_path};
+pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, default_db_path};
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
 pub use paired::{PairedOptions, PairedRun, WORKING_TREE, run_paired};

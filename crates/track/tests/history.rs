@@ -1,10 +1,19 @@
-//! End-to-end behaviour of the library on Criterion trees written the way Criterion writes them.
+//! End-to-end behaviour of the library on Criterion trees written the way
+//! Criterion writes them. The store tests run twice, from one body: on SQLite
+//! (`on_sqlite::…`) and on a real PostgreSQL server (`on_postgres::…`), each
+//! in a fresh database (a temporary file, or a schema of its own dropped
+//! afterwards). The server is the one `PROFLAB_TEST_PG` names (.ci/run starts
+//! one: postgres://proflab:proflab@localhost/proflab_test); without it the
+//! PostgreSQL variants skip with a note, unless `CI` is set, where they fail.
 
+use std::cell::RefCell;
+use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proflab_track::{
-    BatchSlot, Benchmark, CompareOptions, ComparisonReport, History, Machine, Metric, RunContext,
-    Side, TrackError, Verdict, compare, import_criterion_dir,
+    BatchSlot, Benchmark, CompareOptions, ComparisonReport, Database, History, Machine, Metric,
+    RunContext, Side, TrackError, Verdict, compare, import_criterion_dir,
 };
 
 /// Writes `<root>/<dir>/new/{benchmark,estimates,sample}.json` for per-iteration times `per_iter`.
@@ -73,6 +82,236 @@ fn machine() -> Machine {
     }
 }
 
+/// Where one test's databases live. Each name a test asks for is a fresh
+/// database: `<tempdir>/<name>.sqlite`, or a new PostgreSQL schema reached
+/// through the URL's `search_path`, so that tests running at once never see
+/// each other's rows.
+struct Store {
+    /// Criterion trees, and the SQLite files.
+    dir: tempfile::TempDir,
+    /// The server's URL when testing PostgreSQL.
+    postgres: Option<String>,
+    /// Schemas created so far, by database name, dropped with the store.
+    schemas: RefCell<Vec<(String, String)>>,
+}
+
+impl Store {
+    fn sqlite() -> Store {
+        Store {
+            dir: tempfile::tempdir().unwrap(),
+            postgres: None,
+            schemas: RefCell::default(),
+        }
+    }
+
+    /// The PostgreSQL store, or `None` after a note when no server is
+    /// configured and `CI` is unset.
+    fn postgres(test: &str) -> Option<Store> {
+        let url = postgres_url_or_skip(test)?;
+        Some(Store {
+            dir: tempfile::tempdir().unwrap(),
+            postgres: Some(url),
+            schemas: RefCell::default(),
+        })
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The database called `name` in this test, created empty on first use.
+    fn db(&self, name: &str) -> Database {
+        let Some(url) = &self.postgres else {
+            return Database::Sqlite(self.dir().join(format!("{name}.sqlite")));
+        };
+        if let Some((_, schema)) = self.schemas.borrow().iter().find(|(n, _)| n == name) {
+            return Database::Postgres(with_schema(url, schema));
+        }
+        let schema = fresh_schema_name();
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .unwrap();
+        self.schemas
+            .borrow_mut()
+            .push((name.to_owned(), schema.clone()));
+        Database::Postgres(with_schema(url, &schema))
+    }
+
+    fn open(&self, name: &str) -> History {
+        History::open(self.db(name)).unwrap()
+    }
+
+    /// Runs `statement` on database `name` behind the store's back, as a
+    /// careless user or an older proflab could have.
+    fn tamper(&self, name: &str, statement: &str) {
+        match self.db(name) {
+            Database::Sqlite(path) => {
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute_batch(statement)
+                    .unwrap();
+            }
+            Database::Postgres(url) => {
+                postgres::Client::connect(&url, postgres::NoTls)
+                    .unwrap()
+                    .batch_execute(statement)
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Sets the schema version where each backend keeps it.
+    fn set_schema_version(&self, name: &str, version: i64) {
+        if self.postgres.is_some() {
+            self.tamper(
+                name,
+                &format!("UPDATE proflab_schema SET version = {version}"),
+            );
+        } else {
+            self.tamper(name, &format!("PRAGMA user_version = {version}"));
+        }
+    }
+
+    /// The schema version, read behind the store's back.
+    fn schema_version(&self, name: &str) -> i64 {
+        match self.db(name) {
+            Database::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap(),
+            Database::Postgres(url) => postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap()
+                .query_one("SELECT version FROM proflab_schema", &[])
+                .unwrap()
+                .get(0),
+        }
+    }
+
+    /// Whether anything was created for database `name`.
+    fn exists(&self, name: &str) -> bool {
+        match self.db(name) {
+            Database::Sqlite(path) => path.exists(),
+            Database::Postgres(url) => {
+                postgres::Client::connect(&url, postgres::NoTls)
+                    .unwrap()
+                    .query_one(
+                        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                        &[],
+                    )
+                    .unwrap()
+                    .get::<_, i64>(0)
+                    > 0
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let (Some(url), schemas) = (&self.postgres, self.schemas.get_mut()) else {
+            return;
+        };
+        if schemas.is_empty() {
+            return;
+        }
+        // Best effort: a test that failed still drops what it made.
+        if let Ok(mut admin) = postgres::Client::connect(url, postgres::NoTls) {
+            for (_, schema) in schemas.iter() {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// `url` with `search_path` set to `schema` for every session it opens.
+fn with_schema(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// A schema name no other test, or test process, uses at the same time.
+fn fresh_schema_name() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "proflab_test_{}_{nanos}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `PROFLAB_TEST_PG`, or `None` after a note (written past libtest's capture,
+/// so that `cargo test` shows it) when it is unset and `CI` is not.
+///
+/// # Panics
+/// When it is unset and `CI` is set: CI must test the PostgreSQL backend.
+fn postgres_url_or_skip(test: &str) -> Option<String> {
+    if let Some(url) = std::env::var("PROFLAB_TEST_PG")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        return Some(url);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    assert!(
+        !ci,
+        "{test}: PROFLAB_TEST_PG is not set and CI is: CI must test the PostgreSQL backend \
+         (.ci/run starts a server and sets it)"
+    );
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {test}: PROFLAB_TEST_PG is not set \
+         (e.g. postgres://proflab:proflab@localhost/proflab_test, as .ci/run sets up); \
+         with CI set this fails"
+    );
+    None
+}
+
+/// Runs each named `fn(&Store)` as two tests, `on_sqlite::NAME` and `on_postgres::NAME`.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(&super::Store::sqlite());
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(store) =
+                        super::Store::postgres(concat!("on_postgres::", stringify!($test)))
+                    {
+                        super::$test(&store);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    refuses_a_database_from_a_newer_schema_and_leaves_it_alone,
+    unknown_commit_is_named,
+    a_five_percent_slowdown_is_flagged_and_nothing_else,
+    a_one_percent_change_stays_under_the_two_percent_threshold,
+    different_machines_are_refused_unless_allowed,
+    batches_pair_only_their_own_runs,
+    nothing_a_later_read_rejects_is_stored,
+    schema_versions_no_proflab_wrote_are_refused,
+    an_ambiguous_prefix_names_the_candidates,
+    a_read_only_open_writes_nothing,
+    markdown_comment_matches_its_golden_file,
+    writers_opening_a_fresh_database_at_once_all_get_in,
+);
+
 #[test]
 fn imports_groups_with_and_without_values_and_skips_baselines() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,33 +364,52 @@ fn bad_criterion_input_names_the_file() {
     ));
 }
 
+/// Criterion 0.3.0-0.3.2 wrote `sample.json` as `[[iters], [times]]` and
+/// `estimates.json` with capitalised keys (read from Criterion's source at
+/// those tags); both shapes import alike.
 #[test]
-fn refuses_a_database_from_a_newer_schema_and_leaves_it_alone() {
+fn criterion_0_3_early_json_shapes_are_read() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    drop(History::open(&path).unwrap());
-    rusqlite_free_bump(&path);
-    let err = History::open(&path)
+    let new = dir.path().join("g/f/new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(
+        new.join("benchmark.json"),
+        r#"{"group_id":"g","function_id":"f","value_str":null,"throughput":null,"full_id":"g/f","directory_name":"g/f","title":"g/f"}"#,
+    )
+    .unwrap();
+    std::fs::write(new.join("sample.json"), "[[1.0,2.0,3.0],[10.0,22.0,30.0]]").unwrap();
+    let estimate = r#"{"confidence_interval":{"confidence_level":0.95,"lower_bound":9.0,"upper_bound":11.0},"point_estimate":10.5,"standard_error":0.5}"#;
+    std::fs::write(
+        new.join("estimates.json"),
+        format!(r#"{{"Mean":{estimate},"Median":{estimate},"MedianAbsDev":{estimate},"Slope":{estimate},"StdDev":{estimate}}}"#),
+    )
+    .unwrap();
+    let benches = import_criterion_dir(dir.path()).unwrap();
+    assert_eq!(benches.len(), 1);
+    assert_eq!(benches[0].id, "g/f");
+    assert_eq!(benches[0].values, [10.0, 11.0, 10.0]);
+    assert_eq!(benches[0].summary, 10.5);
+}
+
+fn refuses_a_database_from_a_newer_schema_and_leaves_it_alone(store: &Store) {
+    drop(store.open("h"));
+    store.set_schema_version("h", 99);
+    let err = History::open(store.db("h"))
         .err()
         .expect("newer schema must be refused");
     assert!(
         matches!(err, TrackError::NewerSchema { found: 99, .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("h.sqlite"));
+    assert!(
+        err.to_string().contains(&store.db("h").to_string()),
+        "{err}"
+    );
+    assert_eq!(store.schema_version("h"), 99, "left alone");
 }
 
-/// Sets `user_version` to 99 through the sqlite3 file header (offset 60), without a SQLite dependency here.
-fn rusqlite_free_bump(path: &Path) {
-    let mut bytes = std::fs::read(path).unwrap();
-    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
-    std::fs::write(path, bytes).unwrap();
-}
-
-#[test]
-fn unknown_commit_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let history = History::open(&dir.path().join("h.sqlite")).unwrap();
+fn unknown_commit_is_named(store: &Store) {
+    let history = store.open("h");
     let err = compare(&history, "abc", "def", &CompareOptions::default()).unwrap_err();
     assert!(
         matches!(&err, TrackError::UnknownCommit { reference, .. } if reference == "abc"),
@@ -160,11 +418,10 @@ fn unknown_commit_is_named() {
 }
 
 /// Records twelve benchmarks for commits `aaaa` and `bbbb`, slowing `slowed` by `factor` in B.
-fn two_commits(slowed: &str, factor: f64) -> (tempfile::TempDir, History) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+fn two_commits(store: &Store, slowed: &str, factor: f64) -> History {
+    let mut history = store.open("h");
     for (commit, seed_base) in [("aaaa", 0), ("bbbb", 1000)] {
-        let criterion = dir.path().join(commit);
+        let criterion = store.dir().join(commit);
         for i in 0..12 {
             let id = format!("g/f{i:02}");
             let slow = if commit == "bbbb" && id == slowed {
@@ -183,12 +440,11 @@ fn two_commits(slowed: &str, factor: f64) -> (tempfile::TempDir, History) {
             .record(&context(commit), &machine(), &benches)
             .unwrap();
     }
-    (dir, history)
+    history
 }
 
-#[test]
-fn a_five_percent_slowdown_is_flagged_and_nothing_else() {
-    let (_dir, history) = two_commits("g/f03", 1.05);
+fn a_five_percent_slowdown_is_flagged_and_nothing_else(store: &Store) {
+    let history = two_commits(store, "g/f03", 1.05);
     let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default())
         .unwrap()
         .benchmarks;
@@ -203,9 +459,8 @@ fn a_five_percent_slowdown_is_flagged_and_nothing_else() {
     }
 }
 
-#[test]
-fn a_one_percent_change_stays_under_the_two_percent_threshold() {
-    let (_dir, history) = two_commits("g/f03", 1.01);
+fn a_one_percent_change_stays_under_the_two_percent_threshold(store: &Store) {
+    let history = two_commits(store, "g/f03", 1.01);
     let rows = compare(&history, "aaaa", "bbbb", &CompareOptions::default())
         .unwrap()
         .benchmarks;
@@ -215,12 +470,10 @@ fn a_one_percent_change_stays_under_the_two_percent_threshold() {
     );
 }
 
-#[test]
-fn different_machines_are_refused_unless_allowed() {
-    let dir = tempfile::tempdir().unwrap();
-    write_bench(dir.path(), "g/f", &noisy(1.0, 1));
-    let benches = import_criterion_dir(dir.path()).unwrap();
-    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+fn different_machines_are_refused_unless_allowed(store: &Store) {
+    write_bench(store.dir(), "g/f", &noisy(1.0, 1));
+    let benches = import_criterion_dir(store.dir()).unwrap();
+    let mut history = store.open("h");
     history
         .record(&context("aaaa"), &machine(), &benches)
         .unwrap();
@@ -293,18 +546,16 @@ fn verdicts(report: &ComparisonReport) -> Vec<(String, Verdict, f64, f64)> {
         .collect()
 }
 
-#[test]
-fn batches_pair_only_their_own_runs() {
-    let dir = tempfile::tempdir().unwrap();
+fn batches_pair_only_their_own_runs(store: &Store) {
     let options = CompareOptions::default();
     // One database: an A/A (aaaa against aaa2), then an A/B (aaaa against bbbb).
-    let mut shared = History::open(&dir.path().join("shared.sqlite")).unwrap();
+    let mut shared = store.open("shared");
     record_batch(&mut shared, "aaaa", "aaa2", "", 1.0, 1);
     record_batch(&mut shared, "aaaa", "bbbb", "g/f03", 1.05, 2);
     // The same two runs in two fresh databases.
-    let mut alone_aa = History::open(&dir.path().join("aa.sqlite")).unwrap();
+    let mut alone_aa = store.open("aa");
     record_batch(&mut alone_aa, "aaaa", "aaa2", "", 1.0, 1);
-    let mut alone_ab = History::open(&dir.path().join("ab.sqlite")).unwrap();
+    let mut alone_ab = store.open("ab");
     record_batch(&mut alone_ab, "aaaa", "bbbb", "g/f03", 1.05, 2);
 
     let shared_aa = compare(&shared, "aaaa", "aaa2", &options).unwrap();
@@ -334,7 +585,7 @@ fn batches_pair_only_their_own_runs() {
     }
     // Plain `record` runs of the same commits never join a batch's rounds.
     let benches = import_criterion_dir(&{
-        let criterion = dir.path().join("plain");
+        let criterion = store.dir().join("plain");
         write_bench(&criterion, "g/f03", &noisy(300.0, 9));
         criterion
     })
@@ -367,11 +618,8 @@ fn batches_pair_only_their_own_runs() {
 }
 
 /// Issue 11: what a careless or hostile user can put in front of the store.
-#[test]
-fn nothing_a_later_read_rejects_is_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    let mut history = History::open(&path).unwrap();
+fn nothing_a_later_read_rejects_is_stored(store: &Store) {
+    let mut history = store.open("h");
     let bench = |id: &str, values: Vec<f64>| Benchmark {
         id: id.to_owned(),
         metric: Metric::TimeNs,
@@ -379,7 +627,7 @@ fn nothing_a_later_read_rejects_is_stored() {
         values,
     };
     // Case 2: `t / n` infinite (1e10 / 1e-320) never reaches the database.
-    let criterion = dir.path().join("criterion");
+    let criterion = store.dir().join("criterion");
     write_bench(&criterion, "g/ok", &noisy(100.0, 1));
     let bad = criterion.join("g/bad/new");
     std::fs::create_dir_all(&bad).unwrap();
@@ -430,18 +678,12 @@ fn nothing_a_later_read_rejects_is_stored() {
         )
         .unwrap();
     drop(history);
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE results SET samples = '[null, 5.0]' WHERE bench_id = 'g/a'",
-        [],
-    )
-    .unwrap();
-    conn.execute(
-        "UPDATE results SET samples = '[null]' WHERE bench_id = 'g/b'",
-        [],
-    )
-    .unwrap();
-    let history = History::open(&path).unwrap();
+    store.tamper(
+        "h",
+        "UPDATE results SET samples = '[null, 5.0]' WHERE bench_id = 'g/a';
+         UPDATE results SET samples = '[null]' WHERE bench_id = 'g/b';",
+    );
+    let history = store.open("h");
     let series = history.commit_series("aaaa").unwrap();
     assert_eq!(series.benchmarks["g/a"].runs, vec![vec![5.0]]);
     assert!(
@@ -456,14 +698,13 @@ fn nothing_a_later_read_rejects_is_stored() {
     )
     .unwrap();
     // Case 11: a non-ASCII commit and markup in it: listed, escaped in the dashboard.
-    conn.execute("UPDATE runs SET commit_sha = 'ééééééé<b>ééééééé'", [])
-        .unwrap();
+    store.tamper("h", "UPDATE runs SET commit_sha = 'ééééééé<b>ééééééé'");
     let runs = history.runs().unwrap();
     assert_eq!(
         proflab_track::short_sha(&runs[0].commit, 12),
         "ééééééé<b>éé"
     );
-    let report = dir.path().join("report");
+    let report = store.dir().join("report");
     let index =
         proflab_track::write_report(&history, None, None, &report, &CompareOptions::default())
             .unwrap();
@@ -471,15 +712,13 @@ fn nothing_a_later_read_rejects_is_stored() {
     assert!(!html.contains("<b>") && html.contains("&lt;b&gt;"));
 }
 
-#[test]
-fn schema_versions_no_proflab_wrote_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    drop(History::open(&path).unwrap());
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", -1).unwrap();
-    drop(conn);
-    for result in [History::open(&path), History::open_read_only(&path)] {
+fn schema_versions_no_proflab_wrote_are_refused(store: &Store) {
+    drop(store.open("h"));
+    store.set_schema_version("h", -1);
+    for result in [
+        History::open(store.db("h")),
+        History::open_read_only(store.db("h")),
+    ] {
         let err = result.err().expect("refused");
         assert!(
             matches!(err, TrackError::CorruptSchema { found: -1, .. }),
@@ -488,17 +727,15 @@ fn schema_versions_no_proflab_wrote_are_refused() {
     }
 }
 
-#[test]
-fn an_ambiguous_prefix_names_the_candidates() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+fn an_ambiguous_prefix_names_the_candidates(store: &Store) {
+    let mut history = store.open("h");
     let benches = [Benchmark {
         id: "g/a".into(),
         metric: Metric::TimeNs,
         summary: 1.0,
         values: vec![1.0],
     }];
-    for commit in ["abc1111", "abc2222"] {
+    for commit in ["abc1111", "abc2222", "abd_%"] {
         history
             .record(&context(commit), &machine(), &benches)
             .unwrap();
@@ -507,13 +744,20 @@ fn an_ambiguous_prefix_names_the_candidates() {
     assert!(matches!(err, TrackError::AmbiguousCommit { .. }), "{err}");
     assert!(err.to_string().contains("abc1111, abc2222"), "{err}");
     assert_eq!(history.resolve("abc2").unwrap(), "abc2222");
+    // A prefix is matched as text, not as a pattern, and with its case.
+    assert_eq!(history.resolve("abd_").unwrap(), "abd_%");
+    assert!(matches!(
+        history.resolve("ab_"),
+        Err(TrackError::UnknownCommit { .. })
+    ));
+    assert!(matches!(
+        history.resolve("ABC2"),
+        Err(TrackError::UnknownCommit { .. })
+    ));
 }
 
-#[test]
-fn a_read_only_open_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.sqlite");
-    let mut history = History::open(&path).unwrap();
+fn a_read_only_open_writes_nothing(store: &Store) {
+    let mut history = store.open("h");
     let benches = [Benchmark {
         id: "g/a".into(),
         metric: Metric::TimeNs,
@@ -524,9 +768,56 @@ fn a_read_only_open_writes_nothing() {
         .record(&context("aaaa"), &machine(), &benches)
         .unwrap();
     drop(history);
+    let mut history = History::open_read_only(store.db("h")).unwrap();
+    assert_eq!(history.runs().unwrap().len(), 1);
+    proflab_track::export(
+        &history,
+        "aaaa",
+        proflab_track::ExportFormat::Bmf,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    // The database itself refuses a write through a read-only open.
+    assert!(matches!(
+        history.record(&context("bbbb"), &machine(), &benches),
+        Err(TrackError::Db { .. })
+    ));
+    assert!(matches!(
+        history.begin_batch("aaaa", "bbbb", "{}"),
+        Err(TrackError::Db { .. })
+    ));
+    drop(history);
+    assert_eq!(store.open("h").runs().unwrap().len(), 1);
+    let missing = History::open_read_only(store.db("none")).err().unwrap();
+    assert!(
+        matches!(missing, TrackError::NoDatabase { .. }),
+        "{missing}"
+    );
+    assert!(!store.exists("none"), "nothing created");
+}
+
+/// SQLite only: a read-only open leaves the file's bytes as they were and
+/// makes no -wal or -shm file beside it.
+#[test]
+fn a_read_only_sqlite_open_leaves_the_files_alone() {
+    let store = Store::sqlite();
+    let mut history = store.open("h");
+    let benches = [Benchmark {
+        id: "g/a".into(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values: vec![1.0, 1.1],
+    }];
+    history
+        .record(&context("aaaa"), &machine(), &benches)
+        .unwrap();
+    drop(history);
+    let Database::Sqlite(path) = store.db("h") else {
+        unreachable!("an SQLite store")
+    };
     let before = std::fs::read(&path).unwrap();
     let files = || {
-        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        let mut names: Vec<String> = std::fs::read_dir(store.dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
@@ -536,59 +827,16 @@ fn a_read_only_open_writes_nothing() {
     let listed = files();
     let history = History::open_read_only(&path).unwrap();
     assert_eq!(history.runs().unwrap().len(), 1);
-    proflab_track::export(
-        &history,
-        "aaaa",
-        proflab_track::ExportFormat::Bmf,
-        &mut Vec::new(),
-    )
-    .unwrap();
     drop(history);
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert_eq!(files(), listed, "no -wal or -shm left behind");
-    let missing = History::open_read_only(&dir.path().join("none.sqlite"))
-        .err()
-        .unwrap();
-    assert!(
-        matches!(missing, TrackError::NoDatabase { .. }),
-        "{missing}"
-    );
-    assert!(!dir.path().join("none.sqlite").exists());
-}
-
-/// Criterion 0.3.0-0.3.2 wrote `sample.json` as `[[iters], [times]]` and
-/// `estimates.json` with capitalised keys (read from Criterion's source at
-/// those tags); both shapes import alike.
-#[test]
-fn criterion_0_3_early_json_shapes_are_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let new = dir.path().join("g/f/new");
-    std::fs::create_dir_all(&new).unwrap();
-    std::fs::write(
-        new.join("benchmark.json"),
-        r#"{"group_id":"g","function_id":"f","value_str":null,"throughput":null,"full_id":"g/f","directory_name":"g/f","title":"g/f"}"#,
-    )
-    .unwrap();
-    std::fs::write(new.join("sample.json"), "[[1.0,2.0,3.0],[10.0,22.0,30.0]]").unwrap();
-    let estimate = r#"{"confidence_interval":{"confidence_level":0.95,"lower_bound":9.0,"upper_bound":11.0},"point_estimate":10.5,"standard_error":0.5}"#;
-    std::fs::write(
-        new.join("estimates.json"),
-        format!(r#"{{"Mean":{estimate},"Median":{estimate},"MedianAbsDev":{estimate},"Slope":{estimate},"StdDev":{estimate}}}"#),
-    )
-    .unwrap();
-    let benches = import_criterion_dir(dir.path()).unwrap();
-    assert_eq!(benches.len(), 1);
-    assert_eq!(benches[0].id, "g/f");
-    assert_eq!(benches[0].values, [10.0, 11.0, 10.0]);
-    assert_eq!(benches[0].summary, 10.5);
 }
 
 /// `--format markdown`, the pull-request comment, against its golden file
-/// (`PROFLAB_UPDATE_GOLDEN=1` rewrites it after a deliberate change).
-#[test]
-fn markdown_comment_matches_its_golden_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut history = History::open(&dir.path().join("h.sqlite")).unwrap();
+/// (`PROFLAB_UPDATE_GOLDEN=1` rewrites it after a deliberate change). The same
+/// file on both backends: what they store reads back identically.
+fn markdown_comment_matches_its_golden_file(store: &Store) {
+    let mut history = store.open("h");
     record_batch(&mut history, "aaaa", "bbbb", "g/f03", 1.05, 2);
     let mut report = compare(&history, "aaaa", "bbbb", &CompareOptions::default()).unwrap();
     report.added.push("g/new".to_owned());
@@ -604,4 +852,123 @@ fn markdown_comment_matches_its_golden_file() {
     assert!(
         markdown.starts_with(":x: **1 regressed**, 0 improved, 11 unchanged, 1 added, 0 removed")
     );
+}
+
+/// Eight writers open one fresh database at the same moment (each migrates
+/// it, or finds it migrated) and record: all get in, each run whole. On
+/// PostgreSQL this needs the advisory lock around migrations: without it two
+/// sessions both create `proflab_schema` and one fails.
+fn writers_opening_a_fresh_database_at_once_all_get_in(store: &Store) {
+    const WRITERS: usize = 8;
+    let db = store.db("h");
+    let start = std::sync::Barrier::new(WRITERS);
+    let ids: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let (db, start) = (db.clone(), &start);
+                scope.spawn(move || {
+                    start.wait();
+                    let mut history = History::open(db).unwrap();
+                    let benches: Vec<Benchmark> = (0..20)
+                        .map(|i| Benchmark {
+                            id: format!("g/f{i:02}"),
+                            metric: Metric::TimeNs,
+                            summary: 1.0,
+                            values: noisy(10.0 * (writer + 1) as f64, i),
+                        })
+                        .collect();
+                    history
+                        .record(&context(&format!("c{writer}")), &machine(), &benches)
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), WRITERS, "{ids:?}");
+    let history = History::open_read_only(&db).unwrap();
+    let runs = history.runs().unwrap();
+    assert_eq!(runs.len(), WRITERS);
+    assert!(runs.iter().all(|r| r.benchmarks == 20), "{runs:?}");
+    for writer in 0..WRITERS {
+        let series = history.commit_series(&format!("c{writer}")).unwrap();
+        assert_eq!(series.benchmarks.len(), 20);
+        let [stored] = &series.benchmarks["g/f03"].runs[..] else {
+            panic!("one run of g/f03 at c{writer}");
+        };
+        // Within an ulp: serde_json (without its `float_roundtrip` feature)
+        // may read a stored sample back one ulp off.
+        let written = noisy(10.0 * (writer + 1) as f64, 3);
+        assert_eq!(stored.len(), written.len());
+        assert!(
+            stored
+                .iter()
+                .zip(&written)
+                .all(|(s, w)| (s - w).abs() <= 4.0 * f64::EPSILON * w),
+            "c{writer}: {stored:?} != {written:?}"
+        );
+    }
+    assert_eq!(store.schema_version("h"), 4);
+}
+
+/// PostgreSQL only: a connection the server dropped between two transactions
+/// (a restart, an idle timeout; here `pg_terminate_backend`) is opened again
+/// before the next one, and a read-only open stays read-only.
+#[test]
+fn a_dropped_connection_is_opened_again() {
+    let Some(store) = Store::postgres("a_dropped_connection_is_opened_again") else {
+        return;
+    };
+    let Database::Postgres(url) = store.db("h") else {
+        unreachable!("a PostgreSQL store")
+    };
+    // A name of its own, so that only this test's sessions are terminated.
+    let name = fresh_schema_name();
+    let url = format!("{url}&application_name={name}");
+    let terminate = || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let sessions = admin
+            .query(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "one session to end");
+        let pid: i32 = sessions[0].get(0);
+        // Waits up to 5 s for the session to end (PostgreSQL 14 and later).
+        let ended: bool = admin
+            .query_one("SELECT pg_terminate_backend($1, 5000)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(ended);
+    };
+    let benches = [Benchmark {
+        id: "g/a".into(),
+        metric: Metric::TimeNs,
+        summary: 1.0,
+        values: vec![1.0],
+    }];
+    let mut history = History::open(Database::Postgres(url.clone())).unwrap();
+    history
+        .record(&context("aaaa"), &machine(), &benches)
+        .unwrap();
+    terminate();
+    history
+        .record(&context("bbbb"), &machine(), &benches)
+        .unwrap();
+    assert_eq!(history.runs().unwrap().len(), 2);
+    drop(history);
+
+    let mut reader = History::open_read_only(Database::Postgres(url.clone())).unwrap();
+    terminate();
+    assert_eq!(reader.runs().unwrap().len(), 2);
+    assert!(matches!(
+        reader.record(&context("cccc"), &machine(), &benches),
+        Err(TrackError::Db { .. })
+    ));
+    assert_eq!(reader.runs().unwrap().len(), 2);
 }
