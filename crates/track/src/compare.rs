@@ -6,7 +6,7 @@
 //! and B runs of a benchmark, measured back to back: the verdict is a
 //! Student-t interval over the per-round log ratios of fastest samples, after
 //! setting aside rounds that one bad benchmark process spoiled
-//! ([`outlying_rounds`]) and with each benchmark's variance moderated by the
+//! ([`spoiled_rounds`]) and with each benchmark's variance moderated by the
 //! spread all of them show (empirical Bayes). Runs outside a batch (`track
 //! record`) have no partner: with three or more runs a side, Welch's t over
 //! their log fastest samples; with fewer, a bootstrap of the ratio of medians
@@ -25,9 +25,9 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior,
-    log_ratio_of_fastest, mann_whitney_p, median, outlying_rounds, projected_interval,
-    sample_variance, t_interval, t_interval_df, welch_log_interval,
+    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior, mann_whitney_p,
+    median, projected_interval, sample_variance, spoiled_rounds, t_interval, t_interval_df,
+    welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -90,7 +90,26 @@ impl CompareOptions {
     #[must_use]
     pub fn decides(&self, ci_low: f64, ci_high: f64) -> bool {
         let (up, down) = (1.0 + self.threshold, 1.0 / (1.0 + self.threshold));
-        ci_low > up || ci_high < down || (ci_low > down && ci_high < up)
+        ci_low > up || ci_high < down || self.within(ci_low, ci_high)
+    }
+
+    /// Whether an interval lies wholly between `1 / (1 + threshold)` and `1 + threshold`.
+    fn within(&self, ci_low: f64, ci_high: f64) -> bool {
+        ci_low > 1.0 / (1.0 + self.threshold) && ci_high < 1.0 + self.threshold
+    }
+
+    /// Whether more rounds could change nothing about `comparison`: it is
+    /// "unchanged" with its whole interval inside the threshold, or a change
+    /// (interval and corrected p-value agreeing) that rests on at least
+    /// `rounds_to_flag` rounds. A change seen in few rounds is measured on:
+    /// three rounds of a benchmark that switches between two levels from
+    /// process to process agree by chance one time in thirty or so.
+    #[must_use]
+    pub fn settles(&self, comparison: &Comparison, rounds_to_flag: usize) -> bool {
+        match comparison.verdict {
+            Verdict::Unchanged => self.within(comparison.ci_low, comparison.ci_high),
+            Verdict::Regressed | Verdict::Improved => comparison.rounds >= rounds_to_flag,
+        }
     }
 
     /// Whether `comparison` could still be decided within `more_rounds`
@@ -237,21 +256,24 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
         .iter()
         .filter(|(id, _)| options.selects(id))
         .collect();
-    // Timed benchmarks with their per-round log ratios of fastest samples.
-    let logs: Vec<Vec<f64>> = selected
+    // Timed benchmarks with the logs of each round's fastest samples, A and B.
+    let sides: Vec<Vec<(f64, f64)>> = selected
         .iter()
         .map(|(_, bench)| match bench.metric {
             Metric::TimeNs => bench
                 .rounds
                 .iter()
-                .map(|r| log_ratio_of_fastest(&r.a, &r.b))
+                .map(|r| (fastest(&r.a).ln(), fastest(&r.b).ln()))
                 .collect(),
             Metric::Instructions => Vec::new(),
         })
         .collect();
-    let refs: Vec<&[f64]> = logs.iter().map(Vec::as_slice).collect();
+    let logs: Vec<Vec<f64>> = sides
+        .iter()
+        .map(|rounds| rounds.iter().map(|(a, b)| b - a).collect())
+        .collect();
     let outlying = if options.set_aside_outliers {
-        outlying_rounds(&refs)
+        spoiled_rounds(&sides)
     } else {
         logs.iter().map(|l| vec![false; l.len()]).collect()
     };
@@ -679,6 +701,22 @@ mod tests {
             set_aside: 0,
             df: Some(df),
         }
+    }
+
+    #[test]
+    fn a_change_is_settled_only_on_enough_rounds_and_with_its_p_value() {
+        let options = CompareOptions::default();
+        let mut regression = paired(1.05, 1.03, 1.07, 3, 2.0);
+        regression.verdict = Verdict::Regressed;
+        assert!(!options.settles(&regression, 5));
+        regression.rounds = 5;
+        assert!(options.settles(&regression, 5));
+        // Wholly above 1.02 but not significant once corrected: the verdict
+        // is "unchanged", and only more rounds can settle it.
+        let unsure = paired(1.066, 1.023, 1.11, 3, 8.1);
+        assert!(options.decides(unsure.ci_low, unsure.ci_high));
+        assert!(!options.settles(&unsure, 5));
+        assert!(options.settles(&paired(1.0, 0.99, 1.01, 3, 2.0), 5));
     }
 
     #[test]

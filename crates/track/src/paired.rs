@@ -9,7 +9,7 @@
 //! decides its verdict stops, and so does one that the rounds left could not
 //! decide ([`CompareOptions::could_decide`]); one whose interval straddles
 //! the threshold, or that lost a round to one bad process
-//! ([`crate::outlying_rounds`]), gets another round, up to `max_rounds` and
+//! ([`crate::spoiled_rounds`]), gets another round, up to `max_rounds` and
 //! the time budget. Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
@@ -35,6 +35,10 @@ use crate::{
 };
 
 /// Settings of a paired run.
+/// Rounds a benchmark gets before a change is called (at most `max_rounds`):
+/// see [`CompareOptions::settles`].
+const ROUNDS_TO_FLAG: usize = 5;
+
 #[derive(Debug, Clone)]
 pub struct PairedOptions {
     /// Rounds every benchmark gets before it may stop (at least 2).
@@ -651,7 +655,8 @@ pub fn run_paired(
                     .max_rounds
                     .saturating_sub(rounds_run.get(&c.id).copied().unwrap_or(0));
                 c.rounds < options.min_rounds
-                    || (!compare.decides(c.ci_low, c.ci_high) && compare.could_decide(c, left))
+                    || (!compare.settles(c, ROUNDS_TO_FLAG.min(options.max_rounds))
+                        && compare.could_decide(c, left))
             })
             .map(|c| c.id.as_str())
             .collect();
