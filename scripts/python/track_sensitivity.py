@@ -76,6 +76,17 @@ print(f"{trials} trials; benchmarks per run: {len(load('ab', 1)['benchmarks'])}"
 print("measured B/A of the slowed benchmarks (median over trials): " + ", ".join(
     f"{bench} (+{injected[bench]:g}% work) {values[len(values) // 2]:.3f}"
     for bench, values in sorted(ratios.items(), key=lambda kv: -injected[kv[0]]) if values))
+# A benchmark with no injected work whose B/A sits off 1 in every A/B trial is not noise: B's
+# build laid its code out differently (the injection moved what follows it in the binary).
+untouched = sorted({r["id"] for t in range(1, trials + 1) for r in load("ab", t)["benchmarks"]
+                    if r["metric"] == "time_ns"} - injected.keys())
+print("B/A of the benchmarks with no injected work, median over A/B trials [min, max] (A/A median):")
+for bench in untouched:
+    ab = sorted(r["ratio"] for t in range(1, trials + 1) for r in load("ab", t)["benchmarks"]
+                if r["id"] == bench)
+    aa = sorted(r["ratio"] for t in range(1, trials + 1) for r in load("aa", t)["benchmarks"]
+                if r["id"] == bench)
+    print(f"  {bench}: {ab[len(ab) // 2]:.3f} [{ab[0]:.3f}, {ab[-1]:.3f}] (A/A {aa[len(aa) // 2]:.3f})")
 rounds = [r["rounds"] + r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
           for r in load(kind, t)["benchmarks"] if r["metric"] == "time_ns"]
 set_aside = sum(r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
