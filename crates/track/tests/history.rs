@@ -756,18 +756,22 @@ fn an_ambiguous_prefix_names_the_candidates(store: &Store) {
     ));
 }
 
-fn a_read_only_open_writes_nothing(store: &Store) {
-    let mut history = store.open("h");
-    let benches = [Benchmark {
+/// One timed benchmark with two samples: what the read-only tests store.
+fn one_benchmark() -> [Benchmark; 1] {
+    [Benchmark {
         id: "g/a".into(),
         metric: Metric::TimeNs,
         summary: 1.0,
         values: vec![1.0, 1.1],
-    }];
-    history
+    }]
+}
+
+fn a_read_only_open_writes_nothing(store: &Store) {
+    let benches = one_benchmark();
+    store
+        .open("h")
         .record(&context("aaaa"), &machine(), &benches)
         .unwrap();
-    drop(history);
     let mut history = History::open_read_only(store.db("h")).unwrap();
     assert_eq!(history.runs().unwrap().len(), 1);
     proflab_track::export(
@@ -801,17 +805,11 @@ fn a_read_only_open_writes_nothing(store: &Store) {
 #[test]
 fn a_read_only_sqlite_open_leaves_the_files_alone() {
     let store = Store::sqlite();
-    let mut history = store.open("h");
-    let benches = [Benchmark {
-        id: "g/a".into(),
-        metric: Metric::TimeNs,
-        summary: 1.0,
-        values: vec![1.0, 1.1],
-    }];
-    history
+    let benches = one_benchmark();
+    store
+        .open("h")
         .record(&context("aaaa"), &machine(), &benches)
         .unwrap();
-    drop(history);
     let Database::Sqlite(path) = store.db("h") else {
         unreachable!("an SQLite store")
     };
