@@ -6,6 +6,7 @@ the smallest slowdown caught reliably), and judged again from the saved historie
 of the method switched off (to show what each part buys). Criterion: "Performance has
 regressed" lines of its own runs on the same trials.
 """
+import functools
 import json
 import pathlib
 import re
@@ -26,7 +27,9 @@ seconds = [line.split() for line in (out / "seconds").read_text().splitlines()]
 trials = len(seconds)
 
 
+@functools.cache
 def load(kind, t):
+    """One trial's `track run --json` report, read once (the tallies below read each many times)."""
     return json.loads((out / f"track-{kind}-{t}.json").read_text())
 
 

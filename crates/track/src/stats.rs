@@ -74,7 +74,7 @@ pub fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
 }
 
 /// One round's log ratio: of B's fastest sample to A's.
-pub(crate) fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
+fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
     (fastest(b) / fastest(a)).ln()
 }
 
