@@ -5,15 +5,8 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt as _;
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
+mod common;
+use common::{commit_empty, git};
 
 /// The full SHA git gives `rev` in `dir`.
 fn rev_parse(dir: &Path, rev: &str) -> String {
@@ -303,23 +296,6 @@ fn instruction_report(dir: &Path, counts: &[(&str, u64)]) {
             .to_string(),
     )
     .unwrap();
-}
-
-fn commit_empty(dir: &Path, message: &str) {
-    git(
-        dir,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            message,
-        ],
-    );
 }
 
 #[test]

@@ -13,6 +13,9 @@ use std::process::{Command, Output, Stdio};
 
 use proflab_track::{Database, History};
 
+mod common;
+use common::{commit_empty, git};
+
 fn proflab(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_proflab"));
     cmd.current_dir(dir)
@@ -27,28 +30,8 @@ fn proflab(dir: &Path) -> Command {
 /// and a Criterion tree of `benches` benchmarks around `center` ns in `crit/`.
 fn checkout(message: &str, benches: usize, center: f64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            message,
-        ],
-    ] {
-        let status = Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    }
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit_empty(dir.path(), message);
     for b in 0..benches {
         let id = format!("g/f{b:02}");
         let new = dir.path().join("crit").join(&id).join("new");
