@@ -54,10 +54,7 @@ impl Postgres {
         let mut client = connect(url).map_err(db)?;
         let mut tx = client.transaction().map_err(db)?;
         tx.batch_execute(MIGRATION_LOCK).map_err(db)?;
-        let exists: bool = tx
-            .query_one("SELECT to_regclass('proflab_schema') IS NOT NULL", &[])
-            .and_then(|row| row.try_get(0))
-            .map_err(db)?;
+        let exists = schema_table_exists(&mut tx).map_err(db)?;
         // Created only when missing: `CREATE TABLE IF NOT EXISTS` would need
         // the CREATE privilege even on a database that is already set up.
         if !exists {
@@ -95,10 +92,7 @@ impl Postgres {
         };
         let mut client = connect_read_only(url).map_err(db)?;
         let mut tx = client.transaction().map_err(db)?;
-        let exists: bool = tx
-            .query_one("SELECT to_regclass('proflab_schema') IS NOT NULL", &[])
-            .and_then(|row| row.try_get(0))
-            .map_err(db)?;
+        let exists = schema_table_exists(&mut tx).map_err(db)?;
         if !exists {
             return Err(TrackError::NoDatabase {
                 db: name.to_owned(),
@@ -188,6 +182,12 @@ fn connect_read_only(url: &str) -> Result<Client, ::postgres::Error> {
     let mut client = connect(url)?;
     client.batch_execute("SET SESSION default_transaction_read_only = on")?;
     Ok(client)
+}
+
+/// Whether the one-row table holding the schema version is there.
+fn schema_table_exists(tx: &mut Transaction<'_>) -> Result<bool, ::postgres::Error> {
+    tx.query_one("SELECT to_regclass('proflab_schema') IS NOT NULL", &[])
+        .and_then(|row| row.try_get(0))
 }
 
 /// The version in `proflab_schema`, refused when this proflab cannot read it.
