@@ -25,8 +25,8 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, fastest, fit_variance_prior, mann_whitney_p,
-    median, projected_interval, sample_variance, spoiled_rounds, t_interval, t_interval_df,
+    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_decide, fastest, fit_variance_prior,
+    mann_whitney_p, median, sample_variance, spoiled_rounds, t_interval, t_interval_df,
     welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
@@ -113,28 +113,34 @@ impl CompareOptions {
     }
 
     /// Whether `comparison` could still be decided within `more_rounds`
-    /// rounds, were its centre and spread to stay as they are
-    /// ([`projected_interval`]). A benchmark whose round-to-round noise is
-    /// too wide for the rounds left would end "unchanged" anyway; measuring
-    /// it on only spends the time of those that can still be decided.
+    /// rounds: the chance of it, predicted from its rounds so far
+    /// ([`chance_to_decide`]), is at least `WORTH_MEASURING`. A benchmark
+    /// whose round-to-round noise is too wide for the rounds left would end
+    /// "unchanged" anyway; measuring it on only spends the time of those
+    /// that can still be decided.
     #[must_use]
     pub fn could_decide(&self, comparison: &Comparison, more_rounds: usize) -> bool {
         match comparison.df {
             _ if more_rounds == 0 => false,
             Some(df) => {
-                let (low, high) = projected_interval(
+                chance_to_decide(
                     (comparison.ci_low, comparison.ci_high),
                     comparison.rounds,
                     df,
                     more_rounds,
-                );
-                self.decides(low, high)
+                    self.threshold,
+                ) >= WORTH_MEASURING
             }
-            // Not yet a t interval: too few rounds to project from.
+            // Not yet a t interval: too few rounds to predict from.
             None => true,
         }
     }
 }
+
+/// The least chance of a verdict within the rounds left that keeps a
+/// benchmark measured: one in ten, the usual bar of stochastic curtailment
+/// for stopping a trial for futility.
+const WORTH_MEASURING: f64 = 0.1;
 
 /// One benchmark's comparison of commit B against commit A.
 #[derive(Debug, Clone, Serialize)]
@@ -722,20 +728,25 @@ mod tests {
     #[test]
     fn rounds_go_on_only_where_they_could_decide() {
         let options = CompareOptions::default();
-        // Three rounds, unmoderated (2 df): centred near 1.05 and ±4%;
-        // five more rounds would put the interval wholly above 1.02.
-        let regression = paired(1.05, 1.01, 1.092, 3, 2.0);
+        // Five rounds, unmoderated (4 df): centred near 1.05 and ±4%;
+        // five more rounds would likely put it wholly above 1.02.
+        let regression = paired(1.05, 1.01, 1.092, 5, 4.0);
         assert!(!options.decides(regression.ci_low, regression.ci_high));
         assert!(options.could_decide(&regression, 5));
         assert!(!options.could_decide(&regression, 0));
-        // Centred on the threshold itself: no number of rounds decides it.
-        let on_the_edge = paired(1.02, 0.99, 1.05, 3, 2.0);
-        assert!(!options.could_decide(&on_the_edge, 5));
-        // Centred on 1 but ±30%: five more rounds leave it ±5%, undecided.
-        let noisy = paired(1.0, 0.77, 1.3, 3, 2.0);
+        // Centred just short of the threshold: the five rounds so far may
+        // be low by chance, so it is worth measuring if enough rounds are left.
+        let short_of_it = paired(1.017, 1.017 / 1.0275, 1.017 * 1.0275, 5, 4.0);
+        assert!(options.could_decide(&short_of_it, 7));
+        assert!(!options.could_decide(&short_of_it, 2));
+        // Centred on 1 but ±30%: five more rounds leave it ±15%, undecided.
+        let noisy = paired(1.0, 0.77, 1.3, 5, 4.0);
         assert!(!options.could_decide(&noisy, 5));
-        // The same benchmark ±4%: decided "unchanged" within five more.
-        let quiet = paired(1.0, 0.96, 1.04, 3, 2.0);
+        // Centred on 1 but ±6%: neither "unchanged" nor a change is in reach.
+        let wide = paired(1.0, 0.94, 1.06, 5, 4.0);
+        assert!(!options.could_decide(&wide, 5));
+        // The same benchmark ±2.5%: likely "unchanged" within five more.
+        let quiet = paired(1.0, 0.975, 1.025, 5, 4.0);
         assert!(options.could_decide(&quiet, 5));
     }
 

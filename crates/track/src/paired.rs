@@ -39,8 +39,7 @@ use crate::{
 /// rounds left could not decide ([`CompareOptions::could_decide`]). Three
 /// rounds suffice to settle "unchanged"; a change, or giving up, rests on an
 /// estimate that three rounds leave too loose: a 4.9% slowdown once measured
-/// 1.030, 1.047, 1.004, centred at 2.7% with a projection that never clears
-/// 2%.
+/// 1.030, 1.047, 1.004.
 const ROUNDS_TO_FLAG: usize = 5;
 
 /// Settings of a paired run.

@@ -269,24 +269,47 @@ pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 
     }
 }
 
-/// The 95% interval of [`t_interval`] projected to more rounds: the same
-/// centre and spread, the standard error shrinking as one over the square
-/// root of the rounds and the t quantile as the degrees of freedom grow.
-/// `(ci_low, ci_high)` came from `rounds` rounds on `df` degrees of freedom.
+/// The chance that the 95% interval of [`t_interval`] decides after
+/// `more_rounds` more rounds, predicted from the `rounds` so far (a
+/// conditional, "predictive" power): `(ci_low, ci_high)` came from them on
+/// `df` degrees of freedom, and `decided` says which final intervals decide.
+///
+/// The final mean of the log ratios is the mean so far averaged with that of
+/// the rounds to come, which is uncertain twice over: the true mean is known
+/// only to the current standard error, and the new rounds scatter around it.
+/// Together the final mean is spread as Student's t on `df` with scale
+/// `σ √(m / (n (n + m)))`, σ being one round's spread, `n` the rounds so far
+/// and `m` the rounds to come; the final interval keeps today's σ, its t
+/// quantile taking the added degrees of freedom. Unlike projecting today's
+/// interval with its centre held fixed, this keeps measuring a benchmark
+/// whose few rounds happen to sit just short of the threshold.
 #[must_use]
-pub(crate) fn projected_interval(
+pub(crate) fn chance_to_decide(
     (ci_low, ci_high): (f64, f64),
     rounds: usize,
     df: f64,
     more_rounds: usize,
-) -> (f64, f64) {
+    threshold: f64,
+) -> f64 {
+    let Some(t) = standard_t(df) else {
+        return 1.0;
+    };
     let (low, high) = (ci_low.ln(), ci_high.ln());
     let centre = (low + high) / 2.0;
-    let later = (rounds + more_rounds) as f64;
-    let half_width = (high - low) / 2.0
-        * (student_t_quantile_975(df + more_rounds as f64) / student_t_quantile_975(df))
-        * (rounds as f64 / later).sqrt();
-    ((centre - half_width).exp(), (centre + half_width).exp())
+    let standard_error = (high - low) / 2.0 / student_t_quantile_975(df);
+    if more_rounds == 0 || standard_error <= 0.0 || !standard_error.is_finite() {
+        return 0.0;
+    }
+    let (n, m) = (rounds as f64, more_rounds as f64);
+    let round_spread = standard_error * n.sqrt();
+    let final_half_width = student_t_quantile_975(df + m) * round_spread / (n + m).sqrt();
+    let final_mean_scale = round_spread * (m / (n * (n + m))).sqrt();
+    let below = |x: f64| t.cdf((x - centre) / final_mean_scale);
+    let up = threshold.ln_1p();
+    let regressed = 1.0 - below(up + final_half_width);
+    let improved = below(-up - final_half_width);
+    let within = (below(up - final_half_width) - below(-up + final_half_width)).max(0.0);
+    (regressed + improved + within).min(1.0)
 }
 
 /// Welch's unequal-variance t interval and test for the difference of the
@@ -659,19 +682,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_projected_interval_keeps_its_centre_and_narrows() {
-        let (low, high) = (0.96, 1.08);
-        let (same_low, same_high) = projected_interval((low, high), 3, 2.0, 0);
-        assert!((same_low - low).abs() < 1e-12 && (same_high - high).abs() < 1e-12);
-        let (later_low, later_high) = projected_interval((low, high), 3, 2.0, 5);
-        let centre = |l: f64, h: f64| (l.ln() + h.ln()) / 2.0;
-        assert!((centre(low, high) - centre(later_low, later_high)).abs() < 1e-12);
-        // sqrt(3/8) from the rounds and t(7)/t(2) = 2.365/4.303 from the quantiles.
-        let shrink = (later_high.ln() - later_low.ln()) / (high.ln() - low.ln());
-        assert!(
-            (shrink - (3.0f64 / 8.0).sqrt() * 2.364_624 / 4.302_653).abs() < 1e-4,
-            "{shrink}"
-        );
+    fn the_chance_to_decide_follows_the_estimate_and_the_rounds_left() {
+        // Five rounds, unmoderated (4 degrees of freedom); threshold 2%.
+        let chance = |centre: f64, spread: f64, more| {
+            chance_to_decide((centre / spread, centre * spread), 5, 4.0, more, 0.02)
+        };
+        // Centred at +5%, ±4%: likely flagged, the likelier the more rounds left.
+        assert_eq!(chance(1.05, 1.04, 0), 0.0);
+        let (two, five) = (chance(1.05, 1.04, 2), chance(1.05, 1.04, 5));
+        assert!(two > 0.3 && two < five && five > 0.6, "{two} {five}");
+        // Centred just short of the threshold, +1.7% ±2.75%: the rounds so
+        // far may be low by chance, so a verdict is unlikely but in reach.
+        let short = chance(1.017, 1.0275, 7);
+        assert!(short > 0.1 && short < 0.3, "{short}");
+        // Centred on 1 and ±30%: five more rounds decide nothing.
+        let noisy = chance(1.0, 1.3, 5);
+        assert!(noisy < 0.1, "{noisy}");
+        // Centred on 1 and ±2.5%: more likely than not "unchanged" within five more.
+        let quiet = chance(1.0, 1.025, 5);
+        assert!(quiet > 0.5, "{quiet}");
     }
 
     #[test]
