@@ -189,6 +189,11 @@ struct MeasureArgs {
     /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
     #[arg(long)]
     target_dir: Option<PathBuf>,
+    /// Build with rustc's usual function alignment instead of every function on a 64-byte
+    /// boundary (the default keeps untouched functions' layout, so neighbours of a changed
+    /// function are not flagged).
+    #[arg(long)]
+    no_align_functions: bool,
 }
 
 impl MeasureArgs {
@@ -212,6 +217,7 @@ impl MeasureArgs {
             criterion_args: self.criterion_args.clone(),
             target_dir: self.target_dir.clone(),
             worktree_dir: None,
+            align_functions: !self.no_align_functions,
         })
     }
 }

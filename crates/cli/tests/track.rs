@@ -393,7 +393,8 @@ fn template_repo() -> tempfile::TempDir {
     // One process of `spoiled/00` runs 50% slow for its whole measurement: the
     // first measured one (`--exact`) to create the file `$SPOIL_ONCE`. With
     // `BREAK_BENCH` it panics; with `NEED_FILE` it needs that file (relative
-    // to the package, as `cargo bench` runs it).
+    // to the package, as `cargo bench` runs it); with `CHECK_ALIGNED` it
+    // panics unless three of its functions start on a 64-byte boundary.
     std::fs::write(
         repo.path().join("benches/spoiled.rs"),
         "use criterion::{Criterion, criterion_group, criterion_main};\n\
@@ -405,6 +406,9 @@ fn template_repo() -> tempfile::TempDir {
          c.bench_function(\"spoiled/00\", |b| {\n        \
          if std::env::var_os(\"BREAK_BENCH\").is_some() { panic!(\"data/input.bin is missing\") }\n        \
          if let Some(data) = std::env::var_os(\"NEED_FILE\") { assert!(std::path::Path::new(&data).exists(), \"{data:?} is missing\") }\n        \
+         if std::env::var_os(\"CHECK_ALIGNED\").is_some() {\n            \
+         let starts = [spoiled as fn(&mut Criterion) as usize, sensitivity_suite::work as fn(u64, u64) -> u64 as usize, main as fn() as usize];\n            \
+         assert!(starts.iter().all(|start| start % 64 == 0), \"functions start at {starts:x?}\")\n        }\n        \
          b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0))\n    });\n}\n\
          criterion_group!(benches, spoiled);\ncriterion_main!(benches);\n",
     )
@@ -524,6 +528,24 @@ fn relative_folders_are_the_callers() {
         );
     }
     assert!(!repo.path().join("kept").exists());
+}
+
+/// Both sides are built with every function on a 64-byte boundary, so a
+/// change to one function leaves the others' layout as it was. Three
+/// functions of rustc's usual 16-byte alignment would all pass by chance
+/// one time in 64.
+#[test]
+fn functions_are_built_aligned() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = paired_run(repo.path(), "2", "^spoiled/00$")
+        .env("CHECK_ALIGNED", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
 }
 
 /// One benchmark process of one round runs 50% slow (as 12 of 140 did on a
