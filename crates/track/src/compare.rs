@@ -25,9 +25,9 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_decide, fastest, fit_variance_prior,
-    mann_whitney_p, median, sample_variance, spoiled_rounds, t_interval, t_interval_df,
-    welch_log_interval,
+    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_decide, equivalence_interval,
+    fastest, fit_variance_prior, mann_whitney_p, median, sample_variance, spoiled_rounds,
+    t_interval, t_interval_df, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -60,6 +60,9 @@ pub struct CompareOptions {
     pub set_aside_outliers: bool,
     /// Moderate each benchmark's variance by the others' (on by default).
     pub moderate: bool,
+    /// Settle "unchanged" by the two one-sided tests (on by default; off
+    /// requires the whole 95% interval inside the threshold).
+    pub equivalence_by_tost: bool,
 }
 
 impl Default for CompareOptions {
@@ -75,6 +78,7 @@ impl Default for CompareOptions {
             unpaired: false,
             set_aside_outliers: true,
             moderate: true,
+            equivalence_by_tost: true,
         }
     }
 }
@@ -99,17 +103,33 @@ impl CompareOptions {
     }
 
     /// Whether more rounds could change nothing about `comparison`: it is
-    /// "unchanged" with its whole interval inside the threshold, or a change
-    /// (interval and corrected p-value agreeing) that rests on at least
-    /// `rounds_to_flag` rounds. A change seen in few rounds is measured on:
-    /// three rounds of a benchmark that switches between two levels from
-    /// process to process agree by chance one time in thirty or so.
+    /// "unchanged" and shown equivalent within the threshold
+    /// ([`CompareOptions::equivalent`]), or a change (interval and corrected
+    /// p-value agreeing) that rests on at least `rounds_to_flag` rounds. A
+    /// change seen in few rounds is measured on: three rounds of a benchmark
+    /// that switches between two levels from process to process agree by
+    /// chance one time in thirty or so.
     #[must_use]
     pub fn settles(&self, comparison: &Comparison, rounds_to_flag: usize) -> bool {
         match comparison.verdict {
-            Verdict::Unchanged => self.within(comparison.ci_low, comparison.ci_high),
+            Verdict::Unchanged => self.equivalent(comparison),
             Verdict::Regressed | Verdict::Improved => comparison.rounds >= rounds_to_flag,
         }
+    }
+
+    /// Whether `comparison` shows B within the threshold of A: by the two
+    /// one-sided tests at 5% each (the 90% interval inside the band) for a
+    /// t interval, the usual test of equivalence; a change of the threshold
+    /// either way is then rejected at the same 5% that flags a change. By
+    /// the whole 95% interval otherwise, or when `equivalence_by_tost` is off.
+    #[must_use]
+    pub fn equivalent(&self, comparison: &Comparison) -> bool {
+        let interval = (comparison.ci_low, comparison.ci_high);
+        let (low, high) = match comparison.df {
+            Some(df) if self.equivalence_by_tost => equivalence_interval(interval, df),
+            _ => interval,
+        };
+        self.within(low, high)
     }
 
     /// Whether `comparison` could still be decided within `more_rounds`
@@ -723,6 +743,14 @@ mod tests {
         assert!(options.decides(unsure.ci_low, unsure.ci_high));
         assert!(!options.settles(&unsure, 5));
         assert!(options.settles(&paired(1.0, 0.99, 1.01, 3, 2.0), 5));
+        // The 95% interval pokes out of ±2%, the 90% one (TOST) does not.
+        let equivalent = paired(1.0, 0.979, 1.0214, 5, 4.0);
+        assert!(options.settles(&equivalent, 5));
+        let by_whole_interval = CompareOptions {
+            equivalence_by_tost: false,
+            ..CompareOptions::default()
+        };
+        assert!(!by_whole_interval.settles(&equivalent, 5));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::compare::compare_paired;
+use crate::compare::{Comparison, compare_paired};
 use crate::environment::{commit_sha, git, rustc_version, short_sha, unix_seconds_now};
 use crate::history::{BatchSlot, Side};
 use crate::{
@@ -35,11 +35,14 @@ use crate::{
 };
 
 /// Rounds a benchmark gets (at most `max_rounds`) before a change is called
-/// ([`CompareOptions::settles`]) and before it is given up on as one the
-/// rounds left could not decide ([`CompareOptions::could_decide`]). Three
-/// rounds suffice to settle "unchanged"; a change, or giving up, rests on an
-/// estimate that three rounds leave too loose: a 4.9% slowdown once measured
-/// 1.030, 1.047, 1.004.
+/// ([`CompareOptions::settles`]): three rounds of a benchmark that switches
+/// between two levels from process to process agree by chance too often.
+/// Settling "unchanged", and giving up on a benchmark that the rounds left
+/// could not decide ([`CompareOptions::could_decide`]), may happen from
+/// `min_rounds` on: the predicted chance keeps measuring a slowdown whose
+/// first rounds read low (a 4.9% one once measured 1.030, 1.047, 1.004),
+/// and giving up on the others at three rounds instead of five saved a
+/// quarter of the whole suite's time (docs/RESULTS.md).
 const ROUNDS_TO_FLAG: usize = 5;
 
 /// Settings of a paired run.
@@ -722,19 +725,16 @@ pub fn run_paired(
             .benchmarks
             .iter()
             .filter(|c| {
-                let left = options
-                    .max_rounds
-                    .saturating_sub(rounds_run.get(&c.id).copied().unwrap_or(0));
-                let rounds_to_flag = ROUNDS_TO_FLAG.min(options.max_rounds);
-                c.rounds < options.min_rounds
-                    || (!compare.settles(c, rounds_to_flag)
-                        && (c.rounds < rounds_to_flag || compare.could_decide(c, left)))
+                wants_another_round(
+                    c,
+                    rounds_run.get(&c.id).copied().unwrap_or(0),
+                    options,
+                    compare,
+                )
             })
             .map(|c| c.id.as_str())
             .collect();
-        active.retain(|id| {
-            undecided.contains(id) && rounds_run.get(*id).is_some_and(|n| *n < options.max_rounds)
-        });
+        active.retain(|id| undecided.contains(id));
     }
     // Counts do not drift: one run per side, recorded as round 0 of the batch.
     for (side, build) in sides.iter().enumerate() {
@@ -776,9 +776,94 @@ pub fn run_paired(
     })
 }
 
+/// Whether a benchmark judged as `comparison` after `rounds_run` rounds is
+/// measured once more: `max_rounds` is not reached, and it has fewer than
+/// `min_rounds` usable rounds, or it is neither settled
+/// ([`CompareOptions::settles`]) nor given up on
+/// ([`CompareOptions::could_decide`] in the rounds left).
+#[must_use]
+pub fn wants_another_round(
+    comparison: &Comparison,
+    rounds_run: usize,
+    options: &PairedOptions,
+    compare: &CompareOptions,
+) -> bool {
+    let left = options.max_rounds.saturating_sub(rounds_run);
+    let rounds_to_flag = ROUNDS_TO_FLAG.min(options.max_rounds);
+    left > 0
+        && (comparison.rounds < options.min_rounds
+            || (!compare.settles(comparison, rounds_to_flag)
+                && compare.could_decide(comparison, left)))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Dialect;
+    use super::{Dialect, PairedOptions, wants_another_round};
+    use crate::compare::{Comparison, Verdict};
+    use crate::stats::t_interval_df;
+    use crate::{CompareOptions, Metric, VariancePrior, t_interval};
+
+    /// A benchmark judged "unchanged" on these per-round ratios, its
+    /// variance moderated as this repository's suite does (other
+    /// benchmarks' rounds spread about 2%, worth six degrees of freedom).
+    fn judged(ratios: &[f64]) -> Comparison {
+        let prior = Some(VariancePrior {
+            d0: 6.0,
+            s0_squared: 0.02f64.powi(2),
+            pooled_df: 200.0,
+        });
+        let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+        let (ratio, ci_low, ci_high, p) = t_interval(&logs, prior);
+        Comparison {
+            id: "g/f".to_owned(),
+            metric: Metric::TimeNs,
+            a_median: 1.0,
+            b_median: ratio,
+            ratio,
+            ci_low,
+            ci_high,
+            p,
+            q: p,
+            verdict: Verdict::Unchanged,
+            rounds: ratios.len(),
+            set_aside: 0,
+            df: Some(t_interval_df(ratios.len(), prior)),
+        }
+    }
+
+    #[test]
+    fn three_rounds_give_up_only_on_what_the_rounds_left_could_not_decide() {
+        let (options, compare) = (PairedOptions::default(), CompareOptions::default());
+        // A real 4.9% slowdown whose first rounds read low: measured on.
+        assert!(wants_another_round(
+            &judged(&[1.030, 1.047, 1.004]),
+            3,
+            &options,
+            &compare
+        ));
+        // Centred on 1 and about ±8% a round: seven more rounds could
+        // neither bring the interval within ±2% nor likely find a change.
+        assert!(!wants_another_round(
+            &judged(&[1.08, 0.93, 1.0]),
+            3,
+            &options,
+            &compare
+        ));
+        // Already equivalent: settled.
+        assert!(!wants_another_round(
+            &judged(&[1.001, 0.999, 1.0]),
+            3,
+            &options,
+            &compare
+        ));
+        // Never past `max_rounds`.
+        assert!(!wants_another_round(
+            &judged(&[1.030, 1.047, 1.004]),
+            10,
+            &options,
+            &compare
+        ));
+    }
 
     #[test]
     fn old_criterion_gets_an_anchored_regex_and_whole_seconds() {

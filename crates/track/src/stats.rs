@@ -302,13 +302,20 @@ pub(crate) fn chance_to_decide(
     }
     let (n, m) = (rounds as f64, more_rounds as f64);
     let round_spread = standard_error * n.sqrt();
-    let final_half_width = student_t_quantile_975(df + m) * round_spread / (n + m).sqrt();
+    let final_standard_error = round_spread / (n + m).sqrt();
+    let final_half_width = student_t_quantile_975(df + m) * final_standard_error;
+    // "Unchanged" is decided by the narrower interval of the two one-sided tests.
+    let final_equivalence_half_width = standard_t(df + m).map_or(final_half_width, |final_t| {
+        final_t.inverse_cdf(0.95) * final_standard_error
+    });
     let final_mean_scale = round_spread * (m / (n * (n + m))).sqrt();
     let below = |x: f64| t.cdf((x - centre) / final_mean_scale);
     let up = threshold.ln_1p();
     let regressed = 1.0 - below(up + final_half_width);
     let improved = below(-up - final_half_width);
-    let within = (below(up - final_half_width) - below(-up + final_half_width)).max(0.0);
+    let within = (below(up - final_equivalence_half_width)
+        - below(-up + final_equivalence_half_width))
+    .max(0.0);
     (regressed + improved + within).min(1.0)
 }
 
@@ -405,6 +412,22 @@ fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
 /// The 97.5% quantile of Student's t.
 fn student_t_quantile_975(df: f64) -> f64 {
     standard_t(df).map_or(f64::NAN, |dist| dist.inverse_cdf(0.975))
+}
+
+/// Narrows a 95% t interval on `df` degrees of freedom, symmetric in logs,
+/// to the 90% one around the same centre: the interval of the two one-sided
+/// tests (TOST) at 5% each that show equivalence within a band (Schuirmann,
+/// "A comparison of the two one-sided tests procedure and the power approach
+/// for assessing the equivalence of average bioavailability", 1987).
+#[must_use]
+pub(crate) fn equivalence_interval((ci_low, ci_high): (f64, f64), df: f64) -> (f64, f64) {
+    let Some(t) = standard_t(df) else {
+        return (ci_low, ci_high);
+    };
+    let (low, high) = (ci_low.ln(), ci_high.ln());
+    let centre = (low + high) / 2.0;
+    let half_width = (high - low) / 2.0 * t.inverse_cdf(0.95) / t.inverse_cdf(0.975);
+    ((centre - half_width).exp(), (centre + half_width).exp())
 }
 
 fn standard_t(df: f64) -> Option<StudentsT> {
@@ -701,6 +724,18 @@ mod tests {
         // Centred on 1 and ±2.5%: more likely than not "unchanged" within five more.
         let quiet = chance(1.0, 1.025, 5);
         assert!(quiet > 0.5, "{quiet}");
+    }
+
+    #[test]
+    fn the_equivalence_interval_is_the_ninety_percent_one() {
+        // t quantiles on 4 degrees of freedom: 2.131847 (95%), 2.776445 (97.5%).
+        let (low, high) = equivalence_interval(((-0.1f64).exp(), 0.1f64.exp()), 4.0);
+        let half_width = 0.1 * 2.131_847 / 2.776_445;
+        assert!((low.ln() + half_width).abs() < 1e-6, "{low}");
+        assert!((high.ln() - half_width).abs() < 1e-6, "{high}");
+        // The centre stays where it was.
+        let (low, high) = equivalence_interval((1.01, 1.03), 9.0);
+        assert!(((low * high).sqrt() - (1.01f64 * 1.03).sqrt()).abs() < 1e-12);
     }
 
     #[test]

@@ -1,0 +1,171 @@
+//! Replays `track run`'s adaptive rounds on a batch that measured every
+//! benchmark the same number of rounds (`--min-rounds N --max-rounds N`):
+//! at which round each benchmark would have stopped under the rules of this
+//! build, and with which verdict. Stopping rules are then compared on the
+//! same measurements instead of on runs that each met other noise
+//! (docs/RESULTS.md, "track run over the whole suite").
+//!
+//! The cost of a benchmark process is estimated as its fixed overhead plus,
+//! for benchmarks whose one call outlasts the warm-up, the 11 calls that
+//! Criterion's warm-up and 10 flat samples then take.
+//!
+//! Run with: cargo run --release -p proflab-track --example replay_rounds --
+//! DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N]
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use proflab_track::{
+    CompareOptions, History, Metric, PairedOptions, PairedSeries, Verdict, compare_paired, median,
+    wants_another_round,
+};
+
+/// Seconds of a benchmark process besides its calls: start-up, warm-up and
+/// measurement windows, analysis (0.45 s measured here, 0.1 + 0.2 s windows).
+const PROCESS_OVERHEAD_SECONDS: f64 = 0.45;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: replay_rounds DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(db), Some(batch)) = (args.first(), args.get(1).and_then(|b| b.parse().ok())) else {
+        return usage();
+    };
+    let mut compare = CompareOptions::default();
+    let mut options = PairedOptions::default();
+    let mut rest = args[2..].iter();
+    while let Some(arg) = rest.next() {
+        let mut number = || rest.next().and_then(|n| n.parse::<usize>().ok());
+        match arg.as_str() {
+            "--no-tost" => compare.equivalence_by_tost = false,
+            "--no-moderate" => compare.moderate = false,
+            "--min-rounds" => match number() {
+                Some(n) => options.min_rounds = n,
+                None => return usage(),
+            },
+            "--max-rounds" => match number() {
+                Some(n) => options.max_rounds = n,
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    match replay(db, batch, &options, &compare) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("replay_rounds: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn replay(
+    db: &str,
+    batch: i64,
+    options: &PairedOptions,
+    compare: &CompareOptions,
+) -> Result<(), proflab_track::TrackError> {
+    let history = History::open_read_only(std::path::PathBuf::from(db))?;
+    let full = history.paired_series(batch)?;
+    let measured = full
+        .benchmarks
+        .values()
+        .filter(|b| b.metric == Metric::TimeNs)
+        .map(|b| b.rounds.len())
+        .min()
+        .unwrap_or(0);
+    let mut stopped: BTreeMap<String, (usize, Verdict)> = BTreeMap::new();
+    let timed = |series: &PairedSeries| -> Vec<String> {
+        series
+            .benchmarks
+            .iter()
+            .filter(|(_, b)| b.metric == Metric::TimeNs)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let ids = timed(&full);
+    let mut last_verdicts = BTreeMap::new();
+    for round in 1..=measured.min(options.max_rounds) {
+        let mut series = full.clone();
+        for (id, bench) in &mut series.benchmarks {
+            let kept = stopped.get(id).map_or(round, |(at, _)| *at);
+            bench.rounds.truncate(kept);
+        }
+        let report = compare_paired(&series, compare);
+        for c in report
+            .benchmarks
+            .iter()
+            .filter(|c| c.metric == Metric::TimeNs)
+        {
+            last_verdicts.insert(c.id.clone(), c.verdict);
+            if round >= options.min_rounds
+                && !stopped.contains_key(&c.id)
+                && !wants_another_round(c, round, options, compare)
+            {
+                stopped.insert(c.id.clone(), (round, c.verdict));
+            }
+        }
+    }
+    let unfinished: Vec<&String> = ids.iter().filter(|id| !stopped.contains_key(*id)).collect();
+    let mut by_rounds: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut seconds = 0.0;
+    for id in &ids {
+        let rounds = stopped.get(id).map_or(measured, |(at, _)| *at);
+        *by_rounds.entry(rounds).or_default() += 1;
+        let bench = &full.benchmarks[id];
+        let call_seconds = median(
+            &bench
+                .rounds
+                .iter()
+                .flat_map(|r| r.a.iter().chain(&r.b).copied())
+                .collect::<Vec<f64>>(),
+        ) / 1e9;
+        let process = PROCESS_OVERHEAD_SECONDS
+            + if call_seconds > 0.1 {
+                11.0 * call_seconds
+            } else {
+                0.0
+            };
+        seconds += 2.0 * process * rounds as f64;
+    }
+    let flagged: Vec<(&String, &Verdict)> = last_verdicts
+        .iter()
+        .filter(|(_, v)| **v != Verdict::Unchanged)
+        .collect();
+    println!(
+        "batch {batch}: {} timed benchmarks, {measured} rounds measured; rules: min {} max {} rounds, {}{}",
+        ids.len(),
+        options.min_rounds,
+        options.max_rounds,
+        if compare.equivalence_by_tost {
+            "unchanged by TOST (90% interval)"
+        } else {
+            "unchanged by the 95% interval"
+        },
+        if compare.moderate {
+            ""
+        } else {
+            ", variances not moderated"
+        }
+    );
+    let histogram: Vec<String> = by_rounds
+        .iter()
+        .map(|(rounds, count)| format!("{count}x{rounds}"))
+        .collect();
+    println!("rounds per benchmark: {}", histogram.join(", "));
+    println!(
+        "still measuring after round {measured}: {}",
+        unfinished.len()
+    );
+    println!("estimated seconds of benchmark processes: {seconds:.0}");
+    println!("flagged: {}", flagged.len());
+    for (id, verdict) in flagged {
+        println!("  {id}: {verdict:?}");
+    }
+    Ok(())
+}
