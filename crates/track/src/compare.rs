@@ -25,9 +25,9 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_decide, equivalence_interval,
-    fastest, fit_variance_prior, mann_whitney_p, median, sample_variance, spoiled_rounds,
-    t_interval, t_interval_df, welch_log_interval,
+    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_flag, equivalence_interval, fastest,
+    fit_variance_prior, mann_whitney_p, median, sample_variance, spoiled_rounds, t_interval,
+    t_interval_df, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -88,15 +88,6 @@ impl CompareOptions {
         self.filter.as_ref().is_none_or(|f| f.is_match(id))
     }
 
-    /// Whether an interval already decides the verdict at this threshold:
-    /// wholly above `1 + threshold`, wholly below `1 / (1 + threshold)`, or
-    /// wholly between the two.
-    #[must_use]
-    pub fn decides(&self, ci_low: f64, ci_high: f64) -> bool {
-        let (up, down) = (1.0 + self.threshold, 1.0 / (1.0 + self.threshold));
-        ci_low > up || ci_high < down || self.within(ci_low, ci_high)
-    }
-
     /// Whether an interval lies wholly between `1 / (1 + threshold)` and `1 + threshold`.
     fn within(&self, ci_low: f64, ci_high: f64) -> bool {
         ci_low > 1.0 / (1.0 + self.threshold) && ci_high < 1.0 + self.threshold
@@ -132,18 +123,19 @@ impl CompareOptions {
         self.within(low, high)
     }
 
-    /// Whether `comparison` could still be decided within `more_rounds`
-    /// rounds: the chance of it, predicted from its rounds so far
-    /// ([`chance_to_decide`]), is at least `WORTH_MEASURING`. A benchmark
-    /// whose round-to-round noise is too wide for the rounds left would end
-    /// "unchanged" anyway; measuring it on only spends the time of those
-    /// that can still be decided.
+    /// Whether `comparison` could still be flagged as a change within
+    /// `more_rounds` rounds: the chance of it, predicted from its rounds so
+    /// far ([`chance_to_flag`]), is at least `WORTH_MEASURING`. Rounds are
+    /// spent where they could find a change, not on proving "unchanged"
+    /// within the threshold: a benchmark without a change in reach ends
+    /// "unchanged" either way, and its interval says how much change its
+    /// noise could hide.
     #[must_use]
-    pub fn could_decide(&self, comparison: &Comparison, more_rounds: usize) -> bool {
+    pub fn could_flag(&self, comparison: &Comparison, more_rounds: usize) -> bool {
         match comparison.df {
             _ if more_rounds == 0 => false,
             Some(df) => {
-                chance_to_decide(
+                chance_to_flag(
                     (comparison.ci_low, comparison.ci_high),
                     comparison.rounds,
                     df,
@@ -157,7 +149,7 @@ impl CompareOptions {
     }
 }
 
-/// The least chance of a verdict within the rounds left that keeps a
+/// The least chance of a flag within the rounds left that keeps a
 /// benchmark measured: one in ten, the usual bar of stochastic curtailment
 /// for stopping a trial for futility.
 const WORTH_MEASURING: f64 = 0.1;
@@ -740,7 +732,7 @@ mod tests {
         // Wholly above 1.02 but not significant once corrected: the verdict
         // is "unchanged", and only more rounds can settle it.
         let unsure = paired(1.066, 1.023, 1.11, 3, 8.1);
-        assert!(options.decides(unsure.ci_low, unsure.ci_high));
+        assert!(unsure.ci_low > 1.0 + options.threshold);
         assert!(!options.settles(&unsure, 5));
         assert!(options.settles(&paired(1.0, 0.99, 1.01, 3, 2.0), 5));
         // The 95% interval pokes out of ±2%, the 90% one (TOST) does not.
@@ -754,28 +746,23 @@ mod tests {
     }
 
     #[test]
-    fn rounds_go_on_only_where_they_could_decide() {
+    fn rounds_go_on_only_where_they_could_flag_a_change() {
         let options = CompareOptions::default();
         // Five rounds, unmoderated (4 df): centred near 1.05 and ±4%;
         // five more rounds would likely put it wholly above 1.02.
         let regression = paired(1.05, 1.01, 1.092, 5, 4.0);
-        assert!(!options.decides(regression.ci_low, regression.ci_high));
-        assert!(options.could_decide(&regression, 5));
-        assert!(!options.could_decide(&regression, 0));
-        // Centred just short of the threshold: the five rounds so far may
-        // be low by chance, so it is worth measuring if enough rounds are left.
-        let short_of_it = paired(1.017, 1.017 / 1.0275, 1.017 * 1.0275, 5, 4.0);
-        assert!(options.could_decide(&short_of_it, 7));
-        assert!(!options.could_decide(&short_of_it, 2));
-        // Centred on 1 but ±30%: five more rounds leave it ±15%, undecided.
-        let noisy = paired(1.0, 0.77, 1.3, 5, 4.0);
-        assert!(!options.could_decide(&noisy, 5));
-        // Centred on 1 but ±6%: neither "unchanged" nor a change is in reach.
-        let wide = paired(1.0, 0.94, 1.06, 5, 4.0);
-        assert!(!options.could_decide(&wide, 5));
-        // The same benchmark ±2.5%: likely "unchanged" within five more.
-        let quiet = paired(1.0, 0.975, 1.025, 5, 4.0);
-        assert!(options.could_decide(&quiet, 5));
+        assert!(regression.ci_low < 1.0 + options.threshold);
+        assert!(options.could_flag(&regression, 5));
+        assert!(!options.could_flag(&regression, 0));
+        // Centred just past the threshold: the five rounds so far may be
+        // low by chance, so it is worth measuring if enough rounds are left.
+        let short_of_it = paired(1.025, 1.025 / 1.0275, 1.025 * 1.0275, 5, 4.0);
+        assert!(options.could_flag(&short_of_it, 7));
+        assert!(!options.could_flag(&short_of_it, 2));
+        // Centred on 1, ±30%, ±6% or ±2.5%: no change in reach of five more.
+        for (low, high) in [(0.77, 1.3), (0.94, 1.06), (0.975, 1.025)] {
+            assert!(!options.could_flag(&paired(1.0, low, high, 5, 4.0), 5));
+        }
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! executables directly with Criterion's `--exact ID`, so that drift of the
 //! machine over seconds (thermal, other tenants) hits both sides alike.
 //!
-//! Rounds adapt: after `min_rounds`, a benchmark whose interval already
-//! decides its verdict stops, and so does one that the rounds left could not
-//! decide ([`CompareOptions::could_decide`]); one whose interval straddles
-//! the threshold, or that lost a round to one bad process
-//! ([`crate::spoiled_rounds`]), gets another round, up to `max_rounds` and
-//! the time budget. Every run of one
+//! Rounds adapt: after `min_rounds`, a benchmark whose verdict is settled
+//! stops ([`CompareOptions::settles`]), and so does one that the rounds left
+//! could not flag as a change ([`CompareOptions::could_flag`]); one whose
+//! interval could still cross the threshold, or that lost a round to one bad
+//! process ([`crate::spoiled_rounds`]), gets another round, up to
+//! `max_rounds` and the time budget. Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
 //!
@@ -38,11 +38,9 @@ use crate::{
 /// ([`CompareOptions::settles`]): three rounds of a benchmark that switches
 /// between two levels from process to process agree by chance too often.
 /// Settling "unchanged", and giving up on a benchmark that the rounds left
-/// could not decide ([`CompareOptions::could_decide`]), may happen from
+/// could not flag ([`CompareOptions::could_flag`]), may happen from
 /// `min_rounds` on: the predicted chance keeps measuring a slowdown whose
-/// first rounds read low (a 4.9% one once measured 1.030, 1.047, 1.004),
-/// and giving up on the others at three rounds instead of five saved a
-/// quarter of the whole suite's time (docs/RESULTS.md).
+/// first rounds read low (a 4.9% one once measured 1.030, 1.047, 1.004).
 const ROUNDS_TO_FLAG: usize = 5;
 
 /// Settings of a paired run.
@@ -780,7 +778,7 @@ pub fn run_paired(
 /// measured once more: `max_rounds` is not reached, and it has fewer than
 /// `min_rounds` usable rounds, or it is neither settled
 /// ([`CompareOptions::settles`]) nor given up on
-/// ([`CompareOptions::could_decide`] in the rounds left).
+/// ([`CompareOptions::could_flag`] in the rounds left).
 #[must_use]
 pub fn wants_another_round(
     comparison: &Comparison,
@@ -793,7 +791,7 @@ pub fn wants_another_round(
     left > 0
         && (comparison.rounds < options.min_rounds
             || (!compare.settles(comparison, rounds_to_flag)
-                && compare.could_decide(comparison, left)))
+                && compare.could_flag(comparison, left)))
 }
 
 #[cfg(test)]
@@ -832,7 +830,7 @@ mod tests {
     }
 
     #[test]
-    fn three_rounds_give_up_only_on_what_the_rounds_left_could_not_decide() {
+    fn three_rounds_give_up_on_what_the_rounds_left_could_not_flag() {
         let (options, compare) = (PairedOptions::default(), CompareOptions::default());
         // A real 4.9% slowdown whose first rounds read low: measured on.
         assert!(wants_another_round(

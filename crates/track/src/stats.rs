@@ -269,10 +269,10 @@ pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 
     }
 }
 
-/// The chance that the 95% interval of [`t_interval`] decides after
-/// `more_rounds` more rounds, predicted from the `rounds` so far (a
-/// conditional, "predictive" power): `(ci_low, ci_high)` came from them on
-/// `df` degrees of freedom, and `decided` says which final intervals decide.
+/// The chance that the 95% interval of [`t_interval`] flags a change (lies
+/// wholly beyond `threshold` either way) after `more_rounds` more rounds,
+/// predicted from the `rounds` so far (a conditional, "predictive" power):
+/// `(ci_low, ci_high)` came from them on `df` degrees of freedom.
 ///
 /// The final mean of the log ratios is the mean so far averaged with that of
 /// the rounds to come, which is uncertain twice over: the true mean is known
@@ -284,7 +284,7 @@ pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 
 /// interval with its centre held fixed, this keeps measuring a benchmark
 /// whose few rounds happen to sit just short of the threshold.
 #[must_use]
-pub(crate) fn chance_to_decide(
+pub(crate) fn chance_to_flag(
     (ci_low, ci_high): (f64, f64),
     rounds: usize,
     df: f64,
@@ -302,21 +302,13 @@ pub(crate) fn chance_to_decide(
     }
     let (n, m) = (rounds as f64, more_rounds as f64);
     let round_spread = standard_error * n.sqrt();
-    let final_standard_error = round_spread / (n + m).sqrt();
-    let final_half_width = student_t_quantile_975(df + m) * final_standard_error;
-    // "Unchanged" is decided by the narrower interval of the two one-sided tests.
-    let final_equivalence_half_width = standard_t(df + m).map_or(final_half_width, |final_t| {
-        final_t.inverse_cdf(0.95) * final_standard_error
-    });
+    let final_half_width = student_t_quantile_975(df + m) * round_spread / (n + m).sqrt();
     let final_mean_scale = round_spread * (m / (n * (n + m))).sqrt();
     let below = |x: f64| t.cdf((x - centre) / final_mean_scale);
     let up = threshold.ln_1p();
     let regressed = 1.0 - below(up + final_half_width);
     let improved = below(-up - final_half_width);
-    let within = (below(up - final_equivalence_half_width)
-        - below(-up + final_equivalence_half_width))
-    .max(0.0);
-    (regressed + improved + within).min(1.0)
+    (regressed + improved).min(1.0)
 }
 
 /// Welch's unequal-variance t interval and test for the difference of the
@@ -705,25 +697,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_chance_to_decide_follows_the_estimate_and_the_rounds_left() {
+    fn the_chance_to_flag_follows_the_estimate_and_the_rounds_left() {
         // Five rounds, unmoderated (4 degrees of freedom); threshold 2%.
         let chance = |centre: f64, spread: f64, more| {
-            chance_to_decide((centre / spread, centre * spread), 5, 4.0, more, 0.02)
+            chance_to_flag((centre / spread, centre * spread), 5, 4.0, more, 0.02)
         };
         // Centred at +5%, ±4%: likely flagged, the likelier the more rounds left.
         assert_eq!(chance(1.05, 1.04, 0), 0.0);
         let (two, five) = (chance(1.05, 1.04, 2), chance(1.05, 1.04, 5));
         assert!(two > 0.3 && two < five && five > 0.6, "{two} {five}");
-        // Centred just short of the threshold, +1.7% ±2.75%: the rounds so
-        // far may be low by chance, so a verdict is unlikely but in reach.
+        // Centred past the threshold, +2.5% ±2.75%: the rounds so far may
+        // be low by chance, so a flag is in reach; at +1.7% hardly.
+        let on_it = chance(1.025, 1.0275, 7);
+        assert!(on_it > 0.1 && on_it < 0.3, "{on_it}");
         let short = chance(1.017, 1.0275, 7);
-        assert!(short > 0.1 && short < 0.3, "{short}");
-        // Centred on 1 and ±30%: five more rounds decide nothing.
+        assert!(short > 0.01 && short < 0.1, "{short}");
+        // Centred on 1, ±30% or ±2.5%: no change in reach.
         let noisy = chance(1.0, 1.3, 5);
         assert!(noisy < 0.1, "{noisy}");
-        // Centred on 1 and ±2.5%: more likely than not "unchanged" within five more.
         let quiet = chance(1.0, 1.025, 5);
-        assert!(quiet > 0.5, "{quiet}");
+        assert!(quiet < 0.01, "{quiet}");
+        // An improvement counts as much as a regression.
+        let improved = chance(1.0 / 1.05, 1.04, 5);
+        assert!((improved - five).abs() < 1e-12, "{improved} {five}");
     }
 
     #[test]
