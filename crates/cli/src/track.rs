@@ -164,11 +164,12 @@ struct RunArgs {
 #[derive(clap::Args)]
 struct MeasureArgs {
     /// Rounds every benchmark gets before it may stop (each runs it on both sides back to
-    /// back, A B then B A).
+    /// back, A B then B A). Raise it to narrow the "unchanged" intervals: from here on a
+    /// benchmark stops once no change is in reach of the rounds left.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=1000))]
     min_rounds: u16,
-    /// Most rounds for a benchmark whose interval still straddles the threshold (while the
-    /// rounds left could still decide it), or that lost a round to one slow process.
+    /// Most rounds for a benchmark whose interval could still cross the threshold (while the
+    /// rounds left could still flag a change), or that lost a round to one slow process.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(2..=1000))]
     max_rounds: u16,
     /// Stop starting new measurements after this many minutes; what was measured is judged.

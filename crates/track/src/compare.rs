@@ -177,6 +177,10 @@ pub struct Comparison {
     /// Degrees of freedom of the paired t interval (moderated ones count
     /// the other benchmarks' evidence); `None` for other estimates.
     pub df: Option<f64>,
+    /// "Unchanged" and shown so: B within the threshold of A
+    /// ([`CompareOptions::equivalent`]). An unchanged benchmark without it
+    /// had no change found, and its interval bounds what its noise could hide.
+    pub shown_within_threshold: bool,
 }
 
 /// A whole comparison: each benchmark both sides have, and those only one has.
@@ -488,6 +492,7 @@ fn judge(
             rounds: e.rounds,
             set_aside: e.set_aside,
             df: e.df,
+            shown_within_threshold: false,
         })
         .collect();
     // Only the timed benchmarks are tests of a hypothesis; counts keep q = p.
@@ -507,6 +512,7 @@ fn judge(
         } else {
             Verdict::Unchanged
         };
+        row.shown_within_threshold = row.verdict == Verdict::Unchanged && options.equivalent(row);
     }
     rows
 }
@@ -587,6 +593,19 @@ pub fn write_table(
             if !ids.is_empty() {
                 writeln!(out, "{label} (not compared): {}", ids.join(", "))?;
             }
+        }
+        let unchanged = rows
+            .iter()
+            .filter(|r| r.metric == Metric::TimeNs && r.verdict == Verdict::Unchanged);
+        let (shown, all) = unchanged.fold((0, 0), |(shown, all), r| {
+            (shown + usize::from(r.shown_within_threshold), all + 1)
+        });
+        if shown < all {
+            writeln!(
+                out,
+                "within the threshold (90% interval): {shown} of {all} timed benchmarks without a \
+                 change; the others' intervals bound what their noise could hide"
+            )?;
         }
         if rows.iter().any(|r| r.set_aside > 0) {
             writeln!(
@@ -700,7 +719,10 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::{CompareOptions, Comparison, Verdict, format_instructions, format_time};
+    use super::{
+        CompareOptions, Comparison, ComparisonReport, Estimate, Verdict, format_instructions,
+        format_time, judge, write_table,
+    };
     use crate::Metric;
 
     fn paired(ratio: f64, ci_low: f64, ci_high: f64, rounds: usize, df: f64) -> Comparison {
@@ -718,6 +740,7 @@ mod tests {
             rounds,
             set_aside: 0,
             df: Some(df),
+            shown_within_threshold: false,
         }
     }
 
@@ -763,6 +786,56 @@ mod tests {
         for (low, high) in [(0.77, 1.3), (0.94, 1.06), (0.975, 1.025)] {
             assert!(!options.could_flag(&paired(1.0, low, high, 5, 4.0), 5));
         }
+    }
+
+    #[test]
+    fn the_table_counts_the_unchanged_benchmarks_shown_within_the_threshold() {
+        let estimate = |ci_low: f64, ci_high: f64| Estimate {
+            ratio: (ci_low * ci_high).sqrt(),
+            ci_low,
+            ci_high,
+            p: 0.5,
+            rounds: 5,
+            set_aside: 0,
+            df: Some(8.0),
+        };
+        let rows = vec![
+            (
+                "g/quiet".to_owned(),
+                Metric::TimeNs,
+                1.0,
+                1.0,
+                estimate(0.99, 1.01),
+            ),
+            (
+                "g/noisy".to_owned(),
+                Metric::TimeNs,
+                1.0,
+                1.0,
+                estimate(0.9, 1.1),
+            ),
+        ];
+        let benchmarks = judge(rows, &CompareOptions::default());
+        let shown: Vec<bool> = benchmarks
+            .iter()
+            .map(|c| c.shown_within_threshold)
+            .collect();
+        assert_eq!(shown, [true, false]);
+        let report = ComparisonReport {
+            a: "a".into(),
+            b: "b".into(),
+            batch: Some(1),
+            benchmarks,
+            added: Vec::new(),
+            removed: Vec::new(),
+        };
+        let mut table = Vec::new();
+        write_table(&mut table, &report, false).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(
+            table.contains("(90% interval): 1 of 2 timed benchmarks"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -826,6 +826,7 @@ mod tests {
             rounds: ratios.len(),
             set_aside: 0,
             df: Some(t_interval_df(ratios.len(), prior)),
+            shown_within_threshold: false,
         }
     }
 
