@@ -718,14 +718,19 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{
         CompareOptions, Comparison, ComparisonReport, Estimate, Verdict, format_instructions,
         format_time, judge, write_table,
     };
     use crate::Metric;
 
-    fn paired(ratio: f64, ci_low: f64, ci_high: f64, rounds: usize, df: f64) -> Comparison {
+    /// An "unchanged" paired comparison with this estimate (p = q = `p`).
+    pub(crate) fn unchanged_paired(
+        (ratio, ci_low, ci_high, p): (f64, f64, f64, f64),
+        rounds: usize,
+        df: f64,
+    ) -> Comparison {
         Comparison {
             id: "g/f".into(),
             metric: Metric::TimeNs,
@@ -734,14 +739,18 @@ mod tests {
             ratio,
             ci_low,
             ci_high,
-            p: 0.5,
-            q: 0.5,
+            p,
+            q: p,
             verdict: Verdict::Unchanged,
             rounds,
             set_aside: 0,
             df: Some(df),
             shown_within_threshold: false,
         }
+    }
+
+    fn paired(ratio: f64, ci_low: f64, ci_high: f64, rounds: usize, df: f64) -> Comparison {
+        unchanged_paired((ratio, ci_low, ci_high, 0.5), rounds, df)
     }
 
     #[test]

@@ -797,9 +797,10 @@ pub fn wants_another_round(
 #[cfg(test)]
 mod tests {
     use super::{Dialect, PairedOptions, wants_another_round};
-    use crate::compare::{Comparison, Verdict};
+    use crate::compare::Comparison;
+    use crate::compare::tests::unchanged_paired;
     use crate::stats::t_interval_df;
-    use crate::{CompareOptions, Metric, VariancePrior, t_interval};
+    use crate::{CompareOptions, VariancePrior, t_interval};
 
     /// A benchmark judged "unchanged" on these per-round ratios, its
     /// variance moderated as this repository's suite does (other
@@ -811,23 +812,11 @@ mod tests {
             pooled_df: 200.0,
         });
         let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
-        let (ratio, ci_low, ci_high, p) = t_interval(&logs, prior);
-        Comparison {
-            id: "g/f".to_owned(),
-            metric: Metric::TimeNs,
-            a_median: 1.0,
-            b_median: ratio,
-            ratio,
-            ci_low,
-            ci_high,
-            p,
-            q: p,
-            verdict: Verdict::Unchanged,
-            rounds: ratios.len(),
-            set_aside: 0,
-            df: Some(t_interval_df(ratios.len(), prior)),
-            shown_within_threshold: false,
-        }
+        unchanged_paired(
+            t_interval(&logs, prior),
+            ratios.len(),
+            t_interval_df(ratios.len(), prior),
+        )
     }
 
     #[test]
