@@ -705,7 +705,19 @@ fn interrupt_run_with(signal: &str) {
         .map(|entries| entries.count())
         .unwrap_or(0);
     assert_eq!(leftover, 0, "no worktree metadata or lock left in .git");
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    // Only our folder: the builds inherit TMPDIR, and a linker killed with
+    // the run leaves its own temporary files (gcc's cc*.o, cc*.res) there.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("proflab-run-")
+        })
+        .map(|entry| entry.path())
+        .collect();
     assert!(
         left.is_empty(),
         "the proflab-run-* folder is removed: {left:?}"
