@@ -22,6 +22,29 @@ pub(super) struct Sqlite {
     conn: Connection,
 }
 
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Puts the file in write-ahead-log mode. The switch needs the file to
+/// itself, and when several processes open a new file at once SQLite can
+/// refuse it as busy at once, without waiting on the busy timeout (seen in CI
+/// with eight `record`s on one new file); so it is retried, within that same
+/// timeout.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Sqlite {
     /// Opens (creating the file and its folder if needed) and migrates.
     pub(super) fn open(path: &Path, name: &str) -> Result<Sqlite, TrackError> {
@@ -36,9 +59,8 @@ impl Sqlite {
             source: source.into(),
         };
         let mut conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        switch_to_wal(&conn).map_err(db)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -66,7 +88,7 @@ impl Sqlite {
                 uri,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
             )?;
-            conn.busy_timeout(Duration::from_secs(30))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?;
             Ok(conn)
         };
