@@ -565,10 +565,13 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
             "run",
             "HEAD~1",
             "HEAD",
+            // Five rounds at least: from three on, a benchmark whose one spoiled
+            // round was not yet recognised can be given up on as "unchanged"
+            // with a wide interval (seen once in CI); this tests the setting aside.
             "--min-rounds",
-            "3",
+            "5",
             "--max-rounds",
-            "6",
+            "8",
             "--filter",
             "^(work/0[0-3]|spoiled/00)$",
             "--bench",
