@@ -2,9 +2,13 @@
 //! benchmarks regressed, by git's bisection with a paired `track run` at each
 //! step. Each step measures the candidate against GOOD itself (not against
 //! the last good step), so a regression that builds up over several commits
-//! is still caught where it crosses the threshold. The worktrees are kept for
-//! the whole bisection: GOOD's side never changes and the candidate's moves
-//! by `git checkout`, so each step rebuilds only what changed.
+//! is still caught where it crosses the threshold. After BAD, only the
+//! benchmarks that regressed at BAD are measured and judged: a bisection
+//! hunts that regression, and a false alarm on another benchmark at one step
+//! (seen in CI under load, at three rounds) would misdirect it. The
+//! worktrees are kept for the whole bisection: GOOD's side never changes and
+//! the candidate's moves by `git checkout`, so each step rebuilds only what
+//! changed.
 
 use std::path::Path;
 
@@ -87,13 +91,16 @@ pub fn bisect(
         _dir: kept,
     };
     let mut steps = Vec::new();
-    let mut measure = |commit: &str, steps: &mut Vec<BisectStep>| -> Result<bool, TrackError> {
+    let mut measure = |commit: &str,
+                       step_options: &PairedOptions,
+                       steps: &mut Vec<BisectStep>|
+     -> Result<bool, TrackError> {
         progress(commit);
         let run = run_paired(
             repo,
             &good,
             commit,
-            &step_options,
+            step_options,
             compare_options,
             history,
             &mut |_, _, _| {},
@@ -121,14 +128,19 @@ pub fn bisect(
         });
         Ok(is_bad)
     };
-    if !measure(&bad, &mut steps)? {
+    if !measure(&bad, &step_options, &mut steps)? {
         return Err(TrackError::NoRegression { good, bad });
     }
+    // Each later batch holds only these, so its comparison judges only them.
+    let step_options = PairedOptions {
+        filter: Some(exactly(&steps[0].regressed)),
+        ..step_options
+    };
     // Invariant: everything before `low` is good (GOOD itself at -1), `high` is bad.
     let (mut low, mut high) = (0, candidates.len() - 1);
     while low < high {
         let middle = (low + high) / 2;
-        if measure(&candidates[middle], &mut steps)? {
+        if measure(&candidates[middle], &step_options, &mut steps)? {
             high = middle;
         } else {
             low = middle + 1;
@@ -141,4 +153,10 @@ pub fn bisect(
         bad,
         steps,
     })
+}
+
+/// A regex (Criterion's filter syntax as ours) matching exactly these ids.
+fn exactly(ids: &[String]) -> String {
+    let alternatives: Vec<String> = ids.iter().map(|id| regex::escape(id)).collect();
+    format!("^({})$", alternatives.join("|"))
 }
