@@ -59,9 +59,9 @@ def criterion_regressed(path):
     return regressed
 
 
-def tally(label, flags_per_trial):
+def tally(label, flags_per_trial, variant=""):
     """One line per injected benchmark, then the others' false flags."""
-    aa, ab = flags_per_trial("aa"), flags_per_trial("ab")
+    aa, ab = flags_per_trial("aa" + variant), flags_per_trial("ab" + variant)
     print(f"{label}:")
     print(f"  A/A: trials with any benchmark flagged: {sum(bool(f) for f in aa)}/{trials}"
           f" ({sum(len(f) for f in aa)} flags in all)")
@@ -90,12 +90,33 @@ for bench in untouched:
     aa = sorted(r["ratio"] for t in range(1, trials + 1) for r in load("aa", t)["benchmarks"]
                 if r["id"] == bench)
     print(f"  {bench}: {ab[len(ab) // 2]:.3f} [{ab[0]:.3f}, {ab[-1]:.3f}] (A/A {aa[len(aa) // 2]:.3f})")
-rounds = [r["rounds"] + r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
-          for r in load(kind, t)["benchmarks"] if r["metric"] == "time_ns"]
-set_aside = sum(r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
-                for r in load(kind, t)["benchmarks"])
-print(f"rounds per benchmark and run: median {statistics.median(rounds)}, max {max(rounds)}; "
-      f"rounds set aside as spoiled: {set_aside} of {sum(rounds)}")
+# Variants: the same trials run again with other `track run` arguments (VARIANT in
+# scripts/track-sensitivity), reports named track-aa-NAME-T.json.
+variants = sorted({"-" + p.name.split("-", 2)[2].rsplit("-", 1)[0]
+                   for p in out.glob("track-aa-*-1.json")})
+
+
+def describe_rounds(variant):
+    rounds = [r["rounds"] + r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
+              for r in load(kind + variant, t)["benchmarks"] if r["metric"] == "time_ns"]
+    set_aside = sum(r["set_aside"] for kind in ("aa", "ab") for t in range(1, trials + 1)
+                    for r in load(kind + variant, t)["benchmarks"])
+    print(f"rounds per benchmark and run{variant and f' ({variant[1:]})'}: median "
+          f"{statistics.median(rounds)}, max {max(rounds)}; "
+          f"rounds set aside as spoiled: {set_aside} of {sum(rounds)}")
+
+
+for variant in ["", *variants]:
+    describe_rounds(variant)
+per_rule = {}
+rule_times = out / "seconds-per-rule"
+for line in rule_times.read_text().splitlines() if rule_times.exists() else []:
+    t, rule, elapsed = line.split()
+    if int(t) <= trials:
+        per_rule.setdefault(rule, []).append(int(elapsed))
+if per_rule:
+    print("seconds per trial of the two track runs, median: " + ", ".join(
+        f"{rule} {statistics.median(values)} s" for rule, values in per_rule.items()))
 if seconds:
     print(f"seconds per trial (A/A + A/B track runs; Criterion's three runs): median "
           f"{statistics.median(int(s[1]) for s in seconds)} s; {statistics.median(int(s[2]) for s in seconds)} s "
@@ -104,6 +125,9 @@ if seconds:
 for threshold in (0.02, 0.01):
     tally(f"proflab track run, threshold {threshold:.0%}",
           lambda kind, th=threshold: [flagged(load(kind, t), th) for t in range(1, trials + 1)])
+for variant in variants:
+    tally(f"proflab track run, variant {variant[1:]}, threshold 2%",
+          lambda kind: [flagged(load(kind, t), 0.02) for t in range(1, trials + 1)], variant)
 for label, flags in [("without setting spoiled rounds aside", ["--keep-outliers"]),
                      ("without moderation", ["--no-moderation"]),
                      ("without either (plain per-benchmark t)", ["--keep-outliers", "--no-moderation"])]:
