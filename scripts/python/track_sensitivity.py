@@ -4,7 +4,8 @@ Paired mode: the verdicts `proflab track run --json` printed (default 2% thresho
 same comparisons judged again at lower thresholds from their intervals and q-values (to find
 the smallest slowdown caught reliably), and judged again from the saved histories with parts
 of the method switched off (to show what each part buys). Criterion: "Performance has
-regressed" lines of its own runs on the same trials.
+regressed" and "improved" lines of its own runs on the same trials. A flag either way on a
+benchmark without injected work counts as false.
 """
 import functools
 import json
@@ -34,9 +35,17 @@ def load(kind, t):
 
 
 def flagged(report, threshold):
-    """Benchmarks whose whole interval lies above 1 + threshold, with q below ALPHA."""
-    return {r["id"] for r in report["benchmarks"]
-            if r["metric"] == "time_ns" and r["q"] < ALPHA and r["ci_low"] > 1 + threshold}
+    """Benchmarks flagged as changed, each with its direction ("slower" or "faster"): the
+    whole interval beyond 1 + threshold either way, with q below ALPHA."""
+    changes = {}
+    for r in report["benchmarks"]:
+        if r["metric"] != "time_ns" or r["q"] >= ALPHA:
+            continue
+        if r["ci_low"] > 1 + threshold:
+            changes[r["id"]] = "slower"
+        elif r["ci_high"] < 1 / (1 + threshold):
+            changes[r["id"]] = "faster"
+    return changes
 
 
 def rejudged(kind, t, flags):
@@ -49,27 +58,35 @@ def rejudged(kind, t, flags):
     return json.loads(result.stdout)
 
 
-def criterion_regressed(path):
-    regressed, current = set(), None
+def criterion_changes(path):
+    """Benchmarks Criterion reported as regressed ("slower") or improved ("faster")."""
+    changes, current = {}, None
     for line in path.read_text().splitlines():
         name = re.match(r"(\S+/\S+)", line)
         current = name.group(1) if name else current
         if "Performance has regressed" in line:
-            regressed.add(current)
-    return regressed
+            changes[current] = "slower"
+        elif "Performance has improved" in line:
+            changes[current] = "faster"
+    return changes
 
 
 def tally(label, flags_per_trial, variant=""):
-    """One line per injected benchmark, then the others' false flags."""
+    """One line per injected benchmark (caught: flagged slower), then the false flags: any
+    flag on a benchmark with no injected work, and an injected one flagged faster."""
     aa, ab = flags_per_trial("aa" + variant), flags_per_trial("ab" + variant)
     print(f"{label}:")
     print(f"  A/A: trials with any benchmark flagged: {sum(bool(f) for f in aa)}/{trials}"
-          f" ({sum(len(f) for f in aa)} flags in all)")
+          f" ({sum(len(f) for f in aa)} flags in all, "
+          f"{sum(d == 'faster' for f in aa for d in f.values())} of them faster)")
     for bench, percent in sorted(injected.items(), key=lambda kv: -kv[1]):
-        print(f"  A/B: {bench} (+{percent:g}% work) flagged in {sum(bench in f for f in ab)}/{trials} trials")
-    false = [f - injected.keys() for f in ab]
-    print(f"  A/B: trials with a benchmark flagged that has no slowdown: "
-          f"{sum(bool(f) for f in false)}/{trials} ({sum(len(f) for f in false)} flags in all)")
+        caught = sum(f.get(bench) == "slower" for f in ab)
+        print(f"  A/B: {bench} (+{percent:g}% work) flagged slower in {caught}/{trials} trials")
+    false = [{b: d for b, d in f.items() if b not in injected or d == "faster"} for f in ab]
+    for direction in ("slower", "faster"):
+        hits = [{b for b, d in f.items() if d == direction} for f in false]
+        print(f"  A/B: trials with a benchmark flagged {direction} that has no such change: "
+              f"{sum(bool(h) for h in hits)}/{trials} ({sum(len(h) for h in hits)} flags in all)")
 
 
 ratios = {bench: sorted(r["ratio"] for t in range(1, trials + 1)
@@ -134,4 +151,4 @@ for label, flags in [("without setting spoiled rounds aside", ["--keep-outliers"
     tally(f"the same batches judged {label}, threshold 2%",
           lambda kind, f=flags: [flagged(rejudged(kind, t, f), 0.02) for t in range(1, trials + 1)])
 tally("Criterion, one run per commit (its default 5% significance, 1% noise threshold)",
-      lambda kind: [criterion_regressed(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])
+      lambda kind: [criterion_changes(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])
