@@ -9,8 +9,10 @@ benchmark without injected work counts as false.
 """
 import functools
 import json
+import math
 import pathlib
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -139,6 +141,50 @@ if seconds:
           f"{statistics.median(int(s[1]) for s in seconds)} s; {statistics.median(int(s[2]) for s in seconds)} s "
           f"(trial 1 includes the builds); load average (1 min) at the trials' ends: "
           f"median {statistics.median(float(s[3]) for s in seconds):.1f}, max {max(float(s[3]) for s in seconds):.1f}")
+# Process levels. On a shared VM a benchmark process can run at a second, slower level for its
+# whole measurement (another tenant on the same physical core). A process is "slow" when its
+# fastest sample is more than SLOW_LEVEL above the fastest process of its side in its batch;
+# the two levels seen here are 1.4 to 1.8x apart and a level's own spread is 3 to 8%, so the
+# cut falls between them. Pairs of rounds are then tallied by their two levels (F fast, S slow).
+SLOW_LEVEL = math.log(1.25)
+
+
+def paired_logs(db):
+    """Per timed benchmark of one history, each round's (log fastest A, log fastest B)."""
+    rounds = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        for bench, round_, side, samples in connection.execute(
+                "SELECT results.bench_id, runs.round, runs.side, results.samples FROM results "
+                "JOIN runs ON runs.id = results.run_id "
+                "WHERE runs.batch_id IS NOT NULL AND results.metric = 'time_ns'"):
+            rounds.setdefault(bench, {}).setdefault(round_, {})[side] = math.log(min(json.loads(samples)))
+    return {bench: [(r[0], r[1]) for _, r in sorted(by_round.items()) if len(r) == 2]
+            for bench, by_round in rounds.items()}
+
+
+def describe_levels():
+    pairs = {}
+    for db in sorted(out.glob("ab*-*.sqlite")):
+        if int(db.stem.rsplit("-", 1)[1]) > trials:
+            continue
+        for bench, rounds in paired_logs(db).items():
+            fastest_a, fastest_b = min(a for a, _ in rounds), min(b for _, b in rounds)
+            for a, b in rounds:
+                kind = "FS"[a - fastest_a > SLOW_LEVEL] + "FS"[b - fastest_b > SLOW_LEVEL]
+                pairs.setdefault(bench, {}).setdefault(kind, []).append(b - a)
+    print("A/B rounds by the levels of their two processes (F fast, S slow; all rules' batches): "
+          "rounds, B/A of their mean log ratio, sd of the log ratios")
+    for bench, kinds in sorted(pairs.items()):
+        total = sum(len(v) for v in kinds.values())
+        cells = []
+        for kind in ("FF", "FS", "SF", "SS"):
+            logs = kinds.get(kind, [])
+            spread = f"{statistics.stdev(logs):.1%}" if len(logs) > 1 else "-"
+            cells.append(f"{kind} {len(logs)} {math.exp(statistics.mean(logs)) if logs else float('nan'):.3f} {spread}")
+        print(f"  {bench} ({total} rounds): " + "; ".join(cells))
+
+
+describe_levels()
 for threshold in (0.02, 0.01):
     tally(f"proflab track run, threshold {threshold:.0%}",
           lambda kind, th=threshold: [flagged(load(kind, t), th) for t in range(1, trials + 1)])
