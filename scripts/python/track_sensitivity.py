@@ -182,6 +182,17 @@ def describe_levels():
             spread = f"{statistics.stdev(logs):.1%}" if len(logs) > 1 else "-"
             cells.append(f"{kind} {len(logs)} {math.exp(statistics.mean(logs)) if logs else float('nan'):.3f} {spread}")
         print(f"  {bench} ({total} rounds): " + "; ".join(cells))
+    # How many fast-level rounds a 95% chance of flagging each injected slowdown would take at
+    # the default threshold: the mean log ratio must clear ln 1.02 by the interval's half-width
+    # (t about 1.96 once moderated) plus 1.645 standard errors (normal approximation).
+    for bench in sorted(injected):
+        logs = pairs.get(bench, {}).get("FF", [])
+        if len(logs) < 2:
+            continue
+        margin = statistics.mean(logs) - math.log(1.02)
+        needed = ((1.96 + 1.645) * statistics.stdev(logs) / margin) ** 2 if margin > 0 else math.inf
+        print(f"  {bench}: fast-level rounds for a 95% chance to flag B/A "
+              f"{math.exp(statistics.mean(logs)):.3f} at 2%: about {needed:.0f}")
 
 
 describe_levels()
