@@ -20,10 +20,12 @@
 //! same length is shuffled by the same permutation each epoch: the
 //! permutations are drawn once per length ([`EpochOrders`]) and shared.
 //!
-//! The step runs in an AVX-512 kernel when the CPU has AVX-512F (the only
-//! `unsafe` of the crate: intrinsics and gathers whose indices were checked
-//! when the fits were validated), else in a portable kernel of the same
-//! operations on arrays. Both are tested against the reference.
+//! The step runs in an AVX-512 kernel when the CPU has AVX-512F, else in an
+//! AVX2 kernel (two registers of four lanes) for rows of up to twelve
+//! features, else in a portable kernel of the same operations on arrays. The
+//! two x86-64 kernels are the only `unsafe` of the crate: intrinsics, and
+//! gathers whose indices were checked when the fits were validated. Each is
+//! tested against the reference on a CPU that has it.
 
 use multiversion::multiversion;
 use rand::SeedableRng;
@@ -308,8 +310,8 @@ fn finish_fit(lanes: &Lanes, lane: usize, n_iter: usize) -> Result<FittedPercept
 
 /// `steps` SGD steps of every lane from the ring's current step: the
 /// reference's step with each `if` turned into a select between the updated
-/// and the unchanged value. The AVX-512 kernel when the CPU has it, else the
-/// same operations on arrays, left to the compiler.
+/// and the unchanged value. The widest kernel the CPU has (AVX-512, AVX2),
+/// else the same operations on arrays, left to the compiler.
 fn run_steps(
     settings: &SgdSettings,
     data: &[f64],
@@ -320,25 +322,70 @@ fn run_steps(
     lanes: &mut Lanes,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") && ring.offsets_fit_i32 && !force_portable() {
-        // SAFETY: the CPU has the kernel's target features (checked above).
-        unsafe {
+    match Kernel::pick(n_features, ring.offsets_fit_i32, allowed_kernels()) {
+        // SAFETY: `pick` checked the CPU's features and the offsets.
+        Kernel::Avx512 => unsafe {
             avx512::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
+        },
+        // SAFETY: `pick` checked the CPU's features, the offsets and the width.
+        Kernel::Avx2 => unsafe {
+            avx2::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
+        },
+        Kernel::Portable => {
+            run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
         }
-        return;
     }
+    #[cfg(not(target_arch = "x86_64"))]
     run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
 }
 
-/// Tests set this to check the portable kernel on a CPU with AVX-512.
-#[cfg(test)]
-static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The step's kernels, from the most portable up.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kernel {
+    Portable,
+    Avx2,
+    Avx512,
+}
 
-fn force_portable() -> bool {
+#[cfg(target_arch = "x86_64")]
+impl Kernel {
+    /// The widest kernel up to `allowed` that this CPU has and that takes
+    /// rows of `n_features` (the SIMD kernels gather with i32 offsets).
+    fn pick(n_features: usize, offsets_fit_i32: bool, allowed: Kernel) -> Kernel {
+        if !offsets_fit_i32 {
+            Kernel::Portable
+        } else if allowed >= Kernel::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+            Kernel::Avx512
+        } else if allowed >= Kernel::Avx2
+            && avx2::handles(n_features)
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            Kernel::Avx2
+        } else {
+            Kernel::Portable
+        }
+    }
+}
+
+/// A test lowers this to check each kernel on a CPU that would pick a wider
+/// one (`Kernel as u8`). Other tests running meanwhile may get a narrower
+/// kernel than their CPU's: every kernel gives the same bits.
+#[cfg(all(test, target_arch = "x86_64"))]
+static ALLOWED_KERNELS: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(Kernel::Avx512 as u8);
+
+/// The widest kernel `run_steps` may pick, if the CPU has it.
+#[cfg(target_arch = "x86_64")]
+fn allowed_kernels() -> Kernel {
     #[cfg(test)]
-    return FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed);
+    return match ALLOWED_KERNELS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Kernel::Portable,
+        1 => Kernel::Avx2,
+        _ => Kernel::Avx512,
+    };
     #[cfg(not(test))]
-    false
+    Kernel::Avx512
 }
 
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
@@ -823,21 +870,268 @@ mod avx512 {
     }
 }
 
+/// The step on AVX2 registers: the eight lanes as two registers of four,
+/// for CPUs without AVX-512 (most AMD ones before Zen 4, Intel's client
+/// cores). The same phases as `avx512::run_steps_fixed`, with selects
+/// (`blendv`) where that kernel uses mask registers. Kept apart from it
+/// rather than generic over both: the AVX-512 kernel can only be checked
+/// against the reference on a CPU that has it.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256d, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _mm_loadu_si128, _mm_mullo_epi32,
+        _mm_set1_epi32, _mm256_add_pd, _mm256_blendv_pd, _mm256_cmp_pd, _mm256_div_pd,
+        _mm256_i32gather_pd, _mm256_loadu_pd, _mm256_max_pd, _mm256_min_pd, _mm256_movemask_pd,
+        _mm256_mul_pd, _mm256_set1_pd, _mm256_setzero_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+
+    use super::{LANES, Lanes, MIN_SCALE, Ring, SgdSettings, fold_scales, sum_start};
+
+    /// f64 lanes in one register.
+    const WIDTH: usize = 4;
+    /// Registers per step.
+    const GROUPS: usize = LANES / WIDTH;
+    /// The widest rows with a kernel of their own; wider ones take the
+    /// portable kernel (their weights would not stay in registers anyway).
+    const MAX_FEATURES: usize = 12;
+
+    /// Whether [`run_steps_any_width`] takes rows of `n_features`.
+    pub(super) fn handles(n_features: usize) -> bool {
+        (1..=MAX_FEATURES).contains(&n_features)
+    }
+
+    /// `if mask { if_true } else { if_false }`, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn select(mask: __m256d, if_true: __m256d, if_false: __m256d) -> __m256d {
+        _mm256_blendv_pd(if_false, if_true, mask)
+    }
+
+    /// As `avx512::run_steps_fixed`, lane for lane and operation for
+    /// operation: weights, their L1 bookkeeping and the gathered features
+    /// in registers (or the compiler's spill slots) for the whole run.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, every `row * n_features + feature` must fit
+    /// an i32 (`ring.offsets_fit_i32`), and `n_features == NF`.
+    #[target_feature(enable = "avx2")]
+    #[allow(
+        clippy::too_many_lines,
+        clippy::needless_range_loop,
+        reason = "one SGD step, kept in one piece to read against the reference; \
+                  a feature number indexes weights, features and bookkeeping alike"
+    )]
+    unsafe fn run_steps_fixed<const NF: usize>(
+        settings: &SgdSettings,
+        data: &[f64],
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        let load = |values: &[f64; LANES], group: usize| -> __m256d {
+            // SAFETY: group < GROUPS, so the four lanes are inside the array.
+            unsafe { _mm256_loadu_pd(values.as_ptr().add(group * WIDTH)) }
+        };
+        let store = |values: &mut [f64; LANES], group: usize, v: __m256d| {
+            // SAFETY: as in `load`.
+            unsafe { _mm256_storeu_pd(values.as_mut_ptr().add(group * WIDTH), v) }
+        };
+        let zero = _mm256_set1_pd(sum_start());
+        let positive_zero = _mm256_setzero_pd();
+        let one = _mm256_set1_pd(1.0);
+        let eta = _mm256_set1_pd(settings.eta);
+        let decay = _mm256_set1_pd(settings.decay);
+        let min_scale = _mm256_set1_pd(MIN_SCALE);
+        let l1_step = _mm256_set1_pd(settings.l1_step);
+        let row_width = _mm_set1_epi32(NF as i32);
+        let mut scale: [__m256d; GROUPS] = std::array::from_fn(|g| load(&lanes.scale, g));
+        let mut intercept: [__m256d; GROUPS] = std::array::from_fn(|g| load(&lanes.intercept, g));
+        let mut offered: [__m256d; GROUPS] = std::array::from_fn(|g| load(&lanes.l1_offered, g));
+        let mut loss: [__m256d; GROUPS] = std::array::from_fn(|g| load(&lanes.epoch_loss, g));
+        let mut weights: [[__m256d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.weights[j], g)));
+        let mut received: [[__m256d; NF]; GROUPS] =
+            std::array::from_fn(|g| std::array::from_fn(|j| load(&lanes.received[j], g)));
+
+        // Phase by phase for both registers, as in the AVX-512 kernel, so
+        // the two chains are in flight together.
+        for step_index in ring.now..ring.now + steps {
+            let rows = ring.at(step_index);
+            let mut y = [positive_zero; GROUPS];
+            let mut x = [[positive_zero; NF]; GROUPS];
+            for g in 0..GROUPS {
+                // SAFETY: `rows` holds LANES u32 row indices.
+                let row = unsafe { _mm_loadu_si128(rows.as_ptr().add(g * WIDTH).cast()) };
+                let base = _mm_mullo_epi32(row, row_width);
+                // SAFETY: every row index is below the row count (the fits
+                // were validated and idle lanes keep earlier rows), so `row`
+                // indexes `targets` and `base + j` (j < NF) indexes `data`.
+                y[g] = unsafe { _mm256_i32gather_pd::<8>(targets.as_ptr(), row) };
+                for j in 0..NF {
+                    // SAFETY: as above.
+                    x[g][j] = unsafe { _mm256_i32gather_pd::<8>(data.as_ptr().add(j), base) };
+                }
+            }
+            let mut dot = [zero; GROUPS];
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    dot[g] = _mm256_add_pd(dot[g], _mm256_mul_pd(weights[g][j], x[g][j]));
+                }
+            }
+            let mut wrong = [positive_zero; GROUPS];
+            let mut step = [positive_zero; GROUPS];
+            let mut inverse_scale = [positive_zero; GROUPS];
+            for g in 0..GROUPS {
+                let margin = _mm256_mul_pd(
+                    _mm256_add_pd(_mm256_mul_pd(dot[g], scale[g]), intercept[g]),
+                    y[g],
+                );
+                if settings.decays {
+                    scale[g] = _mm256_mul_pd(scale[g], decay);
+                    if _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(scale[g], min_scale)) != 0 {
+                        store(&mut lanes.scale, g, scale[g]);
+                        for j in 0..NF {
+                            store(&mut lanes.weights[j], g, weights[g][j]);
+                        }
+                        fold_scales(
+                            &mut lanes.weights,
+                            &mut lanes.scale,
+                            g * WIDTH..(g + 1) * WIDTH,
+                        );
+                        scale[g] = load(&lanes.scale, g);
+                        for j in 0..NF {
+                            weights[g][j] = load(&lanes.weights[j], g);
+                        }
+                    }
+                }
+                wrong[g] = _mm256_cmp_pd::<_CMP_LE_OQ>(margin, positive_zero);
+                loss[g] = select(wrong[g], _mm256_sub_pd(loss[g], margin), loss[g]);
+                let update = _mm256_mul_pd(eta, y[g]);
+                step[g] = _mm256_div_pd(update, scale[g]);
+                if settings.fit_intercept {
+                    intercept[g] =
+                        select(wrong[g], _mm256_add_pd(intercept[g], update), intercept[g]);
+                }
+                if settings.truncates {
+                    offered[g] = _mm256_add_pd(offered[g], l1_step);
+                }
+                inverse_scale[g] = _mm256_div_pd(one, scale[g]);
+            }
+            // Update, then truncate, per feature: see `avx512::run_steps`.
+            for j in 0..NF {
+                for g in 0..GROUPS {
+                    let w = weights[g][j];
+                    let q = received[g][j];
+                    let before = select(
+                        wrong[g],
+                        _mm256_add_pd(w, _mm256_mul_pd(step[g], x[g][j])),
+                        w,
+                    );
+                    if !settings.truncates {
+                        weights[g][j] = before;
+                        continue;
+                    }
+                    let shrunk_positive = _mm256_max_pd(
+                        _mm256_sub_pd(
+                            before,
+                            _mm256_mul_pd(_mm256_add_pd(offered[g], q), inverse_scale[g]),
+                        ),
+                        positive_zero,
+                    );
+                    let shrunk_negative = _mm256_min_pd(
+                        _mm256_add_pd(
+                            before,
+                            _mm256_mul_pd(_mm256_sub_pd(offered[g], q), inverse_scale[g]),
+                        ),
+                        positive_zero,
+                    );
+                    let positive = _mm256_cmp_pd::<_CMP_GT_OQ>(before, positive_zero);
+                    let negative = _mm256_cmp_pd::<_CMP_LT_OQ>(before, positive_zero);
+                    let after = select(
+                        positive,
+                        shrunk_positive,
+                        select(negative, shrunk_negative, before),
+                    );
+                    received[g][j] =
+                        _mm256_add_pd(q, _mm256_mul_pd(scale[g], _mm256_sub_pd(after, before)));
+                    weights[g][j] = after;
+                }
+            }
+        }
+        for g in 0..GROUPS {
+            store(&mut lanes.scale, g, scale[g]);
+            store(&mut lanes.intercept, g, intercept[g]);
+            store(&mut lanes.l1_offered, g, offered[g]);
+            store(&mut lanes.epoch_loss, g, loss[g]);
+            for j in 0..NF {
+                store(&mut lanes.weights[j], g, weights[g][j]);
+                store(&mut lanes.received[j], g, received[g][j]);
+            }
+        }
+    }
+
+    /// [`run_steps_fixed`] for rows of `n_features`.
+    ///
+    /// # Safety
+    /// As [`run_steps_fixed`], with `handles(n_features)` in place of
+    /// `n_features == NF`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn run_steps_any_width(
+        settings: &SgdSettings,
+        data: &[f64],
+        n_features: usize,
+        targets: &[f64],
+        ring: &Ring,
+        steps: usize,
+        lanes: &mut Lanes,
+    ) {
+        macro_rules! fixed {
+            ($($nf:literal)*) => {
+                match n_features {
+                    // SAFETY: the caller's promises, and n_features == NF.
+                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, ring, steps, lanes) },)*
+                    _ => unreachable!("the caller checked `handles({n_features})`"),
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8 9 10 11 12);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{ClassificationParams, Penalty, Perceptron, RepeatedStratifiedKFold};
 
-    /// The integration tests run the kernel this CPU picks; this one runs the
-    /// portable kernel too, against the reference.
+    /// The integration tests run the kernel this CPU picks; this one runs
+    /// the narrower kernels too (those this CPU has), against the reference.
     #[test]
-    fn the_portable_kernel_matches_the_reference() {
+    fn the_narrower_kernels_match_the_reference() {
         let data = crate::make_classification(&ClassificationParams::tutorial()).expect("valid");
         let splits = RepeatedStratifiedKFold::tutorial()
             .split(&data.labels)
             .expect("splits");
         let sets: Vec<&[usize]> = splits.iter().map(|s| s.train.as_slice()).collect();
-        FORCE_PORTABLE.store(true, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut kernels = vec![Kernel::Portable];
+            if std::arch::is_x86_feature_detected!("avx2") {
+                kernels.push(Kernel::Avx2);
+            }
+            // The only test that lowers the global, one kernel after the other.
+            for kernel in kernels {
+                ALLOWED_KERNELS.store(kernel as u8, std::sync::atomic::Ordering::Relaxed);
+                check_against_reference(&data, &sets);
+            }
+            ALLOWED_KERNELS.store(Kernel::Avx512 as u8, std::sync::atomic::Ordering::Relaxed);
+        }
+        // Elsewhere the portable kernel is the only one.
+        #[cfg(not(target_arch = "x86_64"))]
+        check_against_reference(&data, &sets);
+    }
+
+    fn check_against_reference(data: &crate::Dataset, sets: &[&[usize]]) {
         for (penalty, alpha) in [(Penalty::ElasticNet, 0.05), (Penalty::None, 0.0)] {
             let model = Perceptron {
                 penalty,
