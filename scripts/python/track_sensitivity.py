@@ -10,6 +10,7 @@ benchmark without injected work counts as false.
 import functools
 import json
 import math
+import os
 import pathlib
 import re
 import sqlite3
@@ -50,11 +51,11 @@ def flagged(report, threshold):
     return changes
 
 
-def rejudged(kind, t, flags):
-    """The same batch judged again with `compare` and extra flags."""
+def rejudged(kind, t, flags, binary=proflab):
+    """The same batch judged again with `compare` and extra flags, by `binary`."""
     report = load(kind, t)
     result = subprocess.run(
-        [str(proflab), "track", "--db", str(out / f"{kind}-{t}.sqlite"), "compare",
+        [str(binary), "track", "--db", str(out / f"{kind}-{t}.sqlite"), "compare",
          report["a"], report["b"], "--json", *flags],
         check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
@@ -207,5 +208,12 @@ for label, flags in [("without setting spoiled rounds aside", ["--keep-outliers"
                      ("without either (plain per-benchmark t)", ["--keep-outliers", "--no-moderation"])]:
     tally(f"the same batches judged {label}, threshold 2%",
           lambda kind, f=flags: [flagged(rejudged(kind, t, f), 0.02) for t in range(1, trials + 1)])
+# REJUDGE_WITH=path/to/proflab: the same batches judged by another build (a changed rule,
+# offline). Its rounds are still the ones the trial's build chose to measure.
+other_build = os.environ.get("REJUDGE_WITH")
+for variant in ["", *variants] if other_build else []:
+    tally(f"the same batches{variant and f' ({variant[1:]})'} judged by {other_build}, threshold 2%",
+          lambda kind: [flagged(rejudged(kind, t, [], other_build), 0.02) for t in range(1, trials + 1)],
+          variant)
 tally("Criterion, one run per commit (its default 5% significance, 1% noise threshold)",
       lambda kind: [criterion_changes(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])
