@@ -5,12 +5,19 @@
 //! same measurements instead of on runs that each met other noise
 //! (docs/RESULTS.md, "track run over the whole suite").
 //!
+//! On a batch of an ordinary run, whose benchmarks stopped where that run's
+//! rules stopped them, a benchmark is cut at its last measured round at the
+//! latest: a rule that stops sooner is replayed exactly, one that would
+//! measure on is not. `--horizon N` gives up on a benchmark when no change
+//! is in reach of the next N rounds, instead of all the rounds up to
+//! `--max-rounds`.
+//!
 //! The cost of a benchmark process is estimated as its fixed overhead plus,
 //! for benchmarks whose one call outlasts the warm-up, the 11 calls that
 //! Criterion's warm-up and 10 flat samples then take.
 //!
 //! Run with: cargo run --release -p proflab-track --example replay_rounds --
-//! DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N]
+//! DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N] [--horizon N]
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -26,7 +33,7 @@ const PROCESS_OVERHEAD_SECONDS: f64 = 0.45;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: replay_rounds DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N]"
+        "usage: replay_rounds DB BATCH [--no-tost] [--no-moderate] [--min-rounds N] [--max-rounds N] [--horizon N]"
     );
     ExitCode::from(2)
 }
@@ -38,6 +45,7 @@ fn main() -> ExitCode {
     };
     let mut compare = CompareOptions::default();
     let mut options = PairedOptions::default();
+    let mut horizon = None;
     let mut rest = args[2..].iter();
     while let Some(arg) = rest.next() {
         let mut number = || rest.next().and_then(|n| n.parse::<usize>().ok());
@@ -52,10 +60,14 @@ fn main() -> ExitCode {
                 Some(n) => options.max_rounds = n,
                 None => return usage(),
             },
+            "--horizon" => match number() {
+                Some(n) => horizon = Some(n),
+                None => return usage(),
+            },
             _ => return usage(),
         }
     }
-    match replay(db, batch, &options, &compare) {
+    match replay(db, batch, &options, horizon, &compare) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("replay_rounds: {error}");
@@ -68,6 +80,7 @@ fn replay(
     db: &str,
     batch: i64,
     options: &PairedOptions,
+    horizon: Option<usize>,
     compare: &CompareOptions,
 ) -> Result<(), proflab_track::TrackError> {
     let history = History::open_read_only(std::path::PathBuf::from(db))?;
@@ -77,7 +90,7 @@ fn replay(
         .values()
         .filter(|b| b.metric == Metric::TimeNs)
         .map(|b| b.rounds.len())
-        .min()
+        .max()
         .unwrap_or(0);
     let mut stopped: BTreeMap<String, (usize, Verdict)> = BTreeMap::new();
     let timed = |series: &PairedSeries| -> Vec<String> {
@@ -91,6 +104,20 @@ fn replay(
     let ids = timed(&full);
     let mut last_verdicts = BTreeMap::new();
     for round in 1..=measured.min(options.max_rounds) {
+        // Benchmarks whose measured rounds ran out stop there, as they did.
+        for (id, bench) in &full.benchmarks {
+            if bench.rounds.len() < round
+                && !stopped.contains_key(id)
+                && let Some(verdict) = last_verdicts.get(id)
+            {
+                stopped.insert(id.clone(), (bench.rounds.len(), *verdict));
+            }
+        }
+        // Giving up within a horizon: the rounds left, as the rules see them, end there.
+        let rules = PairedOptions {
+            max_rounds: horizon.map_or(options.max_rounds, |h| options.max_rounds.min(round + h)),
+            ..options.clone()
+        };
         let mut series = full.clone();
         for (id, bench) in &mut series.benchmarks {
             let kept = stopped.get(id).map_or(round, |(at, _)| *at);
@@ -105,7 +132,7 @@ fn replay(
             last_verdicts.insert(c.id.clone(), c.verdict);
             if round >= options.min_rounds
                 && !stopped.contains_key(&c.id)
-                && !wants_another_round(c, round, options, compare)
+                && !wants_another_round(c, round, &rules, compare)
             {
                 stopped.insert(c.id.clone(), (round, c.verdict));
             }
@@ -115,7 +142,9 @@ fn replay(
     let mut by_rounds: BTreeMap<usize, usize> = BTreeMap::new();
     let mut seconds = 0.0;
     for id in &ids {
-        let rounds = stopped.get(id).map_or(measured, |(at, _)| *at);
+        let rounds = stopped
+            .get(id)
+            .map_or(full.benchmarks[id].rounds.len(), |(at, _)| *at);
         *by_rounds.entry(rounds).or_default() += 1;
         let bench = &full.benchmarks[id];
         let call_seconds = median(
@@ -138,10 +167,11 @@ fn replay(
         .filter(|(_, v)| **v != Verdict::Unchanged)
         .collect();
     println!(
-        "batch {batch}: {} timed benchmarks, {measured} rounds measured; rules: min {} max {} rounds, {}{}",
+        "batch {batch}: {} timed benchmarks, up to {measured} rounds measured; rules: min {} max {} rounds{}, {}{}",
         ids.len(),
         options.min_rounds,
         options.max_rounds,
+        horizon.map_or_else(String::new, |h| format!(", horizon {h}")),
         if compare.equivalence_by_tost {
             "unchanged by TOST (90% interval)"
         } else {
