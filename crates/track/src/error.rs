@@ -98,7 +98,7 @@ pub enum TrackError {
         "{bad} shows no regression against {good} for the benchmarks chosen: nothing to bisect"
     )]
     NoRegression { good: String, bad: String },
-    #[error("interrupted; worktrees removed")]
+    #[error("interrupted; temporary worktrees removed (a --worktree-dir is kept for the next run)")]
     Interrupted,
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
