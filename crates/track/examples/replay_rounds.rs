@@ -142,11 +142,9 @@ fn replay(
     let mut by_rounds: BTreeMap<usize, usize> = BTreeMap::new();
     let mut seconds = 0.0;
     for id in &ids {
-        let rounds = stopped
-            .get(id)
-            .map_or(full.benchmarks[id].rounds.len(), |(at, _)| *at);
-        *by_rounds.entry(rounds).or_default() += 1;
         let bench = &full.benchmarks[id];
+        let rounds = stopped.get(id).map_or(bench.rounds.len(), |(at, _)| *at);
+        *by_rounds.entry(rounds).or_default() += 1;
         let call_seconds = median(
             &bench
                 .rounds
