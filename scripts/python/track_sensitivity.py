@@ -215,5 +215,6 @@ for variant in ["", *variants] if other_build else []:
     tally(f"the same batches{variant and f' ({variant[1:]})'} judged by {other_build}, threshold 2%",
           lambda kind: [flagged(rejudged(kind, t, [], other_build), 0.02) for t in range(1, trials + 1)],
           variant)
-tally("Criterion, one run per commit (its default 5% significance, 1% noise threshold)",
-      lambda kind: [criterion_changes(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])
+if (out / "criterion-aa-1.txt").exists():  # not in the suite mode
+    tally("Criterion, one run per commit (its default 5% significance, 1% noise threshold)",
+          lambda kind: [criterion_changes(out / f"criterion-{kind}-{t}.txt") for t in range(1, trials + 1)])

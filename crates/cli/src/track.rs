@@ -172,7 +172,9 @@ struct MeasureArgs {
     /// rounds left could still flag a change), or that lost a round to one slow process.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(2..=1000))]
     max_rounds: u16,
-    /// Stop starting new measurements after this many minutes; what was measured is judged.
+    /// Minutes for the whole run, builds included: undecided benchmarks share the time left
+    /// equally, one whose share cannot buy the rounds a change would need is given up on, and
+    /// no new measurement starts once it is spent; what was measured is judged.
     #[arg(long, value_parser = parse_positive)]
     budget: Option<f64>,
     /// Criterion's warm-up time per benchmark process, in seconds.

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use proflab_track::{
     CompareOptions, History, Metric, PairedOptions, PairedSeries, Verdict, compare_paired, median,
-    wants_another_round,
+    rounds_left, wants_another_round,
 };
 
 /// Seconds of a benchmark process besides its calls: start-up, warm-up and
@@ -132,7 +132,7 @@ fn replay(
             last_verdicts.insert(c.id.clone(), c.verdict);
             if round >= options.min_rounds
                 && !stopped.contains_key(&c.id)
-                && !wants_another_round(c, round, &rules, compare)
+                && !wants_another_round(c, rounds_left(round, &rules, None), &rules, compare)
             {
                 stopped.insert(c.id.clone(), (round, c.verdict));
             }

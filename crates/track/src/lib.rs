@@ -37,7 +37,10 @@ pub use export::{ExportFormat, export};
 pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, default_db_path};
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
-pub use paired::{PairedOptions, PairedRun, WORKING_TREE, run_paired, wants_another_round};
+pub use paired::{
+    PairedOptions, PairedRun, WORKING_TREE, affordable_rounds, rounds_left, run_paired,
+    wants_another_round,
+};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{

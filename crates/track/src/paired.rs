@@ -10,7 +10,11 @@
 //! could not flag as a change ([`CompareOptions::could_flag`]); one whose
 //! interval could still cross the threshold, or that lost a round to one bad
 //! process ([`crate::spoiled_rounds`]), gets another round, up to
-//! `max_rounds` and the time budget. Every run of one
+//! `max_rounds` and the time budget. Within a budget every undecided
+//! benchmark gets an equal share of the time left, as Criterion gives each
+//! benchmark the same measurement time: a benchmark whose rounds are costly
+//! is given up on when its share cannot buy the rounds a change would need
+//! ([`affordable_rounds`]), so the cheap ones keep the time. Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
 //!
@@ -30,7 +34,7 @@ use crate::compare::{Comparison, compare_paired};
 use crate::environment::{commit_sha, git, rustc_version, short_sha, unix_seconds_now};
 use crate::history::{BatchSlot, Side};
 use crate::{
-    CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError,
+    CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError, Verdict,
     import_criterion_dir, import_instruction_dir,
 };
 
@@ -50,7 +54,9 @@ pub struct PairedOptions {
     pub min_rounds: usize,
     /// Rounds no benchmark exceeds, set-aside ones included.
     pub max_rounds: usize,
-    /// Wall-clock time after which no new pair starts; what was measured is kept.
+    /// Wall-clock time for the whole run, builds included: undecided
+    /// benchmarks share what is left of it ([`affordable_rounds`]), and no
+    /// new pair starts once it is spent; what was measured is kept.
     pub budget: Option<Duration>,
     /// Criterion's filter regex, passed through.
     pub filter: Option<String>,
@@ -657,6 +663,8 @@ pub fn run_paired(
         time: unix_seconds_now(),
     };
     let mut rounds_run: BTreeMap<String, usize> = BTreeMap::new();
+    // Wall-clock seconds of each benchmark's pairs so far, both processes.
+    let mut pair_seconds: BTreeMap<String, f64> = BTreeMap::new();
     let mut active: Vec<&str> = ids.clone();
     let mut budget_exhausted = false;
     let mut round: i64 = 0;
@@ -676,6 +684,7 @@ pub fn run_paired(
                 active.len(),
                 &format!("round {round}: {id} ({} left)", active.len() - index),
             );
+            let pair_started = Instant::now();
             let done = rounds_run.entry((*id).to_owned()).or_default();
             let order = if done.is_multiple_of(2) {
                 [0, 1]
@@ -696,6 +705,8 @@ pub fn run_paired(
                 }
             }
             *done += 1;
+            *pair_seconds.entry((*id).to_owned()).or_default() +=
+                pair_started.elapsed().as_secs_f64();
         }
         for (side, (build, output)) in sides.iter().zip(&outputs).enumerate() {
             let home = output.join("criterion");
@@ -719,16 +730,23 @@ pub fn run_paired(
         // Judge what is there; keep measuring only what is not yet decided
         // and could still be within the rounds left.
         let report = compare_paired(&history.paired_series(batch)?, compare);
+        let time_left = options
+            .budget
+            .map(|budget| budget.saturating_sub(started.elapsed()));
         let undecided: Vec<&str> = report
             .benchmarks
             .iter()
             .filter(|c| {
-                wants_another_round(
-                    c,
-                    rounds_run.get(&c.id).copied().unwrap_or(0),
-                    options,
-                    compare,
-                )
+                let done = rounds_run.get(&c.id).copied().unwrap_or(0);
+                // A change seen is confirmed on `ROUNDS_TO_FLAG` rounds whatever they
+                // cost: cut short, a benchmark that switches levels would be flagged.
+                let affordable = time_left
+                    .zip(pair_seconds.get(&c.id))
+                    .filter(|_| c.verdict == Verdict::Unchanged)
+                    .map(|(left, spent)| {
+                        affordable_rounds(left, active.len(), spent / done.max(1) as f64)
+                    });
+                wants_another_round(c, rounds_left(done, options, affordable), options, compare)
             })
             .map(|c| c.id.as_str())
             .collect();
@@ -774,19 +792,42 @@ pub fn run_paired(
     })
 }
 
-/// Whether a benchmark judged as `comparison` after `rounds_run` rounds is
-/// measured once more: `max_rounds` is not reached, and it has fewer than
-/// `min_rounds` usable rounds, or it is neither settled
+/// Rounds of an equal share of `time_left` among `sharing` undecided
+/// benchmarks that one whose pair of processes takes `pair_seconds` can
+/// still buy. Equal time, not equal rounds: in this repository one pair of
+/// `format_copy/100000` costs what 90 pairs of a cheap benchmark do, and
+/// rounds of the cheap ones are where a change of a few percent is found.
+#[must_use]
+pub fn affordable_rounds(time_left: Duration, sharing: usize, pair_seconds: f64) -> usize {
+    let share = time_left.as_secs_f64() / sharing.max(1) as f64;
+    if pair_seconds > 0.0 {
+        // Whole rounds only; a float past usize::MAX saturates.
+        (share / pair_seconds).floor() as usize
+    } else {
+        usize::MAX
+    }
+}
+
+/// Rounds a benchmark with `rounds_run` rounds may still get: up to
+/// `max_rounds`, and no more than its share of a budget buys (`affordable`).
+#[must_use]
+pub fn rounds_left(rounds_run: usize, options: &PairedOptions, affordable: Option<usize>) -> usize {
+    let left = options.max_rounds.saturating_sub(rounds_run);
+    affordable.map_or(left, |affordable| left.min(affordable))
+}
+
+/// Whether a benchmark judged as `comparison`, with `left` rounds it may
+/// still get ([`rounds_left`]), is measured once more: some are left, and
+/// it has fewer than `min_rounds` usable rounds, or it is neither settled
 /// ([`CompareOptions::settles`]) nor given up on
 /// ([`CompareOptions::could_flag`] in the rounds left).
 #[must_use]
 pub fn wants_another_round(
     comparison: &Comparison,
-    rounds_run: usize,
+    left: usize,
     options: &PairedOptions,
     compare: &CompareOptions,
 ) -> bool {
-    let left = options.max_rounds.saturating_sub(rounds_run);
     let rounds_to_flag = ROUNDS_TO_FLAG.min(options.max_rounds);
     left > 0
         && (comparison.rounds < options.min_rounds
@@ -796,7 +837,9 @@ pub fn wants_another_round(
 
 #[cfg(test)]
 mod tests {
-    use super::{Dialect, PairedOptions, wants_another_round};
+    use std::time::Duration;
+
+    use super::{Dialect, PairedOptions, affordable_rounds, rounds_left, wants_another_round};
     use crate::compare::Comparison;
     use crate::compare::tests::unchanged_paired;
     use crate::stats::t_interval_df;
@@ -822,10 +865,12 @@ mod tests {
     #[test]
     fn three_rounds_give_up_on_what_the_rounds_left_could_not_flag() {
         let (options, compare) = (PairedOptions::default(), CompareOptions::default());
+        let seven_left = rounds_left(3, &options, None);
+        assert_eq!(seven_left, 7);
         // A real 4.9% slowdown whose first rounds read low: measured on.
         assert!(wants_another_round(
             &judged(&[1.030, 1.047, 1.004]),
-            3,
+            seven_left,
             &options,
             &compare
         ));
@@ -833,24 +878,50 @@ mod tests {
         // neither bring the interval within ±2% nor likely find a change.
         assert!(!wants_another_round(
             &judged(&[1.08, 0.93, 1.0]),
-            3,
+            seven_left,
             &options,
             &compare
         ));
         // Already equivalent: settled.
         assert!(!wants_another_round(
             &judged(&[1.001, 0.999, 1.0]),
-            3,
+            seven_left,
             &options,
             &compare
         ));
         // Never past `max_rounds`.
         assert!(!wants_another_round(
             &judged(&[1.030, 1.047, 1.004]),
-            10,
+            rounds_left(10, &options, None),
             &options,
             &compare
         ));
+    }
+
+    #[test]
+    fn within_a_budget_a_costly_benchmark_is_given_up_before_a_cheap_one() {
+        let (options, compare) = (PairedOptions::default(), CompareOptions::default());
+        // Five minutes left, shared by 100 undecided benchmarks: 3 s each.
+        let time_left = Duration::from_secs(300);
+        let cheap = affordable_rounds(time_left, 100, 0.25);
+        let costly = affordable_rounds(time_left, 100, 22.0);
+        assert_eq!((cheap, costly), (12, 0));
+        let slowdown = judged(&[1.030, 1.047, 1.004]);
+        assert!(wants_another_round(
+            &slowdown,
+            rounds_left(3, &options, Some(cheap)),
+            &options,
+            &compare
+        ));
+        assert!(!wants_another_round(
+            &slowdown,
+            rounds_left(3, &options, Some(costly)),
+            &options,
+            &compare
+        ));
+        // A share can only shorten the rounds `max_rounds` leaves.
+        assert_eq!(rounds_left(3, &options, Some(cheap)), 7);
+        assert_eq!(affordable_rounds(Duration::ZERO, 0, 0.0), usize::MAX);
     }
 
     #[test]
