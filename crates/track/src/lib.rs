@@ -38,8 +38,7 @@ pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, de
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
 pub use paired::{
-    PairedOptions, PairedRun, WORKING_TREE, affordable_rounds, rounds_left, run_paired,
-    wants_another_round,
+    PairedOptions, PairedRun, WORKING_TREE, rounds_left, run_paired, wants_another_round,
 };
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;

@@ -733,23 +733,21 @@ pub fn run_paired(
         let time_left = options
             .budget
             .map(|budget| budget.saturating_sub(started.elapsed()));
-        let undecided: Vec<&str> = report
+        let candidates: Vec<Candidate<'_>> = report
             .benchmarks
             .iter()
-            .filter(|c| {
-                let done = rounds_run.get(&c.id).copied().unwrap_or(0);
-                // A change seen is confirmed on `ROUNDS_TO_FLAG` rounds whatever they
-                // cost: cut short, a benchmark that switches levels would be flagged.
-                let affordable = time_left
-                    .zip(pair_seconds.get(&c.id))
-                    .filter(|_| c.verdict == Verdict::Unchanged)
-                    .map(|(left, spent)| {
-                        affordable_rounds(left, active.len(), spent / done.max(1) as f64)
-                    });
-                wants_another_round(c, rounds_left(done, options, affordable), options, compare)
+            .filter(|c| active.contains(&c.id.as_str()))
+            .map(|comparison| {
+                let rounds_run = rounds_run.get(&comparison.id).copied().unwrap_or(0);
+                Candidate {
+                    comparison,
+                    rounds_run,
+                    seconds_a_round: pair_seconds.get(&comparison.id).copied().unwrap_or(0.0)
+                        / rounds_run.max(1) as f64,
+                }
             })
-            .map(|c| c.id.as_str())
             .collect();
+        let undecided = next_round(&candidates, time_left, options, compare);
         active.retain(|id| undecided.contains(id));
     }
     // Counts do not drift: one run per side, recorded as round 0 of the batch.
@@ -808,6 +806,57 @@ pub fn affordable_rounds(time_left: Duration, sharing: usize, pair_seconds: f64)
     }
 }
 
+/// A benchmark still measured, as the plan of the next round sees it.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    /// Its verdict on the rounds so far.
+    pub comparison: &'a Comparison,
+    pub rounds_run: usize,
+    /// Wall-clock seconds of one of its pairs of processes, on average.
+    pub seconds_a_round: f64,
+}
+
+/// The ids of `candidates` measured once more ([`wants_another_round`]).
+/// Within a budget (`time_left`) the time left is shared equally by the
+/// benchmarks that go on, not by all still measured: from those that want a
+/// round by `max_rounds` alone, the ones whose share cannot buy the rounds a
+/// change would need are given up on, which grows the others' shares, until
+/// every one left can use its share. A change seen is confirmed on
+/// `ROUNDS_TO_FLAG` rounds whatever they cost: cut short, a benchmark that
+/// switches levels from process to process would be flagged.
+#[must_use]
+pub fn next_round<'a>(
+    candidates: &[Candidate<'a>],
+    time_left: Option<Duration>,
+    options: &PairedOptions,
+    compare: &CompareOptions,
+) -> Vec<&'a str> {
+    let wants = |candidate: &Candidate<'_>, sharing: Option<usize>| {
+        let affordable = time_left
+            .zip(sharing)
+            .filter(|_| candidate.comparison.verdict == Verdict::Unchanged)
+            .map(|(left, sharing)| affordable_rounds(left, sharing, candidate.seconds_a_round));
+        wants_another_round(
+            candidate.comparison,
+            rounds_left(candidate.rounds_run, options, affordable),
+            options,
+            compare,
+        )
+    };
+    let mut going: Vec<&Candidate<'a>> = candidates.iter().filter(|c| wants(c, None)).collect();
+    if time_left.is_some() {
+        // Each pass only removes benchmarks, so this ends.
+        loop {
+            let sharing = going.len();
+            going.retain(|c| wants(c, Some(sharing)));
+            if going.len() == sharing {
+                break;
+            }
+        }
+    }
+    going.iter().map(|c| c.comparison.id.as_str()).collect()
+}
+
 /// Rounds a benchmark with `rounds_run` rounds may still get: up to
 /// `max_rounds`, and no more than its share of a budget buys (`affordable`).
 #[must_use]
@@ -839,7 +888,11 @@ pub fn wants_another_round(
 mod tests {
     use std::time::Duration;
 
-    use super::{Dialect, PairedOptions, affordable_rounds, rounds_left, wants_another_round};
+    use super::{
+        Candidate, Dialect, PairedOptions, affordable_rounds, next_round, rounds_left,
+        wants_another_round,
+    };
+    use crate::Verdict;
     use crate::compare::Comparison;
     use crate::compare::tests::unchanged_paired;
     use crate::stats::t_interval_df;
@@ -922,6 +975,46 @@ mod tests {
         // A share can only shorten the rounds `max_rounds` leaves.
         assert_eq!(rounds_left(3, &options, Some(cheap)), 7);
         assert_eq!(affordable_rounds(Duration::ZERO, 0, 0.0), usize::MAX);
+    }
+
+    #[test]
+    fn the_time_left_is_shared_by_the_benchmarks_that_go_on() {
+        let options = PairedOptions {
+            max_rounds: 60,
+            ..PairedOptions::default()
+        };
+        let compare = CompareOptions::default();
+        let slowdown = judged(&[1.030, 1.047, 1.004]);
+        let settled = judged(&[1.001, 0.999, 1.0]);
+        let candidate = |comparison, seconds_a_round| Candidate {
+            comparison,
+            rounds_run: 3,
+            seconds_a_round,
+        };
+        // One slowdown among 99 settled benchmarks: its share is all the time left,
+        // not a hundredth of it, so ten seconds buy the 40 rounds of 0.25 s it may need.
+        let mut candidates = vec![candidate(&slowdown, 0.25)];
+        candidates.extend((0..99).map(|_| candidate(&settled, 0.25)));
+        let ten_seconds = Some(Duration::from_secs(10));
+        assert_eq!(
+            next_round(&candidates, ten_seconds, &options, &compare).len(),
+            1
+        );
+        assert_eq!(affordable_rounds(Duration::from_secs(10), 100, 0.25), 0);
+        // Two slowdowns, one dear: it cannot use its half, so the cheap one
+        // gets it all and goes on alone.
+        let candidates = [candidate(&slowdown, 0.25), candidate(&slowdown, 22.0)];
+        let chosen = next_round(&candidates, ten_seconds, &options, &compare);
+        assert_eq!(chosen.len(), 1);
+        // Without a budget both go on.
+        assert_eq!(next_round(&candidates, None, &options, &compare).len(), 2);
+        // A change seen goes on whatever it costs, until confirmed.
+        let seen = Comparison {
+            verdict: Verdict::Regressed,
+            ..judged(&[1.06, 1.05, 1.07])
+        };
+        let dear = [candidate(&seen, 22.0)];
+        assert_eq!(next_round(&dear, ten_seconds, &options, &compare).len(), 1);
     }
 
     #[test]
