@@ -25,6 +25,9 @@ injected = {}
 for line in (out / "slowdowns").read_text().splitlines():
     bench, percent = line.split()
     injected[bench] = float(percent)
+# The suite mode's other sizes of the changed functions: neither caught nor false.
+touched_file = out / "touched"
+touched = set(touched_file.read_text().split()) if touched_file.exists() else set()
 # Complete trials only (a trial appends its line to `seconds` when it ends), so the
 # analysis can run on a measurement still under way.
 seconds = [line.split() for line in (out / "seconds").read_text().splitlines()]
@@ -85,7 +88,8 @@ def tally(label, flags_per_trial, variant=""):
     for bench, percent in sorted(injected.items(), key=lambda kv: -kv[1]):
         caught = sum(f.get(bench) == "slower" for f in ab)
         print(f"  A/B: {bench} (+{percent:g}% work) flagged slower in {caught}/{trials} trials")
-    false = [{b: d for b, d in f.items() if b not in injected or d == "faster"} for f in ab]
+    false = [{b: d for b, d in f.items() if b not in touched and (b not in injected or d == "faster")}
+             for f in ab]
     for direction in ("slower", "faster"):
         hits = [{b for b, d in f.items() if d == direction} for f in false]
         print(f"  A/B: trials with a benchmark flagged {direction} that has no such change: "
@@ -102,7 +106,7 @@ print("measured B/A of the slowed benchmarks (median over trials): " + ", ".join
 # A benchmark with no injected work whose B/A sits off 1 in every A/B trial is not noise: B's
 # build laid its code out differently (the injection moved what follows it in the binary).
 untouched = sorted({r["id"] for t in range(1, trials + 1) for r in load("ab", t)["benchmarks"]
-                    if r["metric"] == "time_ns"} - injected.keys())
+                    if r["metric"] == "time_ns"} - injected.keys() - touched)
 print("B/A of the benchmarks with no injected work, median over A/B trials [min, max] (A/A median):")
 for bench in untouched:
     ab = sorted(r["ratio"] for t in range(1, trials + 1) for r in load("ab", t)["benchmarks"]
