@@ -166,22 +166,25 @@ struct MeasureArgs {
     /// Rounds every benchmark gets before it may stop (each runs it on both sides back to
     /// back, A B then B A). Raise it to narrow the "unchanged" intervals: from here on a
     /// benchmark stops once no change is in reach of the rounds left.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    #[arg(long, default_value_t = default_rounds(PairedOptions::default().min_rounds),
+          value_parser = clap::value_parser!(u16).range(2..=1000))]
     min_rounds: u16,
     /// Most rounds for a benchmark whose interval could still cross the threshold (while the
     /// rounds left could still flag a change), or that lost a round to one slow process.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    #[arg(long, default_value_t = default_rounds(PairedOptions::default().max_rounds),
+          value_parser = clap::value_parser!(u16).range(2..=1000))]
     max_rounds: u16,
-    /// Minutes for the whole run, builds included: undecided benchmarks share the time left
-    /// equally, one whose share cannot buy the rounds a change would need is given up on, and
-    /// no new measurement starts once it is spent; what was measured is judged.
-    #[arg(long, value_parser = parse_positive)]
-    budget: Option<f64>,
+    /// Minutes for the whole run, builds included: the benchmarks that go on share the time
+    /// left equally, one whose share cannot buy the rounds a change would need is given up on,
+    /// and no new measurement starts once it is spent; what was measured is judged.
+    #[arg(long, default_value_t = proflab_track::DEFAULT_BUDGET_MINUTES, value_parser = parse_positive)]
+    budget: f64,
     /// Criterion's warm-up time per benchmark process, in seconds.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_positive)]
+    #[arg(long, default_value_t = PairedOptions::default().warm_up_seconds, value_parser = parse_positive)]
     warm_up: f64,
     /// Criterion's measurement time per benchmark process, in seconds.
-    #[arg(long, default_value_t = 0.2, value_parser = parse_positive)]
+    #[arg(long, default_value_t = PairedOptions::default().measurement_seconds,
+          value_parser = parse_positive)]
     measurement: f64,
     /// Only these bench targets (`cargo bench --bench NAME`); repeatable.
     #[arg(long = "bench")]
@@ -210,9 +213,7 @@ impl MeasureArgs {
         Ok(PairedOptions {
             min_rounds: usize::from(self.min_rounds),
             max_rounds: usize::from(self.max_rounds),
-            budget: self
-                .budget
-                .map(|minutes| Duration::from_secs_f64(minutes * 60.0)),
+            budget: Duration::try_from_secs_f64(self.budget * 60.0).ok(),
             filter: filter.map(ToString::to_string),
             benches: self.benches.clone(),
             warm_up_seconds: self.warm_up,
@@ -338,6 +339,11 @@ fn parse_probability(text: &str) -> Result<f64, String> {
 }
 
 /// A finite number above zero.
+/// A default number of rounds as the flag takes it.
+fn default_rounds(rounds: usize) -> u16 {
+    u16::try_from(rounds).unwrap_or(u16::MAX)
+}
+
 fn parse_positive(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()

@@ -8,7 +8,7 @@
 //! On a batch of an ordinary run, whose benchmarks stopped where that run's
 //! rules stopped them, a benchmark is cut at its last measured round at the
 //! latest: a rule that stops sooner is replayed exactly, one that would
-//! measure on is not. `--horizon N` gives up on a benchmark when no change
+//! measure on is not (the count of such benchmarks is printed). `--horizon N` gives up on a benchmark when no change
 //! is in reach of the next N rounds, instead of all the rounds up to
 //! `--max-rounds`.
 //!
@@ -103,6 +103,9 @@ fn replay(
     };
     let ids = timed(&full);
     let mut last_verdicts = BTreeMap::new();
+    // Benchmarks whose measured rounds ran out while these rules still wanted
+    // one more: the run stopped them sooner (its budget, its other rules).
+    let mut cut_by_the_run = Vec::new();
     for round in 1..=measured.min(options.max_rounds) {
         // Benchmarks whose measured rounds ran out stop there, as they did.
         for (id, bench) in &full.benchmarks {
@@ -110,6 +113,7 @@ fn replay(
                 && !stopped.contains_key(id)
                 && let Some(verdict) = last_verdicts.get(id)
             {
+                cut_by_the_run.push(format!("{id} ({} rounds)", bench.rounds.len()));
                 stopped.insert(id.clone(), (bench.rounds.len(), *verdict));
             }
         }
@@ -190,6 +194,13 @@ fn replay(
         "still measuring after round {measured}: {}",
         unfinished.len()
     );
+    println!(
+        "cut by the run while these rules would have measured on: {}",
+        cut_by_the_run.len()
+    );
+    for cut in &cut_by_the_run {
+        println!("  {cut}");
+    }
     println!("estimated seconds of benchmark processes: {seconds:.0}");
     println!("flagged: {}", flagged.len());
     for (id, verdict) in flagged {

@@ -38,7 +38,8 @@ pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, de
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
 pub use paired::{
-    PairedOptions, PairedRun, WORKING_TREE, rounds_left, run_paired, wants_another_round,
+    DEFAULT_BUDGET_MINUTES, PairedOptions, PairedRun, WORKING_TREE, rounds_left, run_paired,
+    wants_another_round,
 };
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;

@@ -47,6 +47,10 @@ use crate::{
 /// first rounds read low (a 4.9% one once measured 1.030, 1.047, 1.004).
 const ROUNDS_TO_FLAG: usize = 5;
 
+/// Minutes a paired run takes at most, builds included, unless told otherwise:
+/// the 15 minutes this repository's whole suite is to fit in on a 2-core machine.
+pub const DEFAULT_BUDGET_MINUTES: f64 = 15.0;
+
 /// Settings of a paired run.
 #[derive(Debug, Clone)]
 pub struct PairedOptions {
@@ -96,17 +100,22 @@ impl Default for PairedOptions {
     fn default() -> Self {
         PairedOptions {
             min_rounds: 3,
-            max_rounds: 10,
-            budget: None,
+            // Many short rounds: the noise that matters is between processes
+            // (layout, allocator, scheduling), about as large a round at
+            // 0.03 + 0.05 s as at 0.1 + 0.2 s, and a +5% change of real work
+            // needs 20 or more rounds on a noisy day. Up to 60 of them flagged
+            // it in 19 of 20 trials on ten benchmarks, against 14 of 20 for up
+            // to 10 rounds of 0.1 + 0.2 s, in the same time
+            // (docs/RESULTS.md, "The balanced rule, live").
+            max_rounds: 60,
+            // The budget keeps those 60 rounds from the benchmarks whose rounds
+            // are dear: the whole suite took over 20 minutes without it
+            // (docs/RESULTS.md, "track run over the whole suite").
+            budget: Some(Duration::from_secs_f64(DEFAULT_BUDGET_MINUTES * 60.0)),
             filter: None,
             benches: Vec::new(),
-            // Short processes, many rounds: the noise that matters is between
-            // processes (layout, allocator, scheduling), about 1.5% a round on
-            // this repository's benchmarks at 0.1 + 0.2 s as at 0.3 + 0.5 s,
-            // so a round costs half as much for the same information
-            // (docs/RESULTS.md, "track run over the whole suite").
-            warm_up_seconds: 0.1,
-            measurement_seconds: 0.2,
+            warm_up_seconds: 0.03,
+            measurement_seconds: 0.05,
             criterion_args: Vec::new(),
             target_dir: None,
             worktree_dir: None,
@@ -390,7 +399,7 @@ fn build_benches(
     }
     let scratch = target.join("proflab-scratch");
     for binary in &mut binaries {
-        let mut list = bench_command(binary, &scratch);
+        let mut list = bench_command(binary, &binary.executable, &scratch);
         list.arg("--list");
         if let Some(filter) = &options.filter {
             list.arg(filter);
@@ -413,7 +422,7 @@ fn build_benches(
             // Before 0.5: ask `--help` whether it is 0.3 or 0.4 (0.5 and later
             // may be built without clap's help, and are known from `--list`).
             if !binary.ids.is_empty() {
-                let mut help = bench_command(binary, &scratch);
+                let mut help = bench_command(binary, &binary.executable, &scratch);
                 help.arg("--help");
                 binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
             }
@@ -442,14 +451,52 @@ struct CargoTarget {
 /// 0.3.0-0.3.2 `$CARGO_TARGET_DIR/criterion`; `proflab-callgrind` writes
 /// under `CARGO_TARGET_DIR` too. `CARGO_CRITERION_PORT` would send the
 /// results to cargo-criterion instead of the disk.
-fn bench_command(binary: &BenchBinary, output: &Path) -> Command {
-    let mut cmd = Command::new(&binary.executable);
+fn bench_command(binary: &BenchBinary, executable: &Path, output: &Path) -> Command {
+    let mut cmd = Command::new(executable);
     cmd.current_dir(&binary.package_dir)
         .env("CARGO_TARGET_DIR", output)
         .env("CRITERION_HOME", output.join("criterion"))
         .env_remove("CARGO_CRITERION_PORT")
         .arg("--bench");
     cmd
+}
+
+/// The executables of `binaries` that run benchmarks of `active`, each copied
+/// into a fresh file under `dir` (the others as they are), for one round.
+///
+/// A process runs its executable's code from the page cache's pages of that
+/// file, the same physical pages for every process while the file stays
+/// cached, and caches from L2 on are indexed by physical address. So one
+/// file can run a benchmark a few percent slower than another with the same
+/// bytes for a whole batch: in an A/A of this repository whose two
+/// executables had identical code, `format_copy/10` read B/A 0.939 [0.916,
+/// 0.963] over 9 rounds, B faster in all; run again from the same two files,
+/// 12 of 12 pairs had B slower (1.086), and with both files copied afresh
+/// before each pair, 3 of 12 (0.987; docs/RESULTS.md). A fresh copy a round
+/// gets fresh pages, so where a file lands is noise the rounds average out,
+/// not a bias one side keeps. The copies keep their names, so both sides'
+/// paths stay as long as each other.
+fn fresh_copies(
+    binaries: &[BenchBinary],
+    active: &[&str],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, TrackError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TrackError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    binaries
+        .iter()
+        .map(|binary| {
+            if !binary.ids.iter().any(|id| active.contains(&id.as_str())) {
+                return Ok(binary.executable.clone());
+            }
+            let copy = dir.join(binary.executable.file_name().unwrap_or_default());
+            std::fs::copy(&binary.executable, &copy).map_err(io(&copy))?;
+            Ok(copy)
+        })
+        .collect()
 }
 
 /// Criterion's timing flags for one measured process, as `dialect` takes them.
@@ -634,7 +681,7 @@ pub fn run_paired(
     for side in &sides {
         progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
         for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
-            let mut cmd = bench_command(binary, &root.join("smoke"));
+            let mut cmd = bench_command(binary, &binary.executable, &root.join("smoke"));
             cmd.arg("--test").args(options.filter.as_slice());
             run_checked(cmd, &side.commit)?;
         }
@@ -671,6 +718,15 @@ pub fn run_paired(
     while !active.is_empty() {
         round += 1;
         let outputs = ["a", "b"].map(|side| root.join(format!("round-{round}-{side}")));
+        let round_executables = root.join(format!("round-{round}-executables"));
+        let mut executables = Vec::new();
+        for (side, build) in ["a", "b"].iter().zip(&sides) {
+            executables.push(fresh_copies(
+                &build.binaries,
+                &active,
+                &round_executables.join(side),
+            )?);
+        }
         for (index, id) in active.iter().enumerate() {
             if options
                 .budget
@@ -693,12 +749,13 @@ pub fn run_paired(
             };
             for side in order {
                 let build = &sides[side];
-                for binary in build
+                for (binary, executable) in build
                     .binaries
                     .iter()
-                    .filter(|b| b.ids.iter().any(|i| i == id))
+                    .zip(&executables[side])
+                    .filter(|(b, _)| b.ids.iter().any(|i| i == id))
                 {
-                    let mut cmd = bench_command(binary, &outputs[side]);
+                    let mut cmd = bench_command(binary, executable, &outputs[side]);
                     cmd.args(criterion_flags(options, binary.dialect))
                         .args(binary.dialect.select(id));
                     run_checked(cmd, &build.commit)?;
@@ -721,6 +778,8 @@ pub fn run_paired(
             };
             history.record_round(slot, &run_context(&build.commit), &machine, &benches)?;
         }
+        // Best effort: the temporary folder's guard removes whatever is left.
+        let _ = std::fs::remove_dir_all(&round_executables);
         if budget_exhausted {
             break;
         }
@@ -766,7 +825,7 @@ pub fn run_paired(
             &format!("instruction counts: {}", short_sha(&build.commit, 12)),
         );
         for binary in counters {
-            let mut cmd = bench_command(binary, &build.target);
+            let mut cmd = bench_command(binary, &binary.executable, &build.target);
             cmd.args(options.filter.as_slice());
             run_checked(cmd, &build.commit)?;
         }
@@ -889,8 +948,8 @@ mod tests {
     use std::time::Duration;
 
     use super::{
-        Candidate, Dialect, PairedOptions, affordable_rounds, next_round, rounds_left,
-        wants_another_round,
+        BenchBinary, Candidate, Dialect, PairedOptions, affordable_rounds, fresh_copies,
+        next_round, rounds_left, wants_another_round,
     };
     use crate::Verdict;
     use crate::compare::Comparison;
@@ -915,9 +974,18 @@ mod tests {
         )
     }
 
+    /// Up to ten rounds, the rules' earlier default, which these tests were written for.
+    fn ten_rounds() -> (PairedOptions, CompareOptions) {
+        let options = PairedOptions {
+            max_rounds: 10,
+            ..PairedOptions::default()
+        };
+        (options, CompareOptions::default())
+    }
+
     #[test]
     fn three_rounds_give_up_on_what_the_rounds_left_could_not_flag() {
-        let (options, compare) = (PairedOptions::default(), CompareOptions::default());
+        let (options, compare) = ten_rounds();
         let seven_left = rounds_left(3, &options, None);
         assert_eq!(seven_left, 7);
         // A real 4.9% slowdown whose first rounds read low: measured on.
@@ -953,7 +1021,7 @@ mod tests {
 
     #[test]
     fn within_a_budget_a_costly_benchmark_is_given_up_before_a_cheap_one() {
-        let (options, compare) = (PairedOptions::default(), CompareOptions::default());
+        let (options, compare) = ten_rounds();
         // Five minutes left, shared by 100 undecided benchmarks: 3 s each.
         let time_left = Duration::from_secs(300);
         let cheap = affordable_rounds(time_left, 100, 0.25);
@@ -1015,6 +1083,36 @@ mod tests {
         };
         let dear = [candidate(&seen, 22.0)];
         assert_eq!(next_round(&dear, ten_seconds, &options, &compare).len(), 1);
+    }
+
+    #[test]
+    fn each_round_runs_fresh_copies_of_the_executables_it_needs() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let binary = |name: &str, id: &str| {
+            let executable = dir.path().join(name);
+            std::fs::write(&executable, name.repeat(1000)).unwrap();
+            BenchBinary {
+                executable,
+                package_dir: dir.path().to_owned(),
+                ids: vec![id.to_owned()],
+                counts_instructions: false,
+                dialect: Dialect::MODERN,
+            }
+        };
+        let binaries = [binary("timed-1", "g/f"), binary("idle-2", "g/h")];
+        let round = dir.path().join("round-1-executables").join("a");
+        let copies = fresh_copies(&binaries, &["g/f"], &round).unwrap();
+        assert_eq!(copies[0], round.join("timed-1"));
+        assert_eq!(
+            std::fs::read(&copies[0]).unwrap(),
+            std::fs::read(&binaries[0].executable).unwrap()
+        );
+        let inode = |path: &std::path::Path| std::fs::metadata(path).unwrap().ino();
+        assert_ne!(inode(&copies[0]), inode(&binaries[0].executable));
+        // A binary with no benchmark in the round is neither copied nor moved.
+        assert_eq!(copies[1], binaries[1].executable);
+        assert!(!round.join("idle-2").exists());
     }
 
     #[test]
