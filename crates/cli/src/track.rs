@@ -338,12 +338,12 @@ fn parse_probability(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A finite number above zero.
 /// A default number of rounds as the flag takes it.
 fn default_rounds(rounds: usize) -> u16 {
     u16::try_from(rounds).unwrap_or(u16::MAX)
 }
 
+/// A finite number above zero.
 fn parse_positive(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()

@@ -8,9 +8,9 @@
 //! On a batch of an ordinary run, whose benchmarks stopped where that run's
 //! rules stopped them, a benchmark is cut at its last measured round at the
 //! latest: a rule that stops sooner is replayed exactly, one that would
-//! measure on is not (the count of such benchmarks is printed). `--horizon N` gives up on a benchmark when no change
-//! is in reach of the next N rounds, instead of all the rounds up to
-//! `--max-rounds`.
+//! measure on is not (such benchmarks are listed). `--horizon N` gives up
+//! on a benchmark when no change is in reach of the next N rounds, instead
+//! of all the rounds up to `--max-rounds`.
 //!
 //! The cost of a benchmark process is estimated as its fixed overhead plus,
 //! for benchmarks whose one call outlasts the warm-up, the 11 calls that

@@ -10,11 +10,12 @@
 //! could not flag as a change ([`CompareOptions::could_flag`]); one whose
 //! interval could still cross the threshold, or that lost a round to one bad
 //! process ([`crate::spoiled_rounds`]), gets another round, up to
-//! `max_rounds` and the time budget. Within a budget every undecided
-//! benchmark gets an equal share of the time left, as Criterion gives each
-//! benchmark the same measurement time: a benchmark whose rounds are costly
-//! is given up on when its share cannot buy the rounds a change would need
-//! ([`affordable_rounds`]), so the cheap ones keep the time. Every run of one
+//! `max_rounds` and the time budget. Within a budget the benchmarks that go
+//! on share the time left equally, as Criterion gives each benchmark the
+//! same measurement time: a benchmark whose rounds are costly is given up on
+//! when its share cannot buy the rounds a change would need
+//! ([`next_round`]), so the cheap ones keep the time. Each round runs fresh
+//! copies of the bench executables ([`fresh_copies`]). Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
 //!
@@ -58,9 +59,9 @@ pub struct PairedOptions {
     pub min_rounds: usize,
     /// Rounds no benchmark exceeds, set-aside ones included.
     pub max_rounds: usize,
-    /// Wall-clock time for the whole run, builds included: undecided
-    /// benchmarks share what is left of it ([`affordable_rounds`]), and no
-    /// new pair starts once it is spent; what was measured is kept.
+    /// Wall-clock time for the whole run, builds included: the benchmarks
+    /// that go on share what is left of it ([`next_round`]), and no new pair
+    /// starts once it is spent; what was measured is kept.
     pub budget: Option<Duration>,
     /// Criterion's filter regex, passed through.
     pub filter: Option<String>,
