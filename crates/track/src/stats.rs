@@ -167,8 +167,8 @@ pub const COMPARABLE_SLOWNESS: f64 = 0.5;
 /// that did not in some other round, by at least [`COMPARABLE_SLOWNESS`] of
 /// the least slowdown among the spoiled ones: a process three times slow is
 /// an accident even where the other side wavered by 15% once (that kept the
-/// spoiled round of `a_spoiled_round_is_set_aside_and_measured_again` in 3
-/// of 8 runs on an idle machine).
+/// spoiled round of `a_spoiled_round_is_set_aside_and_measured_again` in 5
+/// of 12 runs on an idle machine).
 pub fn spoiled_rounds(rounds: &[Vec<(f64, f64)>]) -> Vec<Vec<bool>> {
     let column = |pick: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
         rounds
