@@ -238,6 +238,7 @@ fn interrupted_flag() -> Arc<AtomicBool> {
 }
 
 /// One bench executable of one side, as Cargo built it.
+#[derive(Clone)]
 struct BenchBinary {
     executable: PathBuf,
     /// The package folder: Cargo runs benches from there, so relative paths hold.
@@ -400,7 +401,7 @@ fn build_benches(
     }
     let scratch = target.join("proflab-scratch");
     for binary in &mut binaries {
-        let mut list = bench_command(binary, &binary.executable, &scratch);
+        let mut list = bench_command(binary, &scratch);
         list.arg("--list");
         if let Some(filter) = &options.filter {
             list.arg(filter);
@@ -423,7 +424,7 @@ fn build_benches(
             // Before 0.5: ask `--help` whether it is 0.3 or 0.4 (0.5 and later
             // may be built without clap's help, and are known from `--list`).
             if !binary.ids.is_empty() {
-                let mut help = bench_command(binary, &binary.executable, &scratch);
+                let mut help = bench_command(binary, &scratch);
                 help.arg("--help");
                 binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
             }
@@ -452,8 +453,8 @@ struct CargoTarget {
 /// 0.3.0-0.3.2 `$CARGO_TARGET_DIR/criterion`; `proflab-callgrind` writes
 /// under `CARGO_TARGET_DIR` too. `CARGO_CRITERION_PORT` would send the
 /// results to cargo-criterion instead of the disk.
-fn bench_command(binary: &BenchBinary, executable: &Path, output: &Path) -> Command {
-    let mut cmd = Command::new(executable);
+fn bench_command(binary: &BenchBinary, output: &Path) -> Command {
+    let mut cmd = Command::new(&binary.executable);
     cmd.current_dir(&binary.package_dir)
         .env("CARGO_TARGET_DIR", output)
         .env("CRITERION_HOME", output.join("criterion"))
@@ -462,8 +463,8 @@ fn bench_command(binary: &BenchBinary, executable: &Path, output: &Path) -> Comm
     cmd
 }
 
-/// The executables of `binaries` that run benchmarks of `active`, each copied
-/// into a fresh file under `dir` (the others as they are), for one round.
+/// `binaries` for one round: those that run benchmarks of `active` with their
+/// executables copied into fresh files under `dir`, the others as they are.
 ///
 /// A process runs its executable's code from the page cache's pages of that
 /// file, the same physical pages for every process while the file stays
@@ -481,7 +482,7 @@ fn fresh_copies(
     binaries: &[BenchBinary],
     active: &[&str],
     dir: &Path,
-) -> Result<Vec<PathBuf>, TrackError> {
+) -> Result<Vec<BenchBinary>, TrackError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| TrackError::Io { path, source }
@@ -490,12 +491,14 @@ fn fresh_copies(
     binaries
         .iter()
         .map(|binary| {
-            if !binary.ids.iter().any(|id| active.contains(&id.as_str())) {
-                return Ok(binary.executable.clone());
+            let mut round_binary = binary.clone();
+            if binary.ids.iter().any(|id| active.contains(&id.as_str())) {
+                round_binary.executable =
+                    dir.join(binary.executable.file_name().unwrap_or_default());
+                std::fs::copy(&binary.executable, &round_binary.executable)
+                    .map_err(io(&round_binary.executable))?;
             }
-            let copy = dir.join(binary.executable.file_name().unwrap_or_default());
-            std::fs::copy(&binary.executable, &copy).map_err(io(&copy))?;
-            Ok(copy)
+            Ok(round_binary)
         })
         .collect()
 }
@@ -682,7 +685,7 @@ pub fn run_paired(
     for side in &sides {
         progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
         for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
-            let mut cmd = bench_command(binary, &binary.executable, &root.join("smoke"));
+            let mut cmd = bench_command(binary, &root.join("smoke"));
             cmd.arg("--test").args(options.filter.as_slice());
             run_checked(cmd, &side.commit)?;
         }
@@ -720,9 +723,9 @@ pub fn run_paired(
         round += 1;
         let outputs = ["a", "b"].map(|side| root.join(format!("round-{round}-{side}")));
         let round_executables = root.join(format!("round-{round}-executables"));
-        let mut executables = Vec::new();
+        let mut round_binaries = Vec::new();
         for (side, build) in ["a", "b"].iter().zip(&sides) {
-            executables.push(fresh_copies(
+            round_binaries.push(fresh_copies(
                 &build.binaries,
                 &active,
                 &round_executables.join(side),
@@ -749,17 +752,14 @@ pub fn run_paired(
                 [1, 0]
             };
             for side in order {
-                let build = &sides[side];
-                for (binary, executable) in build
-                    .binaries
+                for binary in round_binaries[side]
                     .iter()
-                    .zip(&executables[side])
-                    .filter(|(b, _)| b.ids.iter().any(|i| i == id))
+                    .filter(|b| b.ids.iter().any(|i| i == id))
                 {
-                    let mut cmd = bench_command(binary, executable, &outputs[side]);
+                    let mut cmd = bench_command(binary, &outputs[side]);
                     cmd.args(criterion_flags(options, binary.dialect))
                         .args(binary.dialect.select(id));
-                    run_checked(cmd, &build.commit)?;
+                    run_checked(cmd, &sides[side].commit)?;
                 }
             }
             *done += 1;
@@ -826,7 +826,7 @@ pub fn run_paired(
             &format!("instruction counts: {}", short_sha(&build.commit, 12)),
         );
         for binary in counters {
-            let mut cmd = bench_command(binary, &binary.executable, &build.target);
+            let mut cmd = bench_command(binary, &build.target);
             cmd.args(options.filter.as_slice());
             run_checked(cmd, &build.commit)?;
         }
@@ -1104,15 +1104,16 @@ mod tests {
         let binaries = [binary("timed-1", "g/f"), binary("idle-2", "g/h")];
         let round = dir.path().join("round-1-executables").join("a");
         let copies = fresh_copies(&binaries, &["g/f"], &round).unwrap();
-        assert_eq!(copies[0], round.join("timed-1"));
+        assert_eq!(copies[0].executable, round.join("timed-1"));
+        assert_eq!(copies[0].ids, binaries[0].ids);
         assert_eq!(
-            std::fs::read(&copies[0]).unwrap(),
+            std::fs::read(&copies[0].executable).unwrap(),
             std::fs::read(&binaries[0].executable).unwrap()
         );
         let inode = |path: &std::path::Path| std::fs::metadata(path).unwrap().ino();
-        assert_ne!(inode(&copies[0]), inode(&binaries[0].executable));
+        assert_ne!(inode(&copies[0].executable), inode(&binaries[0].executable));
         // A binary with no benchmark in the round is neither copied nor moved.
-        assert_eq!(copies[1], binaries[1].executable);
+        assert_eq!(copies[1].executable, binaries[1].executable);
         assert!(!round.join("idle-2").exists());
     }
 
