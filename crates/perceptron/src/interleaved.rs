@@ -24,8 +24,10 @@
 //! AVX2 kernel (two registers of four lanes) for rows of up to twelve
 //! features, else in a portable kernel of the same operations on arrays. The
 //! AVX-512 kernel reads rows of up to seven features as one 64-byte line
-//! each, features and target ([`PaddedRow`]), and transposes eight of them
-//! into a register per feature; wider rows, and the AVX2 kernel, gather.
+//! each, features and target ([`PaddedRow`]), each lane following its own
+//! epoch's order ([`DirectRows`]), and transposes eight of them into a
+//! register per feature; for wider rows, and in the AVX2 kernel, each lane
+//! writes its epoch's row indices into a ring ahead and the kernel gathers.
 //! The two x86-64 kernels are the only `unsafe` of the crate: intrinsics,
 //! and loads and gathers whose indices were checked when the fits were
 //! validated. Each is tested against the reference on a CPU that has it.
@@ -80,6 +82,51 @@ impl EpochOrders {
         }
         &self.positions[epoch - 1]
     }
+
+    /// The permutation after epoch `epoch`, already drawn by
+    /// [`EpochOrders::positions`].
+    fn drawn(&self, epoch: usize) -> &[usize] {
+        &self.positions[epoch - 1]
+    }
+}
+
+/// The rows one lane reads over a run of the kernel: `rows[order[k]]` at
+/// its `k`-th step.
+#[derive(Clone, Copy)]
+struct LaneOrder<'a> {
+    rows: &'a [usize],
+    order: &'a [usize],
+}
+
+/// Each lane's own order, read as the steps go, and its rows loaded whole
+/// from `padded`: how the AVX-512 kernel finds the samples of rows of up to
+/// [`PADDED_FEATURES`] features, in place of the ring. Filling the ring
+/// (one strided store per lane and step) cost 10 to 15% of that kernel's
+/// time (`sgd_rate`); two more loads per lane and step cost less in a
+/// kernel that waits on its chain of dependent operations.
+struct DirectRows<'a> {
+    padded: &'a [PaddedRow],
+    orders: [LaneOrder<'a>; LANES],
+}
+
+/// Each lane's [`LaneOrder`] from its current position; idle lanes take a
+/// running lane's (their results are never read).
+fn lane_orders<'a>(
+    running: &[Option<Running>; LANES],
+    row_sets: &[&'a [usize]],
+    orders: &'a [EpochOrders],
+) -> [LaneOrder<'a>; LANES] {
+    let order = |fit: &Running| LaneOrder {
+        rows: row_sets[fit.index],
+        order: &orders[fit.orders].drawn(fit.epoch)[fit.position..],
+    };
+    let first = running
+        .iter()
+        .flatten()
+        .next()
+        .map(order)
+        .expect("the kernel runs while a lane does");
+    std::array::from_fn(|lane| running[lane].as_ref().map_or(first, order))
 }
 
 /// The bookkeeping of the fit a lane is running (the scalar part of the
@@ -154,10 +201,10 @@ pub(crate) fn sgd_interleaved(
     let mut orders: Vec<EpochOrders> = Vec::new();
     let mut lanes = Lanes::new(n_features);
     let mut running: [Option<Running>; LANES] = Default::default();
-    // The rows each lane reads, by global step: `ring[(step & mask) * LANES
-    // + lane]`. A lane writes a whole epoch ahead when it starts one, so the
-    // kernel reads one contiguous vector of row indices per step; idle lanes
-    // read stale (valid) rows.
+    // Without direct rows, the rows each lane reads, by global step:
+    // `ring[(step & mask) * LANES + lane]`. A lane writes a whole epoch ahead
+    // when it starts one, so the kernel reads one contiguous vector of row
+    // indices per step; idle lanes read stale (valid) rows.
     let longest = row_sets.iter().map(|rows| rows.len()).max().unwrap_or(0);
     let ring_len = longest.next_power_of_two();
     let mut ring = Ring {
@@ -167,7 +214,14 @@ pub(crate) fn sgd_interleaved(
         now: 0,
     };
     let mut waiting = 0..row_sets.len();
-    let padded = padded_rows(data, n_features, targets);
+    let kernel = Kernel::pick(n_features, ring.offsets_fit_i32, allowed_kernels());
+    let padded = if kernel == Kernel::Avx512 {
+        padded_rows(data, n_features, targets)
+    } else {
+        Vec::new()
+    };
+    // With padded rows each lane reads its own order: the ring stays unused.
+    let direct = !padded.is_empty();
 
     loop {
         for lane in 0..LANES {
@@ -193,7 +247,10 @@ pub(crate) fn sgd_interleaved(
                     }
                 };
                 lanes.reset(lane);
-                ring.fill(lane, rows, orders[which].positions(1));
+                let positions = orders[which].positions(1);
+                if !direct {
+                    ring.fill(lane, rows, positions);
+                }
                 running[lane] = Some(Running {
                     index,
                     orders: which,
@@ -214,8 +271,20 @@ pub(crate) fn sgd_interleaved(
         else {
             break;
         };
+        let direct_rows = direct.then(|| DirectRows {
+            padded: &padded,
+            orders: lane_orders(&running, row_sets, &orders),
+        });
         run_steps(
-            settings, data, n_features, targets, &padded, &ring, steps, &mut lanes,
+            settings,
+            data,
+            n_features,
+            targets,
+            kernel,
+            direct_rows.as_ref(),
+            &ring,
+            steps,
+            &mut lanes,
         );
         ring.now += steps;
 
@@ -251,7 +320,10 @@ pub(crate) fn sgd_interleaved(
             fit.epoch += 1;
             fit.position = 0;
             lanes.epoch_loss[lane] = 0.0;
-            ring.fill(lane, rows, orders[fit.orders].positions(fit.epoch));
+            let positions = orders[fit.orders].positions(fit.epoch);
+            if !direct {
+                ring.fill(lane, rows, positions);
+            }
         }
     }
     results
@@ -347,44 +419,40 @@ fn finish_fit(lanes: &Lanes, lane: usize, n_iter: usize) -> Result<FittedPercept
 /// else the same operations on arrays, left to the compiler.
 #[allow(
     clippy::too_many_arguments,
-    reason = "the samples in the two layouts the kernels read, the ring and the lanes"
+    reason = "the samples, the kernel and where it finds each step's rows (`direct`, else \
+              the ring), and the lanes"
 )]
 fn run_steps(
     settings: &SgdSettings,
     data: &[f64],
     n_features: usize,
     targets: &[f64],
-    padded: &[PaddedRow],
+    kernel: Kernel,
+    direct: Option<&DirectRows<'_>>,
     ring: &Ring,
     steps: usize,
     lanes: &mut Lanes,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    match Kernel::pick(n_features, ring.offsets_fit_i32, allowed_kernels()) {
-        // SAFETY: `pick` checked the CPU's features and the offsets;
-        // `padded` holds every row when rows are narrow enough to be padded.
+    match kernel {
+        // SAFETY: `kernel` came from `Kernel::pick`, which checked the CPU's
+        // features and the offsets; `direct` rows have every row, and each
+        // lane's order `steps` positions at least.
+        #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => unsafe {
             avx512::run_steps_any_width(
-                settings, data, n_features, targets, padded, ring, steps, lanes,
+                settings, data, n_features, targets, direct, ring, steps, lanes,
             );
         },
-        // SAFETY: `pick` checked the CPU's features, the offsets and the width.
+        // SAFETY: as above, and `pick` checked the width.
+        #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => unsafe {
             avx2::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
         },
-        Kernel::Portable => {
-            run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = padded;
-        run_steps_portable(settings, data, n_features, targets, ring, steps, lanes);
+        _ => run_steps_portable(settings, data, n_features, targets, ring, steps, lanes),
     }
 }
 
 /// The step's kernels, from the most portable up.
-#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kernel {
     Portable,
@@ -392,35 +460,37 @@ enum Kernel {
     Avx512,
 }
 
-#[cfg(target_arch = "x86_64")]
 impl Kernel {
     /// The widest kernel up to `allowed` that this CPU has and that takes
-    /// rows of `n_features` (the SIMD kernels gather with i32 offsets).
+    /// rows of `n_features` (the SIMD kernels gather with i32 offsets);
+    /// the portable one off x86-64.
     fn pick(n_features: usize, offsets_fit_i32: bool, allowed: Kernel) -> Kernel {
-        if !offsets_fit_i32 {
-            Kernel::Portable
-        } else if allowed >= Kernel::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
-            Kernel::Avx512
-        } else if allowed >= Kernel::Avx2
-            && avx2::handles(n_features)
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
-            Kernel::Avx2
-        } else {
-            Kernel::Portable
+        #[cfg(target_arch = "x86_64")]
+        if offsets_fit_i32 {
+            if allowed >= Kernel::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+                return Kernel::Avx512;
+            }
+            if allowed >= Kernel::Avx2
+                && avx2::handles(n_features)
+                && std::arch::is_x86_feature_detected!("avx2")
+            {
+                return Kernel::Avx2;
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (n_features, offsets_fit_i32, allowed);
+        Kernel::Portable
     }
 }
 
 /// A test lowers this to check each kernel on a CPU that would pick a wider
 /// one (`Kernel as u8`). Other tests running meanwhile may get a narrower
 /// kernel than their CPU's: every kernel gives the same bits.
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 static ALLOWED_KERNELS: std::sync::atomic::AtomicU8 =
     std::sync::atomic::AtomicU8::new(Kernel::Avx512 as u8);
 
 /// The widest kernel `run_steps` may pick, if the CPU has it.
-#[cfg(target_arch = "x86_64")]
 fn allowed_kernels() -> Kernel {
     #[cfg(test)]
     return match ALLOWED_KERNELS.load(std::sync::atomic::Ordering::Relaxed) {
@@ -568,8 +638,8 @@ mod avx512 {
     };
 
     use super::{
-        LANES, Lanes, MIN_SCALE, PADDED_FEATURES, PaddedRow, Ring, SgdSettings, fold_scales,
-        sum_start,
+        DirectRows, LANES, LaneOrder, Lanes, MIN_SCALE, PADDED_FEATURES, Ring, SgdSettings,
+        fold_scales, sum_start,
     };
 
     /// f64 lanes in one register.
@@ -771,13 +841,13 @@ mod avx512 {
 
     /// [`run_steps`] for rows of `NF` features, with the weights, their L1
     /// bookkeeping and the gathered features held in registers for the
-    /// whole run instead of stored and reloaded every step. Rows of up to
-    /// [`PADDED_FEATURES`] are loaded from `padded` and transposed instead
-    /// of gathered.
+    /// whole run instead of stored and reloaded every step. With `direct`
+    /// rows (rows of up to [`PADDED_FEATURES`]) the eight lanes' rows are
+    /// loaded whole and transposed instead of gathered from the ring's.
     ///
     /// # Safety
-    /// As [`run_steps`], `n_features == NF`, and `padded` holds every row
-    /// when `NF <= PADDED_FEATURES`.
+    /// As [`run_steps`] and `n_features == NF`; `direct` rows have every
+    /// row, and each lane's order `steps` positions at least.
     #[target_feature(enable = "avx512f")]
     #[allow(
         clippy::too_many_lines,
@@ -789,7 +859,7 @@ mod avx512 {
         settings: &SgdSettings,
         data: &[f64],
         targets: &[f64],
-        padded: &[PaddedRow],
+        direct: Option<&DirectRows<'_>>,
         ring: &Ring,
         steps: usize,
         lanes: &mut Lanes,
@@ -828,13 +898,19 @@ mod avx512 {
             let mut y = [positive_zero; GROUPS];
             let mut x = [[positive_zero; NF]; GROUPS];
             for g in 0..GROUPS {
-                if NF <= PADDED_FEATURES {
+                if let (true, Some(DirectRows { padded, orders })) = (NF <= PADDED_FEATURES, direct)
+                {
+                    let k = step_index - ring.now;
                     let columns = transpose(std::array::from_fn(|lane| {
-                        let row = rows[g * WIDTH + lane] as usize;
-                        // SAFETY: every row index is below the row count
-                        // (see below) and `padded` has every row; a
-                        // PaddedRow is eight f64, 64-byte aligned.
-                        unsafe { _mm512_load_pd(padded.get_unchecked(row).0.as_ptr()) }
+                        let LaneOrder { rows, order } = orders[g * WIDTH + lane];
+                        // SAFETY: `order` has more than `k` positions, each
+                        // below `rows.len()` (a permutation of them), and
+                        // every row is below the row count, so `padded` has
+                        // it; a PaddedRow is eight f64, 64-byte aligned.
+                        unsafe {
+                            let row = *rows.get_unchecked(*order.get_unchecked(k));
+                            _mm512_load_pd(padded.get_unchecked(row).0.as_ptr())
+                        }
                     }));
                     y[g] = columns[NF];
                     x[g] = std::array::from_fn(|j| columns[j]);
@@ -959,7 +1035,7 @@ mod avx512 {
         data: &[f64],
         n_features: usize,
         targets: &[f64],
-        padded: &[PaddedRow],
+        direct: Option<&DirectRows<'_>>,
         ring: &Ring,
         steps: usize,
         lanes: &mut Lanes,
@@ -968,7 +1044,7 @@ mod avx512 {
             ($($nf:literal)*) => {
                 match n_features {
                     // SAFETY: the caller's promises, and n_features == NF.
-                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, padded, ring, steps, lanes) },)*
+                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, direct, ring, steps, lanes) },)*
                     // SAFETY: the caller's promises.
                     _ => unsafe { run_steps(settings, data, n_features, targets, ring, steps, lanes) },
                 }
