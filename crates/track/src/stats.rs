@@ -153,12 +153,13 @@ pub const COMPARABLE_SLOWNESS: f64 = 0.5;
 /// second covers a side that ran slow in most of its rounds, whose slow
 /// processes are then no outliers of it: on the Zen 5 VM, `push_str/1000`
 /// ran at 12.3 or 21.9 µs a process, and in one A/A B was slow beside a
-/// fast A in 6 of 15 rounds (A alone never), which read 1.23 [1.06, 1.43]. When both sides are off, the benchmark itself
-/// switches between levels from process to process (a bimodal layout or
-/// allocator state: this repository's `pieces/join/1000` runs at 1.90 or
-/// 2.17 µs a process), and that round is evidence of its noise, not an
-/// accident: setting it aside would leave the rounds that happened to agree
-/// and an interval far too narrow.
+/// fast A in 6 of 15 rounds (A alone never), which read 1.23 [1.06, 1.43].
+/// When both sides are off, the benchmark itself switches between levels
+/// from process to process (a bimodal layout or allocator state: this
+/// repository's `pieces/join/1000` runs at 1.90 or 2.17 µs a process), and
+/// that round is evidence of its noise, not an accident: setting it aside
+/// would leave the rounds that happened to agree and an interval far too
+/// narrow.
 ///
 /// The rule is kept balanced between the sides. In a busy stretch the other
 /// tenant slows a third to a half of a benchmark's processes, on both
