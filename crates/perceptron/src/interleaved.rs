@@ -201,6 +201,17 @@ pub(crate) fn sgd_interleaved(
     let mut orders: Vec<EpochOrders> = Vec::new();
     let mut lanes = Lanes::new(n_features);
     let mut running: [Option<Running>; LANES] = Default::default();
+    // Whether every `row * n_features + feature` fits an i32 (the SIMD
+    // kernels' gather offsets).
+    let offsets_fit_i32 = i32::try_from(data.len()).is_ok();
+    let kernel = Kernel::pick(n_features, offsets_fit_i32, allowed_kernels());
+    let padded = if kernel == Kernel::Avx512 {
+        padded_rows(data, n_features, targets)
+    } else {
+        Vec::new()
+    };
+    // With padded rows each lane reads its own order: the ring stays empty.
+    let direct = !padded.is_empty();
     // Without direct rows, the rows each lane reads, by global step:
     // `ring[(step & mask) * LANES + lane]`. A lane writes a whole epoch ahead
     // when it starts one, so the kernel reads one contiguous vector of row
@@ -208,20 +219,15 @@ pub(crate) fn sgd_interleaved(
     let longest = row_sets.iter().map(|rows| rows.len()).max().unwrap_or(0);
     let ring_len = longest.next_power_of_two();
     let mut ring = Ring {
-        rows: vec![0; ring_len * LANES],
-        offsets_fit_i32: i32::try_from(data.len()).is_ok(),
+        rows: if direct {
+            Vec::new()
+        } else {
+            vec![0; ring_len * LANES]
+        },
         mask: ring_len - 1,
         now: 0,
     };
     let mut waiting = 0..row_sets.len();
-    let kernel = Kernel::pick(n_features, ring.offsets_fit_i32, allowed_kernels());
-    let padded = if kernel == Kernel::Avx512 {
-        padded_rows(data, n_features, targets)
-    } else {
-        Vec::new()
-    };
-    // With padded rows each lane reads its own order: the ring stays unused.
-    let direct = !padded.is_empty();
 
     loop {
         for lane in 0..LANES {
@@ -335,9 +341,6 @@ pub(crate) fn sgd_interleaved(
 /// Row indices by global step and lane.
 struct Ring {
     rows: Vec<u32>,
-    /// Whether every `row * n_features + feature` fits an i32 (the AVX-512
-    /// kernel's gather offsets).
-    offsets_fit_i32: bool,
     /// Steps held, minus one (a power of two, at least the longest epoch).
     mask: usize,
     /// The global step the next kernel run starts at.
@@ -655,7 +658,7 @@ mod avx512 {
     ///
     /// # Safety
     /// The CPU must have AVX-512F, and every `row * n_features + feature`
-    /// must fit an i32 (`ring.offsets_fit_i32`).
+    /// must fit an i32 (`Kernel::pick` checked).
     #[target_feature(enable = "avx512f")]
     #[allow(
         clippy::too_many_lines,
@@ -894,7 +897,6 @@ mod avx512 {
         // by side keeps both in flight (the out-of-order window alone does
         // not reach a whole step ahead).
         for step_index in ring.now..ring.now + steps {
-            let rows = ring.at(step_index);
             let mut y = [positive_zero; GROUPS];
             let mut x = [[positive_zero; NF]; GROUPS];
             for g in 0..GROUPS {
@@ -916,6 +918,7 @@ mod avx512 {
                     x[g] = std::array::from_fn(|j| columns[j]);
                     continue;
                 }
+                let rows = ring.at(step_index);
                 // SAFETY: `rows` holds LANES u32 row indices.
                 let row = unsafe { _mm256_loadu_si256(rows.as_ptr().add(g * WIDTH).cast()) };
                 let base = _mm256_mullo_epi32(row, row_width);
@@ -1097,7 +1100,7 @@ mod avx2 {
     ///
     /// # Safety
     /// The CPU must have AVX2, every `row * n_features + feature` must fit
-    /// an i32 (`ring.offsets_fit_i32`), and `n_features == NF`.
+    /// an i32 (`Kernel::pick` checked), and `n_features == NF`.
     #[target_feature(enable = "avx2")]
     #[allow(
         clippy::too_many_lines,
