@@ -26,7 +26,7 @@ use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
     benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_flag, equivalence_interval, fastest,
-    fit_variance_prior, mann_whitney_p, median, sample_variance, spoiled_rounds, t_interval,
+    mann_whitney_p, median, moderation_priors, sample_variance, spoiled_rounds, t_interval,
     t_interval_df, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
@@ -310,23 +310,25 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
                 .collect()
         })
         .collect();
-    // The timed benchmarks compared together share the machine's round-to-round noise.
-    let prior = options
-        .moderate
-        .then(|| {
-            fit_variance_prior(
-                &kept
-                    .iter()
-                    .filter(|logs| logs.len() >= 2)
-                    .map(|logs| (sample_variance(logs), logs.len() as f64 - 1.0))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .flatten();
+    // The timed benchmarks compared together share the machine's round-to-round
+    // noise, all but the hypervariable ones.
+    let priors = if options.moderate {
+        moderation_priors(
+            &kept
+                .iter()
+                .map(|logs| match logs.len() {
+                    0 | 1 => (f64::NAN, 0.0),
+                    n => (sample_variance(logs), n as f64 - 1.0),
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        vec![None; kept.len()]
+    };
     let rows = selected
         .iter()
-        .zip(&kept)
-        .map(|((id, bench), kept)| {
+        .zip(kept.iter().zip(priors))
+        .map(|((id, bench), (kept, prior))| {
             let a: Vec<f64> = bench.rounds.iter().flat_map(|r| r.a.clone()).collect();
             let b: Vec<f64> = bench.rounds.iter().flat_map(|r| r.b.clone()).collect();
             let rounds = bench.rounds.len();

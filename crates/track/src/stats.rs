@@ -5,7 +5,7 @@
 
 use rand_pcg::Pcg64;
 use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
-use statrs::distribution::{ContinuousCDF as _, StudentsT};
+use statrs::distribution::{ChiSquared, ContinuousCDF as _, FisherSnedecor, StudentsT};
 use statrs::function::gamma::digamma;
 
 /// The median of `values` (mean of the middle two for an even count). NaN if empty.
@@ -312,6 +312,77 @@ pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
         s0_squared: (mean + digamma(d0 / 2.0) - (d0 / 2.0).ln()).exp(),
         pooled_df,
     })
+}
+
+/// The level below which a benchmark's own variance counts as too large for
+/// the prior the others share ([`moderation_priors`]): the chance that a
+/// variance drawn from the prior lies that far above it.
+pub const HYPERVARIABLE_P: f64 = 0.05;
+
+/// The prior each benchmark's variance is moderated by, from the sample
+/// variances of all benchmarks compared together (each with its degrees of
+/// freedom): `None` for a hypervariable benchmark, which keeps its own
+/// variance. Moderation assumes every benchmark's round-to-round spread is
+/// drawn from one distribution; a memory-bound benchmark whose whole
+/// processes wander by 5 to 10% (`vector_math/copy/10000000` on the Zen 5
+/// VM, against 1 to 3% for the rest) is not, and a shared variance
+/// several times too small made it the commonest false flag. Its own
+/// rounds show it: the prior is fitted, each variance is tested against it
+/// (upper tail of `F(d, d0)`, of `χ²_d / d` when `d0` is infinite, below
+/// [`HYPERVARIABLE_P`]), and the prior is fitted again without the ones
+/// found, until no more are found. This follows limma's robust estimation
+/// (Phipson, Lee, Majewski, Alexander and Smyth, "Robust hyperparameter
+/// estimation protects against hypervariable genes and improves power to
+/// detect differential expression", 2016) in spirit, more bluntly: their
+/// hypervariable genes get a smaller prior weight, these get none. At most
+/// half of the benchmarks are set apart, the most outlying first, so the
+/// prior always describes a majority.
+#[must_use]
+pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
+    let tested = |&(variance, df): &(f64, f64)| variance > 0.0 && variance.is_finite() && df > 0.0;
+    let mut hypervariable = vec![false; variances.len()];
+    let most_set_apart = variances.iter().filter(|v| tested(v)).count() / 2;
+    loop {
+        let shared: Vec<(f64, f64)> = variances
+            .iter()
+            .zip(&hypervariable)
+            .filter(|(_, apart)| !**apart)
+            .map(|(v, _)| *v)
+            .collect();
+        let Some(prior) = fit_variance_prior(&shared) else {
+            return vec![None; variances.len()];
+        };
+        let set_apart = hypervariable.iter().filter(|h| **h).count();
+        let mut found: Vec<(usize, f64)> = variances
+            .iter()
+            .enumerate()
+            .filter(|&(i, v)| !hypervariable[i] && tested(v))
+            .map(|(i, &(variance, df))| (i, above_prior_p(variance, df, prior)))
+            .filter(|&(_, p)| p < HYPERVARIABLE_P)
+            .collect();
+        found.sort_by(|x, y| x.1.total_cmp(&y.1));
+        found.truncate(most_set_apart - set_apart);
+        if found.is_empty() {
+            return hypervariable
+                .iter()
+                .map(|apart| (!apart).then_some(prior))
+                .collect();
+        }
+        for (i, _) in found {
+            hypervariable[i] = true;
+        }
+    }
+}
+
+/// The chance that a variance on `df` degrees of freedom drawn from `prior`
+/// is `variance` or more.
+fn above_prior_p(variance: f64, df: f64, prior: VariancePrior) -> f64 {
+    let scaled = variance / prior.s0_squared;
+    if prior.d0.is_infinite() {
+        ChiSquared::new(df).map_or(f64::NAN, |chi| chi.sf(scaled * df))
+    } else {
+        FisherSnedecor::new(df, prior.d0).map_or(f64::NAN, |f| f.sf(scaled))
+    }
 }
 
 /// A Student-t interval and two-sided test on the mean of `logs` (log
