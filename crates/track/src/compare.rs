@@ -7,7 +7,8 @@
 //! Student-t interval over the per-round log ratios of fastest samples, after
 //! setting aside rounds that one bad benchmark process spoiled
 //! ([`spoiled_rounds`]) and with each benchmark's variance moderated by the
-//! spread all of them show (empirical Bayes). Runs outside a batch (`track
+//! spread all of them show (empirical Bayes), unless its own is far larger
+//! ([`moderation_priors`]). Runs outside a batch (`track
 //! record`) have no partner: with three or more runs a side, Welch's t over
 //! their log fastest samples; with fewer, a bootstrap of the ratio of medians
 //! and a Mann-Whitney test over the samples. Instruction counts are exact
