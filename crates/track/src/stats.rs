@@ -270,6 +270,22 @@ pub struct VariancePrior {
     pub pooled_df: f64,
 }
 
+/// Whether a sample variance, with its degrees of freedom, says anything
+/// about the spread: zero, infinite and NaN ones do not.
+fn informative((variance, df): (f64, f64)) -> bool {
+    variance > 0.0 && variance.is_finite() && df > 0.0
+}
+
+/// The [`informative`] variances, if three or more (fewer fit no prior).
+fn usable_variances(variances: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+    let usable: Vec<(f64, f64)> = variances
+        .iter()
+        .copied()
+        .filter(|v| informative(*v))
+        .collect();
+    (usable.len() >= 3).then_some(usable)
+}
+
 /// Fits [`VariancePrior`] to sample variances, each with its degrees of
 /// freedom, by the method of moments on their logs (Smyth, "Linear models
 /// and empirical Bayes methods for assessing differential expression in
@@ -277,14 +293,7 @@ pub struct VariancePrior {
 /// variances carry no information on the spread and are left out. `None`
 /// with fewer than three usable variances.
 pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
-    let usable: Vec<(f64, f64)> = variances
-        .iter()
-        .copied()
-        .filter(|&(variance, df)| variance > 0.0 && variance.is_finite() && df > 0.0)
-        .collect();
-    if usable.len() < 3 {
-        return None;
-    }
+    let usable = usable_variances(variances)?;
     let count = usable.len() as f64;
     // e = ln s² - E[ln χ²_d / d] centres each log variance on ln σ².
     let centred: Vec<f64> = usable
@@ -341,13 +350,12 @@ pub const HYPERVARIABLE_P: f64 = 0.05;
 /// get a smaller prior weight, these get none.
 #[must_use]
 pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
-    let tested = |&(variance, df): &(f64, f64)| variance > 0.0 && variance.is_finite() && df > 0.0;
     let mut hypervariable = vec![false; variances.len()];
     let outliers = |prior: VariancePrior, apart: &[bool]| -> Vec<usize> {
         variances
             .iter()
             .enumerate()
-            .filter(|&(i, v)| !apart[i] && tested(v))
+            .filter(|&(i, v)| !apart[i] && informative(*v))
             .filter(|&(_, &(variance, df))| above_prior_p(variance, df, prior) < HYPERVARIABLE_P)
             .map(|(i, _)| i)
             .collect()
@@ -386,14 +394,7 @@ pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>>
 /// and the prior used is the one fitted afterwards.
 fn screening_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
     const MAD_TO_SD: f64 = 1.4826;
-    let usable: Vec<(f64, f64)> = variances
-        .iter()
-        .copied()
-        .filter(|&(variance, df)| variance > 0.0 && variance.is_finite() && df > 0.0)
-        .collect();
-    if usable.len() < 3 {
-        return None;
-    }
+    let usable = usable_variances(variances)?;
     let centred: Vec<f64> = usable
         .iter()
         .map(|&(variance, df)| {
