@@ -45,6 +45,6 @@ pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use stats::{
     VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
-    mann_whitney_p, median, outlying_rounds, paired_rounds, round_log_ratios, spoiled_rounds,
-    t_interval, welch_log_interval,
+    mann_whitney_p, median, moderation_priors, outlying_rounds, paired_rounds, round_log_ratios,
+    spoiled_rounds, t_interval, welch_log_interval,
 };
