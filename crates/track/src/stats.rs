@@ -78,6 +78,10 @@ fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
     (fastest(b) / fastest(a)).ln()
 }
 
+/// The median absolute deviation times this estimates the standard
+/// deviation of normal data.
+const MAD_TO_SD: f64 = 1.4826;
+
 /// How far, in robust standard deviations, a round's log ratio may lie from
 /// the median of its benchmark's rounds before it counts as a bad
 /// round. A process that ran slow for its whole measurement (another tenant,
@@ -97,7 +101,6 @@ pub const OUTLIER_DEVIATIONS: f64 = 4.0;
 /// At most `(n - 1) / 2` rounds of a benchmark are set aside, the farthest
 /// first, so the rest are always a majority; none with fewer than three.
 pub fn outlying_rounds(logs: &[&[f64]]) -> Vec<Vec<bool>> {
-    const MAD_TO_SD: f64 = 1.4826;
     let distances: Vec<Vec<f64>> = logs
         .iter()
         .map(|rounds| {
@@ -393,7 +396,6 @@ pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>>
 /// it little. Only for screening: it leaves out the moments' corrections,
 /// and the prior used is the one fitted afterwards.
 fn screening_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
-    const MAD_TO_SD: f64 = 1.4826;
     let usable = usable_variances(variances)?;
     let centred: Vec<f64> = usable
         .iter()
