@@ -1,6 +1,7 @@
 //! Commit-to-commit comparison: per benchmark a ratio B/A with a 95% interval
-//! and a p-value corrected by Benjamini-Hochberg across all benchmarks
-//! compared, and a verdict that needs both to agree.
+//! and the p-value of a change beyond the threshold, corrected by
+//! Benjamini-Hochberg across all benchmarks compared, and a verdict that
+//! needs both to agree.
 //!
 //! Two designs, two methods. A batch (one `track run`) pairs each round's A
 //! and B runs of a benchmark, measured back to back: the verdict is a
@@ -26,9 +27,9 @@ use serde::Serialize;
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
-    benjamini_hochberg, bootstrap_ratio_of_medians, chance_to_flag, equivalence_interval, fastest,
-    mann_whitney_p, median, moderation_priors, sample_variance, spoiled_rounds, t_interval,
-    t_interval_df, welch_log_interval,
+    benjamini_hochberg, beyond_threshold_p, bootstrap_ratio_of_medians, chance_to_flag,
+    equivalence_interval, fastest, mann_whitney_p, median, moderation_priors, sample_variance,
+    spoiled_rounds, t_interval, t_interval_df, welch_log_interval,
 };
 use crate::{History, Metric, TrackError};
 
@@ -167,8 +168,13 @@ pub struct Comparison {
     pub ratio: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// p-value of "no change at all" (two-sided).
     pub p: f64,
-    /// `p` after Benjamini-Hochberg over all benchmarks compared.
+    /// p-value of "no change beyond the threshold", one-sided in the
+    /// direction of the estimate ([`beyond_threshold_p`]).
+    pub p_beyond_threshold: f64,
+    /// `p_beyond_threshold` after Benjamini-Hochberg over the timed
+    /// benchmarks compared: a change is flagged only with `q` below alpha.
     pub q: f64,
     pub verdict: Verdict,
     /// Rounds (paired) or runs a side (unpaired) the estimate rests on.
@@ -474,7 +480,11 @@ fn samples_estimate(a: &[f64], b: &[f64], rounds: usize, options: &CompareOption
     }
 }
 
-/// Corrects the timed benchmarks' p-values together and gives each its verdict.
+/// Corrects the timed benchmarks' p-values of a change beyond the threshold
+/// together and gives each its verdict: a change is flagged when its whole
+/// 95% interval lies beyond the threshold and its corrected p-value is below
+/// alpha, so a batch of many benchmarks flags no more often by chance than
+/// a batch of one.
 fn judge(
     rows: Vec<(String, Metric, f64, f64, Estimate)>,
     options: &CompareOptions,
@@ -490,6 +500,12 @@ fn judge(
             ci_low: e.ci_low,
             ci_high: e.ci_high,
             p: e.p,
+            p_beyond_threshold: match metric {
+                Metric::TimeNs => {
+                    beyond_threshold_p(e.ratio, (e.ci_low, e.ci_high), e.df, options.threshold)
+                }
+                Metric::Instructions => e.p,
+            },
             q: e.p,
             verdict: Verdict::Unchanged,
             rounds: e.rounds,
@@ -502,7 +518,12 @@ fn judge(
     let timed: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].metric == Metric::TimeNs)
         .collect();
-    let q = benjamini_hochberg(&timed.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
+    let q = benjamini_hochberg(
+        &timed
+            .iter()
+            .map(|&i| rows[i].p_beyond_threshold)
+            .collect::<Vec<_>>(),
+    );
     for (&i, q) in timed.iter().zip(q) {
         rows[i].q = q;
     }
@@ -743,6 +764,7 @@ pub(crate) mod tests {
             ci_low,
             ci_high,
             p,
+            p_beyond_threshold: p,
             q: p,
             verdict: Verdict::Unchanged,
             rounds,

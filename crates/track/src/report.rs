@@ -190,7 +190,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
     );
     let _ = writeln!(
         html,
-        "<p>{} commits, {} benchmarks. Median per commit with its 95% bootstrap interval. The change against the previous commit is the comparison's B/A with its 95% interval (paired rounds when one <code>track run</code> measured both); red marks a regression: the whole interval above {:+.1}% and Benjamini-Hochberg q &lt; {}.</p>",
+        "<p>{} commits, {} benchmarks. Median per commit with its 95% bootstrap interval. The change against the previous commit is the comparison's B/A with its 95% interval (paired rounds when one <code>track run</code> measured both); red marks a regression: the whole interval above {:+.1}% and the Benjamini-Hochberg q of a change beyond it below {}.</p>",
         commits.len(),
         series.len(),
         options.threshold * 100.0,

@@ -671,6 +671,44 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     statrs::function::erf::erfc(z / std::f64::consts::SQRT_2).min(1.0)
 }
 
+/// One-sided p-value of "B/A lies no further from 1 than `threshold`"
+/// against a change beyond it in the direction of `ratio` (a minimum-effect
+/// test): the standard error is read from the side of the 95% interval
+/// `(ci_low, ci_high)` nearer to 1, through Student's t on `df` degrees of
+/// freedom, or the normal distribution when `df` is `None` (a bootstrap's or
+/// Welch's interval: the normal's quantile is the smallest, so the error read
+/// is never too small).
+///
+/// What a verdict flags is a change beyond the threshold; testing that, and
+/// not "no change at all", is what lets [`benjamini_hochberg`] bound the
+/// flags of a whole suite: an A/A batch's point-null p-values are uniform,
+/// so some benchmark's interval clears the threshold by chance in a tenth of
+/// batches of ten benchmarks, while these p-values sit far above uniform.
+#[must_use]
+pub(crate) fn beyond_threshold_p(
+    ratio: f64,
+    (ci_low, ci_high): (f64, f64),
+    df: Option<f64>,
+    threshold: f64,
+) -> f64 {
+    let distance = ratio.ln().abs() - threshold.ln_1p();
+    let near_bound = if ratio >= 1.0 { ci_low } else { ci_high };
+    let half_width = (ratio.ln() - near_bound.ln()).abs();
+    if half_width == 0.0 || !half_width.is_finite() {
+        return if distance > 0.0 { 0.0 } else { 1.0 };
+    }
+    let quantile_975 = df.map_or(NORMAL_QUANTILE_975, student_t_quantile_975);
+    let standard_error = half_width / quantile_975;
+    let statistic = distance / standard_error;
+    match df {
+        Some(df) => standard_t(df).map_or(f64::NAN, |dist| dist.sf(statistic)),
+        None => statrs::function::erf::erfc(statistic / std::f64::consts::SQRT_2) / 2.0,
+    }
+}
+
+/// The normal distribution's 97.5% quantile.
+const NORMAL_QUANTILE_975: f64 = 1.959_963_984_540_054;
+
 /// Benjamini-Hochberg adjusted p-values (q-values), in the input order: controls
 /// the false discovery rate when many benchmarks are compared at once.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
