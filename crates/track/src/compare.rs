@@ -873,6 +873,49 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_change_barely_clear_of_the_threshold_is_not_flagged_among_ten() {
+        let estimate = |ratio: f64, ci_low: f64, ci_high: f64, df: f64| Estimate {
+            ratio,
+            ci_low,
+            ci_high,
+            p: 0.5,
+            rounds: 10,
+            set_aside: 0,
+            df: Some(df),
+        };
+        let row = |name: &str, e: Estimate| (format!("g/{name}"), Metric::TimeNs, 1.0, 1.0, e);
+        // `vector_math/copy/10000000` in an A/B of this repository where
+        // its code was untouched: 18 rounds, B slower in 15 (docs/RESULTS.md).
+        let untouched = || estimate(1.061, 1.021, 1.102, 17.0);
+        let verdict = |rows| -> Vec<Verdict> {
+            judge(rows, &CompareOptions::default())
+                .iter()
+                .map(|c| c.verdict)
+                .collect()
+        };
+        // Compared alone its interval clears +2% and p of "at most 2%
+        // slower" is 0.022: flagged.
+        assert_eq!(
+            verdict(vec![row("copy", untouched())]),
+            [Verdict::Regressed]
+        );
+        // Among ten, beside two clear slowdowns and seven unchanged, the
+        // correction over the ten takes it back; the two stay flagged.
+        let mut rows = vec![
+            row("push_str", estimate(1.047, 1.034, 1.060, 26.0)),
+            row("zip_into", estimate(1.108, 1.094, 1.122, 26.0)),
+            row("copy", untouched()),
+        ];
+        rows.extend((0..7).map(|i| row(&format!("other{i}"), estimate(1.0, 0.99, 1.01, 26.0))));
+        let verdicts = verdict(rows);
+        assert_eq!(
+            verdicts[..3],
+            [Verdict::Regressed, Verdict::Regressed, Verdict::Unchanged]
+        );
+        assert!(verdicts[3..].iter().all(|v| *v == Verdict::Unchanged));
+    }
+
+    #[test]
     fn times_pick_a_readable_unit() {
         assert_eq!(format_time(12.345), "12.35 ns");
         assert_eq!(format_time(1_500.0), "1.50 µs");

@@ -1135,6 +1135,38 @@ mod tests {
     }
 
     #[test]
+    fn beyond_the_threshold_is_the_one_sided_t_test_of_the_shifted_logs() {
+        // B about 5% slower over five rounds, threshold 2%: the p-value of
+        // "no more than 2% slower" is the one-sided t test of the log ratios
+        // less ln 1.02, half its two-sided p-value.
+        let logs = [0.05, 0.045, 0.062, 0.052, 0.041];
+        let (ratio, low, high, _) = t_interval(&logs, None);
+        let p = beyond_threshold_p(ratio, (low, high), Some(4.0), 0.02);
+        let shifted: Vec<f64> = logs.iter().map(|l| l - 0.02f64.ln_1p()).collect();
+        let (_, _, _, two_sided) = t_interval(&shifted, None);
+        assert!((p - two_sided / 2.0).abs() < 1e-12, "{p} {two_sided}");
+        // An improvement of the same size is as far beyond the threshold.
+        let improved = beyond_threshold_p(1.0 / ratio, (1.0 / high, 1.0 / low), Some(4.0), 0.02);
+        assert!((improved - p).abs() < 1e-12, "{improved} {p}");
+        // On the threshold, one half; at no change, far above any alpha.
+        assert!((beyond_threshold_p(1.02, (1.0, 1.04), Some(9.0), 0.02) - 0.5).abs() < 1e-12);
+        assert!(beyond_threshold_p(1.0, (0.99, 1.01), Some(9.0), 0.02) > 0.99);
+    }
+
+    #[test]
+    fn beyond_the_threshold_reads_other_intervals_as_normal_ones() {
+        // exp(0.05 ± 1.96 × 0.01): z = (0.05 - ln 1.02) / 0.01 = 3.0197,
+        // whose upper tail is 0.001265 (normal tables).
+        let half_width = NORMAL_QUANTILE_975 * 0.01;
+        let interval = ((0.05 - half_width).exp(), (0.05 + half_width).exp());
+        let p = beyond_threshold_p(0.05f64.exp(), interval, None, 0.02);
+        assert!((p - 0.001_265).abs() < 2e-6, "{p}");
+        // An exact ratio (an interval of width zero) is beyond or is not.
+        assert_eq!(beyond_threshold_p(1.03, (1.03, 1.03), None, 0.02), 0.0);
+        assert_eq!(beyond_threshold_p(1.01, (1.01, 1.01), None, 0.02), 1.0);
+    }
+
+    #[test]
     fn bh_matches_hand_computation() {
         // p sorted: 0.01, 0.02, 0.03, 0.5 with m=4 → 0.04, 0.04, 0.04, 0.5
         let q = benjamini_hochberg(&[0.5, 0.01, 0.03, 0.02]);
