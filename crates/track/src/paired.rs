@@ -14,7 +14,9 @@
 //! on share the time left equally, as Criterion gives each benchmark the
 //! same measurement time: a benchmark whose rounds are costly is given up on
 //! when its share cannot buy the rounds a change would need
-//! ([`next_round`]), so the cheap ones keep the time. Each round runs fresh
+//! ([`next_round`]), so the cheap ones keep the time. After each round every
+//! benchmark is judged again, stopped ones included, and one that the
+//! others' rounds have unsettled is measured again. Each round runs fresh
 //! copies of the bench executables ([`fresh_copies`]). Every run of one
 //! call is one batch in the history: its rounds are paired only with each
 //! other.
@@ -788,7 +790,12 @@ pub fn run_paired(
             continue;
         }
         // Judge what is there; keep measuring only what is not yet decided
-        // and could still be within the rounds left.
+        // and could still be within the rounds left. Every benchmark is a
+        // candidate again, not only those measured this round: its verdict
+        // rests on the others' rounds too (the moderation's prior, the
+        // correction over all benchmarks), so one that stopped as a change
+        // can be short of it once the others are measured further (a +5%
+        // stopped flagged on five rounds, then read 1.034 [1.019, 1.050]).
         let report = compare_paired(&history.paired_series(batch)?, compare);
         let time_left = options
             .budget
@@ -796,7 +803,7 @@ pub fn run_paired(
         let candidates: Vec<Candidate<'_>> = report
             .benchmarks
             .iter()
-            .filter(|c| active.contains(&c.id.as_str()))
+            .filter(|c| ids.contains(&c.id.as_str()))
             .map(|comparison| {
                 let rounds_run = rounds_run.get(&comparison.id).copied().unwrap_or(0);
                 Candidate {
@@ -808,7 +815,11 @@ pub fn run_paired(
             })
             .collect();
         let undecided = next_round(&candidates, time_left, options, compare);
-        active.retain(|id| undecided.contains(id));
+        active = ids
+            .iter()
+            .copied()
+            .filter(|id| undecided.contains(id))
+            .collect();
     }
     // Counts do not drift: one run per side, recorded as round 0 of the batch.
     for (side, build) in sides.iter().enumerate() {
