@@ -675,15 +675,16 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
 /// against a change beyond it in the direction of `ratio` (a minimum-effect
 /// test): the standard error is read from the side of the 95% interval
 /// `(ci_low, ci_high)` nearer to 1, through Student's t on `df` degrees of
-/// freedom, or the normal distribution when `df` is `None` (a bootstrap's or
-/// Welch's interval: the normal's quantile is the smallest, so the error read
-/// is never too small).
+/// freedom, or the normal distribution when `df` is `None`: a bootstrap's
+/// interval is read as a normal one, and Welch's t interval, whose quantile
+/// is above the normal's, has its error read too large, never too small.
 ///
 /// What a verdict flags is a change beyond the threshold; testing that, and
 /// not "no change at all", is what lets [`benjamini_hochberg`] bound the
-/// flags of a whole suite: an A/A batch's point-null p-values are uniform,
-/// so some benchmark's interval clears the threshold by chance in a tenth of
-/// batches of ten benchmarks, while these p-values sit far above uniform.
+/// flags of a whole suite: an A/A batch's point-null p-values are uniform, so
+/// their correction lets some benchmark through in one batch of twenty, and
+/// then its interval's own test decides alone, uncorrected; p-values of a
+/// change beyond the threshold sit far above uniform when nothing changed.
 #[must_use]
 pub(crate) fn beyond_threshold_p(
     ratio: f64,
