@@ -803,7 +803,6 @@ pub fn run_paired(
         let candidates: Vec<Candidate<'_>> = report
             .benchmarks
             .iter()
-            .filter(|c| ids.contains(&c.id.as_str()))
             .map(|comparison| {
                 let rounds_run = rounds_run.get(&comparison.id).copied().unwrap_or(0);
                 Candidate {
