@@ -16,9 +16,11 @@
 //! queue is empty; idle lanes at the end compute on a harmless dummy state
 //! whose values are never read.
 //!
-//! Every fit of one call has the same seed, so every training set of the
-//! same length is shuffled by the same permutation each epoch: the
-//! permutations are drawn once per length ([`EpochOrders`]) and shared.
+//! Fits with the same seed shuffle every training set of the same length
+//! by the same permutation each epoch: the permutations are drawn once per
+//! seed and length ([`EpochOrders`]) and shared, by the fits of one call
+//! and by later calls on the same [`TrainingData`] (a search's
+//! cross-validations, which differ only in hyperparameters).
 //!
 //! The step runs in an AVX-512 kernel when the CPU has AVX-512F, else in an
 //! AVX2 kernel (two registers of four lanes) for rows of up to twelve
@@ -32,12 +34,15 @@
 //! and loads and gathers whose indices were checked when the fits were
 //! validated. Each is tested against the reference on a CPU that has it.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use multiversion::multiversion;
+use ndarray::{ArrayView2, CowArray, Ix2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use crate::model::{MIN_SCALE, SgdSettings};
-use crate::{FitError, FittedPerceptron, SeededRng};
+use crate::model::{MIN_SCALE, SgdSettings, targets};
+use crate::{FitError, FittedPerceptron, Perceptron, SeededRng};
 
 /// Fits advanced together: eight f64 lanes fill one AVX-512 register. With
 /// eight lanes one step's latency and the kernel's throughput meet (about
@@ -52,41 +57,176 @@ fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
 
-/// The cumulative shuffles of a training set of one length: after epoch
-/// `e`, the reference's `order` is `rows[positions(e)[k]]`, because
-/// `SliceRandom::shuffle`'s swaps depend only on the generator and the length.
+/// The cumulative shuffles of a training set of one length by one seed:
+/// after epoch `e`, the reference's `order` is `rows[positions(e)[k]]`,
+/// because `SliceRandom::shuffle`'s swaps depend only on the generator and
+/// the length.
+#[derive(Clone)]
 struct EpochOrders {
+    seed: u64,
     len: usize,
     rng: SeededRng,
-    /// `positions[e - 1]` is the permutation after epoch `e`.
-    positions: Vec<Vec<usize>>,
+    /// `positions[e - 1]` is the permutation after epoch `e`; shared with
+    /// the lanes reading it while other fits draw further epochs.
+    positions: Vec<Arc<[usize]>>,
 }
 
 impl EpochOrders {
     fn new(len: usize, seed: u64) -> Self {
         Self {
+            seed,
             len,
             rng: SeededRng::seed_from_u64(seed),
             positions: Vec::new(),
         }
     }
 
-    fn positions(&mut self, epoch: usize) -> &[usize] {
+    fn positions(&mut self, epoch: usize) -> Arc<[usize]> {
         while self.positions.len() < epoch {
-            let mut next = match self.positions.last() {
-                Some(previous) => previous.clone(),
+            let mut next: Vec<usize> = match self.positions.last() {
+                Some(previous) => previous.to_vec(),
                 None => (0..self.len).collect(),
             };
             next.shuffle(&mut self.rng);
-            self.positions.push(next);
+            self.positions.push(next.into());
         }
-        &self.positions[epoch - 1]
+        Arc::clone(&self.positions[epoch - 1])
+    }
+}
+
+/// A dataset in the layouts the interleaved fits read, and the epoch
+/// shuffles they have drawn on it. Neither depends on a model's
+/// hyperparameters, so a search builds it once and fits every
+/// configuration on it ([`crate::CrossValidation`]).
+pub(crate) struct TrainingData<'a> {
+    features: CowArray<'a, f64, Ix2>,
+    labels: &'a [usize],
+    targets: Vec<f64>,
+    kernel: Kernel,
+    /// The rows for the AVX-512 kernel, else empty.
+    padded: Vec<PaddedRow>,
+    shuffles: Mutex<Vec<EpochOrders>>,
+}
+
+impl Clone for TrainingData<'_> {
+    fn clone(&self) -> Self {
+        Self {
+            features: self.features.clone(),
+            labels: self.labels,
+            targets: self.targets.clone(),
+            kernel: self.kernel,
+            padded: self.padded.clone(),
+            shuffles: Mutex::new(self.lock_shuffles().clone()),
+        }
+    }
+}
+
+impl std::fmt::Debug for TrainingData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainingData")
+            .field("rows", &self.features.nrows())
+            .field("features", &self.features.ncols())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TrainingData<'a> {
+    /// `features` (any layout) and the class indices of its rows.
+    pub(crate) fn new(features: ArrayView2<'a, f64>, labels: &'a [usize]) -> Self {
+        let features: CowArray<'a, f64, Ix2> = if features.is_standard_layout() {
+            features.into()
+        } else {
+            features.as_standard_layout().into_owned().into()
+        };
+        let n_features = features.ncols();
+        let data = features.as_slice().expect("standard layout is contiguous");
+        // Whether every `row * n_features + feature` fits an i32 (the SIMD
+        // kernels' gather offsets).
+        let offsets_fit_i32 = i32::try_from(data.len()).is_ok();
+        let kernel = Kernel::pick(n_features, offsets_fit_i32, allowed_kernels());
+        // Targets only where the labels match the rows; a mismatch is
+        // reported by each fit's validation.
+        let targets = if labels.len() == features.nrows() {
+            targets(labels)
+        } else {
+            Vec::new()
+        };
+        let padded = if kernel == Kernel::Avx512 {
+            padded_rows(data, n_features, &targets)
+        } else {
+            Vec::new()
+        };
+        Self {
+            features,
+            labels,
+            targets,
+            kernel,
+            padded,
+            shuffles: Mutex::new(Vec::new()),
+        }
     }
 
-    /// The permutation after epoch `epoch`, already drawn by
-    /// [`EpochOrders::positions`].
-    fn drawn(&self, epoch: usize) -> &[usize] {
-        &self.positions[epoch - 1]
+    /// The features, row-major.
+    pub(crate) fn features(&self) -> ArrayView2<'_, f64> {
+        self.features.view()
+    }
+
+    fn lock_shuffles(&self) -> std::sync::MutexGuard<'_, Vec<EpochOrders>> {
+        // A panic while drawing leaves at worst a shorter list, still valid.
+        self.shuffles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The permutation of `len` positions after epoch `epoch` by `seed`.
+    fn epoch_order(&self, seed: u64, len: usize, epoch: usize) -> Arc<[usize]> {
+        let mut shuffles = self.lock_shuffles();
+        let which = match shuffles.iter().position(|o| o.seed == seed && o.len == len) {
+            Some(which) => which,
+            None => {
+                shuffles.push(EpochOrders::new(len, seed));
+                shuffles.len() - 1
+            }
+        };
+        shuffles[which].positions(epoch)
+    }
+
+    /// Trains one perceptron per entry of `row_sets`, as
+    /// [`Perceptron::fit_rows`] would and with bit-for-bit the same result,
+    /// [`LANES`] fits at a time. Results are in `row_sets` order.
+    ///
+    /// # Panics
+    /// If a row index is out of bounds.
+    #[proflab::profile]
+    pub(crate) fn fit_interleaved(
+        &self,
+        model: &Perceptron,
+        row_sets: &[&[usize]],
+    ) -> Vec<Result<FittedPerceptron, FitError>> {
+        let features = self.features();
+        let checked: Vec<Result<(), FitError>> = row_sets
+            .iter()
+            .map(|rows| model.validate(features.nrows(), self.labels, rows))
+            .collect();
+        if u32::try_from(features.nrows()).is_err() {
+            // Beyond the lanes' u32 row indices: one fit at a time.
+            return row_sets
+                .iter()
+                .map(|rows| model.fit_rows(features, self.labels, rows))
+                .collect();
+        }
+        let valid: Vec<&[usize]> = row_sets
+            .iter()
+            .zip(&checked)
+            .filter(|(_, check)| check.is_ok())
+            .map(|(&rows, _)| rows)
+            .collect();
+        let mut fitted = sgd_interleaved(&model.settings(), self, &valid).into_iter();
+        checked
+            .into_iter()
+            .map(|check| match check {
+                Ok(()) => fitted.next().expect("one result per valid set"),
+                Err(error) => Err(error),
+            })
+            .collect()
     }
 }
 
@@ -112,13 +252,12 @@ struct DirectRows<'a> {
 /// Each lane's [`LaneOrder`] from its current position; idle lanes take a
 /// running lane's (their results are never read).
 fn lane_orders<'a>(
-    running: &[Option<Running>; LANES],
+    running: &'a [Option<Running>; LANES],
     row_sets: &[&'a [usize]],
-    orders: &'a [EpochOrders],
 ) -> [LaneOrder<'a>; LANES] {
-    let order = |fit: &Running| LaneOrder {
+    let order = |fit: &'a Running| LaneOrder {
         rows: row_sets[fit.index],
-        order: &orders[fit.orders].drawn(fit.epoch)[fit.position..],
+        order: &fit.order[fit.position..],
     };
     let first = running
         .iter()
@@ -134,9 +273,9 @@ fn lane_orders<'a>(
 struct Running {
     /// Index of the fit in the caller's list.
     index: usize,
-    /// Which `EpochOrders` shuffles it.
-    orders: usize,
     epoch: usize,
+    /// This epoch's permutation of the fit's rows.
+    order: Arc<[usize]>,
     /// Steps done in this epoch.
     position: usize,
     best_loss: f64,
@@ -182,36 +321,31 @@ impl Lanes {
 }
 
 /// Trains one perceptron per entry of `row_sets` (each already validated,
-/// every row index below `u32::MAX`),
+/// every row index below `u32::MAX`) on `training`,
 /// with the settings of the reference's `sgd`, [`LANES`] fits at a time.
 /// Results are in `row_sets` order.
 #[allow(
     clippy::needless_range_loop,
     reason = "a lane number indexes the lanes' state and their bookkeeping alike"
 )]
-pub(crate) fn sgd_interleaved(
+fn sgd_interleaved(
     settings: &SgdSettings,
-    data: &[f64],
-    n_features: usize,
-    targets: &[f64],
+    training: &TrainingData<'_>,
     row_sets: &[&[usize]],
 ) -> Vec<Result<FittedPerceptron, FitError>> {
+    let data = training
+        .features
+        .as_slice()
+        .expect("standard layout is contiguous");
+    let n_features = training.features.ncols();
+    let targets = training.targets.as_slice();
+    let kernel = training.kernel;
     let mut results: Vec<Option<Result<FittedPerceptron, FitError>>> =
         (0..row_sets.len()).map(|_| None).collect();
-    let mut orders: Vec<EpochOrders> = Vec::new();
     let mut lanes = Lanes::new(n_features);
     let mut running: [Option<Running>; LANES] = Default::default();
-    // Whether every `row * n_features + feature` fits an i32 (the SIMD
-    // kernels' gather offsets).
-    let offsets_fit_i32 = i32::try_from(data.len()).is_ok();
-    let kernel = Kernel::pick(n_features, offsets_fit_i32, allowed_kernels());
-    let padded = if kernel == Kernel::Avx512 {
-        padded_rows(data, n_features, targets)
-    } else {
-        Vec::new()
-    };
     // With padded rows each lane reads its own order: the ring stays empty.
-    let direct = !padded.is_empty();
+    let direct = !training.padded.is_empty();
     // Without direct rows, the rows each lane reads, by global step:
     // `ring[(step & mask) * LANES + lane]`. A lane writes a whole epoch ahead
     // when it starts one, so the kernel reads one contiguous vector of row
@@ -245,21 +379,14 @@ pub(crate) fn sgd_interleaved(
                     results[index] = Some(finish_fit(&lanes, lane, 0));
                     continue;
                 }
-                let which = match orders.iter().position(|o| o.len == rows.len()) {
-                    Some(which) => which,
-                    None => {
-                        orders.push(EpochOrders::new(rows.len(), settings.seed));
-                        orders.len() - 1
-                    }
-                };
                 lanes.reset(lane);
-                let positions = orders[which].positions(1);
+                let order = training.epoch_order(settings.seed, rows.len(), 1);
                 if !direct {
-                    ring.fill(lane, rows, positions);
+                    ring.fill(lane, rows, &order);
                 }
                 running[lane] = Some(Running {
                     index,
-                    orders: which,
+                    order,
                     epoch: 1,
                     position: 0,
                     best_loss: f64::INFINITY,
@@ -278,8 +405,8 @@ pub(crate) fn sgd_interleaved(
             break;
         };
         let direct_rows = direct.then(|| DirectRows {
-            padded: &padded,
-            orders: lane_orders(&running, row_sets, &orders),
+            padded: &training.padded,
+            orders: lane_orders(&running, row_sets),
         });
         run_steps(
             settings,
@@ -326,9 +453,9 @@ pub(crate) fn sgd_interleaved(
             fit.epoch += 1;
             fit.position = 0;
             lanes.epoch_loss[lane] = 0.0;
-            let positions = orders[fit.orders].positions(fit.epoch);
+            fit.order = training.epoch_order(settings.seed, rows.len(), fit.epoch);
             if !direct {
-                ring.fill(lane, rows, positions);
+                ring.fill(lane, rows, &fit.order);
             }
         }
     }
@@ -376,7 +503,7 @@ impl Ring {
 /// transposes them into a register per feature, which on Zen 5 costs about
 /// a third of the time of gathering the same values (`sgd_rate`, 8 fits x
 /// 40 epochs: 3.46 ns a step with gathers, 2.31 with plain loads).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 #[repr(C, align(64))]
 struct PaddedRow([f64; 8]);
 

@@ -35,7 +35,8 @@ pub use dataset::{Dataset, DatasetError};
 pub use generator::{ClassificationParams, GeneratorError, make_classification};
 pub use model::{FitError, FittedPerceptron, Penalty, Perceptron};
 pub use model_selection::{
-    CvError, Execution, RepeatedStratifiedKFold, Split, cross_val_score, mean_and_std,
+    CrossValidation, CvError, Execution, RepeatedStratifiedKFold, Split, cross_val_score,
+    mean_and_std,
 };
 pub use search::{AcceptedStep, Hyperparameters, SearchOutcome, TutorialObjective, hill_climb};
 

@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::SeededRng;
+use crate::interleaved::TrainingData;
 
 /// The regularization term, as scikit-learn's `penalty`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +162,12 @@ impl Perceptron {
         self.sgd(data, features.ncols(), labels, rows)
     }
 
-    fn validate(&self, n_rows: usize, labels: &[usize], rows: &[usize]) -> Result<(), FitError> {
+    pub(crate) fn validate(
+        &self,
+        n_rows: usize,
+        labels: &[usize],
+        rows: &[usize],
+    ) -> Result<(), FitError> {
         if n_rows != labels.len() {
             return Err(FitError::LengthMismatch {
                 features: n_rows,
@@ -229,49 +235,13 @@ impl Perceptron {
     /// let fits = model.fit_interleaved(x.view(), &y, &sets);
     /// assert_eq!(fits[1], model.fit_rows(x.view(), &y, sets[1]));
     /// ```
-    #[proflab::profile]
     pub fn fit_interleaved(
         &self,
         features: ArrayView2<'_, f64>,
         labels: &[usize],
         row_sets: &[&[usize]],
     ) -> Vec<Result<FittedPerceptron, FitError>> {
-        let checked: Vec<Result<(), FitError>> = row_sets
-            .iter()
-            .map(|rows| self.validate(features.nrows(), labels, rows))
-            .collect();
-        let valid: Vec<&[usize]> = row_sets
-            .iter()
-            .zip(&checked)
-            .filter(|(_, check)| check.is_ok())
-            .map(|(&rows, _)| rows)
-            .collect();
-        if u32::try_from(features.nrows()).is_err() {
-            // Beyond the lanes' u32 row indices: one fit at a time.
-            return row_sets
-                .iter()
-                .map(|rows| self.fit_rows(features, labels, rows))
-                .collect();
-        }
-        let contiguous = features.as_standard_layout();
-        let data = contiguous
-            .as_slice()
-            .expect("standard layout is contiguous");
-        let mut fitted = crate::interleaved::sgd_interleaved(
-            &self.settings(),
-            data,
-            features.ncols(),
-            &targets(labels),
-            &valid,
-        )
-        .into_iter();
-        checked
-            .into_iter()
-            .map(|check| match check {
-                Ok(()) => fitted.next().expect("one result per valid set"),
-                Err(error) => Err(error),
-            })
-            .collect()
+        TrainingData::new(features, labels).fit_interleaved(self, row_sets)
     }
 
     /// The constants of the SGD loop, derived from the hyperparameters.
@@ -412,7 +382,7 @@ pub(crate) struct SgdSettings {
 }
 
 /// ±1 targets of the class indices, looked up once, not per step.
-fn targets(labels: &[usize]) -> Vec<f64> {
+pub(crate) fn targets(labels: &[usize]) -> Vec<f64> {
     labels
         .iter()
         .map(|&label| if label == 1 { 1.0 } else { -1.0 })

@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use crate::interleaved::TrainingData;
 use crate::{FitError, Perceptron, SeededRng};
 
 /// scikit-learn's `RepeatedStratifiedKFold`: `n_repeats` independent
@@ -187,7 +188,8 @@ pub enum Execution {
 }
 
 /// scikit-learn's `cross_val_score`: fits `model` on each split's training
-/// rows and returns the accuracy on its test rows, in split order.
+/// rows and returns the accuracy on its test rows, in split order. To score
+/// many models on the same data and folds, make a [`CrossValidation`] once.
 ///
 /// # Errors
 /// [`CvError`] when the splits cannot be made or a fold cannot be fitted
@@ -204,7 +206,6 @@ pub enum Execution {
 /// assert_eq!(sequential, score(Execution::Parallel)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[proflab::profile]
 pub fn cross_val_score(
     model: &Perceptron,
     features: ArrayView2<'_, f64>,
@@ -212,43 +213,112 @@ pub fn cross_val_score(
     cv: &RepeatedStratifiedKFold,
     execution: Execution,
 ) -> Result<Vec<f64>, CvError> {
-    let splits = cv.split(labels)?;
-    let contiguous = features.as_standard_layout();
-    let features = contiguous.view();
-    let located = |index: usize, source| CvError::Fit {
-        repeat: index / cv.n_splits,
-        fold: index % cv.n_splits,
-        source,
-    };
-    let score = |(index, split): (usize, &Split)| {
-        fit_and_score(model, features, labels, split).map_err(|source| located(index, source))
-    };
-    // Fits a run of consecutive splits interleaved, then scores each.
-    let interleaved = |(first, share): (usize, &[Split])| {
-        let row_sets: Vec<&[usize]> = share.iter().map(|split| split.train.as_slice()).collect();
-        model
-            .fit_interleaved(features, labels, &row_sets)
-            .into_iter()
-            .zip(share)
-            .enumerate()
-            .map(|(offset, (fitted, split))| {
-                fitted
-                    .map(|fitted| fitted.score_rows(features, labels, &split.test))
-                    .map_err(|source| located(first + offset, source))
-            })
-            .collect::<Vec<_>>()
-    };
-    match execution {
-        Execution::Sequential => splits.iter().enumerate().map(score).collect(),
-        Execution::Interleaved => interleaved((0, &splits)).into_iter().collect(),
-        Execution::Parallel => {
-            let share = splits.len().div_ceil(rayon::current_num_threads()).max(1);
-            let shares: Vec<Vec<Result<f64, CvError>>> = splits
-                .par_chunks(share)
+    CrossValidation::new(features, labels, cv)?.scores(model, execution)
+}
+
+/// One dataset's cross-validation, made once and run for any number of
+/// models: the splits, and the data as the interleaved fits read it, with
+/// the per-epoch shuffles they draw (the same for every model of the same
+/// seed). A search that scores many configurations on the same folds, like
+/// the tutorial's hill climb, saves drawing them again for each.
+///
+/// ```
+/// use proflab_perceptron::*;
+/// let data = make_classification(&ClassificationParams::tutorial())?;
+/// let cv = RepeatedStratifiedKFold { n_splits: 5, n_repeats: 1, seed: 1 };
+/// let folds = CrossValidation::new(data.features.view(), &data.labels, &cv)?;
+/// for eta0 in [1.0, 0.5] {
+///     let model = Perceptron { eta0, ..Perceptron::default() };
+///     let scores = folds.scores(&model, Execution::Interleaved)?;
+///     let once = cross_val_score(&model, data.features.view(), &data.labels, &cv, Execution::Interleaved)?;
+///     assert_eq!(scores, once);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CrossValidation<'a> {
+    cv: RepeatedStratifiedKFold,
+    splits: Vec<Split>,
+    labels: &'a [usize],
+    training: TrainingData<'a>,
+}
+
+impl<'a> CrossValidation<'a> {
+    /// The splits of `labels` by `cv`, over the rows of `features`.
+    ///
+    /// # Errors
+    /// [`CvError`] when the splits cannot be made.
+    pub fn new(
+        features: ArrayView2<'a, f64>,
+        labels: &'a [usize],
+        cv: &RepeatedStratifiedKFold,
+    ) -> Result<Self, CvError> {
+        Ok(Self {
+            cv: *cv,
+            splits: cv.split(labels)?,
+            labels,
+            training: TrainingData::new(features, labels),
+        })
+    }
+
+    /// The scheme the splits were made by.
+    #[must_use]
+    pub fn cv(&self) -> &RepeatedStratifiedKFold {
+        &self.cv
+    }
+
+    /// Fits `model` on each split's training rows and returns the accuracy
+    /// on its test rows, in split order: scikit-learn's `cross_val_score`.
+    ///
+    /// # Errors
+    /// [`CvError::Fit`] for the first fold, in split order, that cannot be
+    /// fitted.
+    pub fn scores(&self, model: &Perceptron, execution: Execution) -> Result<Vec<f64>, CvError> {
+        // Recorded under scikit-learn's name for it.
+        proflab::profile_scope!("cross_val_score");
+        let features = self.training.features();
+        let labels = self.labels;
+        let located = |index: usize, source| CvError::Fit {
+            repeat: index / self.cv.n_splits,
+            fold: index % self.cv.n_splits,
+            source,
+        };
+        let score = |(index, split): (usize, &Split)| {
+            fit_and_score(model, features, labels, split).map_err(|source| located(index, source))
+        };
+        // Fits a run of consecutive splits interleaved, then scores each.
+        let interleaved = |(first, share): (usize, &[Split])| {
+            let row_sets: Vec<&[usize]> =
+                share.iter().map(|split| split.train.as_slice()).collect();
+            self.training
+                .fit_interleaved(model, &row_sets)
+                .into_iter()
+                .zip(share)
                 .enumerate()
-                .map(|(chunk, splits)| interleaved((chunk * share, splits)))
-                .collect();
-            shares.into_iter().flatten().collect()
+                .map(|(offset, (fitted, split))| {
+                    fitted
+                        .map(|fitted| fitted.score_rows(features, labels, &split.test))
+                        .map_err(|source| located(first + offset, source))
+                })
+                .collect::<Vec<_>>()
+        };
+        match execution {
+            Execution::Sequential => self.splits.iter().enumerate().map(score).collect(),
+            Execution::Interleaved => interleaved((0, &self.splits)).into_iter().collect(),
+            Execution::Parallel => {
+                let share = self
+                    .splits
+                    .len()
+                    .div_ceil(rayon::current_num_threads())
+                    .max(1);
+                let shares: Vec<Vec<Result<f64, CvError>>> = self
+                    .splits
+                    .par_chunks(share)
+                    .enumerate()
+                    .map(|(chunk, splits)| interleaved((chunk * share, splits)))
+                    .collect();
+                shares.into_iter().flatten().collect()
+            }
         }
     }
 }

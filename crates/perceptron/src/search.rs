@@ -1,10 +1,12 @@
 //! The tutorial's hill climbing over a perceptron's `eta0` and `alpha`.
 
+use std::sync::OnceLock;
+
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
 use crate::{
-    CvError, Dataset, Execution, Penalty, Perceptron, RepeatedStratifiedKFold, cross_val_score,
+    CrossValidation, CvError, Dataset, Execution, Penalty, Perceptron, RepeatedStratifiedKFold,
     mean_and_std,
 };
 
@@ -129,6 +131,9 @@ pub struct TutorialObjective<'a> {
     /// How the folds' fits run (interleaved on the calling thread unless
     /// changed).
     pub execution: Execution,
+    /// `data`'s cross-validation by `cv`, made by the first evaluation and
+    /// used by every later one made with the same `cv`.
+    folds: OnceLock<CrossValidation<'a>>,
 }
 
 impl<'a> TutorialObjective<'a> {
@@ -145,6 +150,7 @@ impl<'a> TutorialObjective<'a> {
                 ..Perceptron::default()
             },
             execution: Execution::Interleaved,
+            folds: OnceLock::new(),
         }
     }
 
@@ -158,13 +164,18 @@ impl<'a> TutorialObjective<'a> {
             alpha: config.alpha,
             ..self.model.clone()
         };
-        cross_val_score(
-            &model,
-            self.data.features.view(),
-            &self.data.labels,
-            &self.cv,
-            self.execution,
-        )
+        match self.folds.get() {
+            Some(folds) if *folds.cv() == self.cv => folds.scores(&model, self.execution),
+            _ => {
+                let folds =
+                    CrossValidation::new(self.data.features.view(), &self.data.labels, &self.cv)?;
+                let scores = folds.scores(&model, self.execution);
+                // Kept only if none is yet: after `cv` changes, each
+                // evaluation makes its own.
+                let _ = self.folds.set(folds);
+                scores
+            }
+        }
     }
 
     /// The mean cross-validation accuracy of one configuration.

@@ -4,8 +4,8 @@
 //! and learning rates (including ones that fold the scale and that diverge).
 
 use proflab_perceptron::{
-    ClassificationParams, CvError, Dataset, Execution, FitError, FittedPerceptron, Penalty,
-    Perceptron, RepeatedStratifiedKFold, cross_val_score, make_classification,
+    ClassificationParams, CrossValidation, CvError, Dataset, Execution, FitError, FittedPerceptron,
+    Penalty, Perceptron, RepeatedStratifiedKFold, cross_val_score, make_classification,
 };
 
 fn tutorial(seed: u64) -> Dataset {
@@ -142,6 +142,52 @@ fn every_score_is_bit_identical_on_both_datasets_and_several_seeds() {
                     reference
                 );
             }
+        }
+    }
+}
+
+/// A search scores many models on one `CrossValidation`, whose shuffles
+/// were drawn by the models before: each must still score bit for bit as
+/// the reference does, whatever came before it (other seeds, longer or
+/// shorter fits, training sets of other lengths, other threads).
+#[test]
+fn one_cross_validation_scores_every_model_as_the_reference_does() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("a pool");
+    let uneven = RepeatedStratifiedKFold {
+        n_splits: 7,
+        n_repeats: 2,
+        seed: 5,
+    };
+    for (data, cv) in [
+        (tutorial(1), RepeatedStratifiedKFold::tutorial()),
+        (tutorial(2), uneven),
+        (seven_features(2), uneven),
+        (wide(3), RepeatedStratifiedKFold::tutorial()),
+    ] {
+        let folds = CrossValidation::new(data.features.view(), &data.labels, &cv).expect("splits");
+        let models = models();
+        // Forwards, then backwards: each model meets shuffles drawn by others.
+        for model in models.iter().chain(models.iter().rev()) {
+            let reference = score_bits(&cross_val_score(
+                &model.clone(),
+                data.features.view(),
+                &data.labels,
+                &cv,
+                Execution::Sequential,
+            ));
+            assert_eq!(
+                score_bits(&folds.scores(model, Execution::Interleaved)),
+                reference,
+                "{model:?}"
+            );
+            assert_eq!(
+                score_bits(&pool.install(|| folds.scores(model, Execution::Parallel))),
+                reference,
+                "{model:?}"
+            );
         }
     }
 }
