@@ -34,7 +34,8 @@
 //! and loads and gathers whose indices were checked when the fits were
 //! validated. Each is tested against the reference on a CPU that has it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use multiversion::multiversion;
 use ndarray::{ArrayView2, CowArray, Ix2};
@@ -94,10 +95,16 @@ impl EpochOrders {
     }
 }
 
-/// A dataset in the layouts the interleaved fits read, and the epoch
-/// shuffles they have drawn on it. Neither depends on a model's
-/// hyperparameters, so a search builds it once and fits every
-/// configuration on it ([`crate::CrossValidation`]).
+/// At most this many row indices of epochs in order are kept for later
+/// fits (4 bytes each, 32 MiB): the tutorial's search needs about a
+/// million. Epochs beyond it are written out for each fit that needs them.
+const KEPT_EPOCH_ROWS: usize = 1 << 23;
+
+/// A dataset and training sets in the layouts the interleaved fits read,
+/// and what those fits have drawn on them: the epoch shuffles, and each
+/// training set's epochs in order. None of it depends on a model's
+/// hyperparameters other than the seed, so a search builds it once and fits
+/// every configuration on it ([`crate::CrossValidation`]).
 pub(crate) struct TrainingData<'a> {
     features: CowArray<'a, f64, Ix2>,
     labels: &'a [usize],
@@ -105,7 +112,22 @@ pub(crate) struct TrainingData<'a> {
     kernel: Kernel,
     /// The rows for the AVX-512 kernel, else empty.
     padded: Vec<PaddedRow>,
+    row_sets: Vec<Vec<usize>>,
     shuffles: Mutex<Vec<EpochOrders>>,
+    epochs: Mutex<EpochsInOrder>,
+}
+
+/// One training set's rows in the order of epochs 1, 2, … by one seed (a
+/// fit asks for them in that order).
+type SeedEpochs = (u64, Vec<Arc<[u32]>>);
+
+/// Training sets' rows in each epoch's order, by set, then by seed.
+#[derive(Clone, Default)]
+struct EpochsInOrder {
+    by_set: Vec<Vec<SeedEpochs>>,
+    /// Row indices held, at most `limit` ([`KEPT_EPOCH_ROWS`]).
+    held: usize,
+    limit: usize,
 }
 
 impl Clone for TrainingData<'_> {
@@ -116,7 +138,9 @@ impl Clone for TrainingData<'_> {
             targets: self.targets.clone(),
             kernel: self.kernel,
             padded: self.padded.clone(),
+            row_sets: self.row_sets.clone(),
             shuffles: Mutex::new(self.lock_shuffles().clone()),
+            epochs: Mutex::new(self.lock_epochs().clone()),
         }
     }
 }
@@ -131,8 +155,13 @@ impl std::fmt::Debug for TrainingData<'_> {
 }
 
 impl<'a> TrainingData<'a> {
-    /// `features` (any layout) and the class indices of its rows.
-    pub(crate) fn new(features: ArrayView2<'a, f64>, labels: &'a [usize]) -> Self {
+    /// `features` (any layout), the class indices of its rows, and the
+    /// training sets fits will be asked for (rows of `features`).
+    pub(crate) fn new(
+        features: ArrayView2<'a, f64>,
+        labels: &'a [usize],
+        row_sets: Vec<Vec<usize>>,
+    ) -> Self {
         let features: CowArray<'a, f64, Ix2> = if features.is_standard_layout() {
             features.into()
         } else {
@@ -163,6 +192,12 @@ impl<'a> TrainingData<'a> {
             kernel,
             padded,
             shuffles: Mutex::new(Vec::new()),
+            epochs: Mutex::new(EpochsInOrder {
+                by_set: vec![Vec::new(); row_sets.len()],
+                held: 0,
+                limit: KEPT_EPOCH_ROWS,
+            }),
+            row_sets,
         }
     }
 
@@ -171,9 +206,50 @@ impl<'a> TrainingData<'a> {
         self.features.view()
     }
 
-    fn lock_shuffles(&self) -> std::sync::MutexGuard<'_, Vec<EpochOrders>> {
-        // A panic while drawing leaves at worst a shorter list, still valid.
+    // A panic while drawing leaves at worst a shorter list, still valid.
+    fn lock_shuffles(&self) -> MutexGuard<'_, Vec<EpochOrders>> {
         self.shuffles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_epochs(&self) -> MutexGuard<'_, EpochsInOrder> {
+        self.epochs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Training set `set`'s rows in the order the reference visits them in
+    /// epoch `epoch` by `seed`; the caller checked that row indices fit u32.
+    fn epoch_rows(&self, set: usize, seed: u64, epoch: usize) -> Arc<[u32]> {
+        let kept = |epochs: &EpochsInOrder| {
+            let (_, kept) = epochs.by_set[set].iter().find(|(s, _)| *s == seed)?;
+            kept.get(epoch - 1).cloned()
+        };
+        if let Some(rows) = kept(&self.lock_epochs()) {
+            return rows;
+        }
+        let set_rows = &self.row_sets[set];
+        let rows: Arc<[u32]> = self
+            .epoch_order(seed, set_rows.len(), epoch)
+            .iter()
+            .map(|&position| set_rows[position] as u32)
+            .collect();
+        let mut epochs = self.lock_epochs();
+        if epochs.held + rows.len() > epochs.limit {
+            return rows;
+        }
+        let of_set = &mut epochs.by_set[set];
+        let which = match of_set.iter().position(|(s, _)| *s == seed) {
+            Some(which) => which,
+            None => {
+                of_set.push((seed, Vec::new()));
+                of_set.len() - 1
+            }
+        };
+        let kept = &mut of_set[which].1;
+        // Another thread may have kept it meanwhile.
+        if kept.len() == epoch - 1 {
+            kept.push(Arc::clone(&rows));
+            epochs.held += rows.len();
+        }
+        rows
     }
 
     /// The permutation of `len` positions after epoch `epoch` by `seed`.
@@ -189,9 +265,9 @@ impl<'a> TrainingData<'a> {
         shuffles[which].positions(epoch)
     }
 
-    /// Trains one perceptron per entry of `row_sets`, as
+    /// Trains one perceptron on each training set of `sets`, as
     /// [`Perceptron::fit_rows`] would and with bit-for-bit the same result,
-    /// [`LANES`] fits at a time. Results are in `row_sets` order.
+    /// [`LANES`] fits at a time. Results are in `sets` order.
     ///
     /// # Panics
     /// If a row index is out of bounds.
@@ -199,9 +275,10 @@ impl<'a> TrainingData<'a> {
     pub(crate) fn fit_interleaved(
         &self,
         model: &Perceptron,
-        row_sets: &[&[usize]],
+        sets: Range<usize>,
     ) -> Vec<Result<FittedPerceptron, FitError>> {
         let features = self.features();
+        let row_sets = &self.row_sets[sets.clone()];
         let checked: Vec<Result<(), FitError>> = row_sets
             .iter()
             .map(|rows| model.validate(features.nrows(), self.labels, rows))
@@ -213,11 +290,10 @@ impl<'a> TrainingData<'a> {
                 .map(|rows| model.fit_rows(features, self.labels, rows))
                 .collect();
         }
-        let valid: Vec<&[usize]> = row_sets
-            .iter()
+        let valid: Vec<usize> = sets
             .zip(&checked)
             .filter(|(_, check)| check.is_ok())
-            .map(|(&rows, _)| rows)
+            .map(|(set, _)| set)
             .collect();
         let mut fitted = sgd_interleaved(&model.settings(), self, &valid).into_iter();
         checked
@@ -230,35 +306,24 @@ impl<'a> TrainingData<'a> {
     }
 }
 
-/// The rows one lane reads over a run of the kernel: `rows[order[k]]` at
-/// its `k`-th step.
-#[derive(Clone, Copy)]
-struct LaneOrder<'a> {
-    rows: &'a [usize],
-    order: &'a [usize],
-}
-
-/// Each lane's own order, read as the steps go, and its rows loaded whole
-/// from `padded`: how the AVX-512 kernel finds the samples of rows of up to
+/// Each lane's own rows, read as the steps go, and loaded whole from
+/// `padded`: how the AVX-512 kernel finds the samples of rows of up to
 /// [`PADDED_FEATURES`] features, in place of the ring. Filling the ring
 /// (one strided store per lane and step) cost 10 to 15% of that kernel's
-/// time (`sgd_rate`); two more loads per lane and step cost less in a
-/// kernel that waits on its chain of dependent operations.
+/// time (`sgd_rate`); each lane's epoch written out in order once
+/// ([`Running::rows_in_order`], contiguous) and read with one load per step
+/// costs less, and less than looking up `rows[order[k]]` every step.
 struct DirectRows<'a> {
     padded: &'a [PaddedRow],
-    orders: [LaneOrder<'a>; LANES],
+    rows: [&'a [u32]; LANES],
 }
 
-/// Each lane's [`LaneOrder`] from its current position; idle lanes take a
-/// running lane's (their results are never read).
-fn lane_orders<'a>(
-    running: &'a [Option<Running>; LANES],
-    row_sets: &[&'a [usize]],
-) -> [LaneOrder<'a>; LANES] {
-    let order = |fit: &'a Running| LaneOrder {
-        rows: row_sets[fit.index],
-        order: &fit.order[fit.position..],
-    };
+/// Each lane's rows from its current position; idle lanes take a running
+/// lane's (their results are never read).
+fn lane_rows(running: &[Option<Running>; LANES]) -> [&[u32]; LANES] {
+    fn order(fit: &Running) -> &[u32] {
+        &fit.rows_in_order[fit.position..]
+    }
     let first = running
         .iter()
         .flatten()
@@ -274,8 +339,8 @@ struct Running {
     /// Index of the fit in the caller's list.
     index: usize,
     epoch: usize,
-    /// This epoch's permutation of the fit's rows.
-    order: Arc<[usize]>,
+    /// This epoch's rows, in the order the reference visits them.
+    rows_in_order: Arc<[u32]>,
     /// Steps done in this epoch.
     position: usize,
     best_loss: f64,
@@ -320,10 +385,10 @@ impl Lanes {
     }
 }
 
-/// Trains one perceptron per entry of `row_sets` (each already validated,
-/// every row index below `u32::MAX`) on `training`,
+/// Trains one perceptron on each of `training`'s sets numbered in `sets`
+/// (each already validated, every row index below `u32::MAX`),
 /// with the settings of the reference's `sgd`, [`LANES`] fits at a time.
-/// Results are in `row_sets` order.
+/// Results are in `sets` order.
 #[allow(
     clippy::needless_range_loop,
     reason = "a lane number indexes the lanes' state and their bookkeeping alike"
@@ -331,8 +396,9 @@ impl Lanes {
 fn sgd_interleaved(
     settings: &SgdSettings,
     training: &TrainingData<'_>,
-    row_sets: &[&[usize]],
+    sets: &[usize],
 ) -> Vec<Result<FittedPerceptron, FitError>> {
+    let row_sets: Vec<&[usize]> = sets.iter().map(|&set| &*training.row_sets[set]).collect();
     let data = training
         .features
         .as_slice()
@@ -380,13 +446,13 @@ fn sgd_interleaved(
                     continue;
                 }
                 lanes.reset(lane);
-                let order = training.epoch_order(settings.seed, rows.len(), 1);
+                let rows_in_order = training.epoch_rows(sets[index], settings.seed, 1);
                 if !direct {
-                    ring.fill(lane, rows, &order);
+                    ring.fill(lane, &rows_in_order);
                 }
                 running[lane] = Some(Running {
                     index,
-                    order,
+                    rows_in_order,
                     epoch: 1,
                     position: 0,
                     best_loss: f64::INFINITY,
@@ -406,7 +472,7 @@ fn sgd_interleaved(
         };
         let direct_rows = direct.then(|| DirectRows {
             padded: &training.padded,
-            orders: lane_orders(&running, row_sets),
+            rows: lane_rows(&running),
         });
         run_steps(
             settings,
@@ -453,9 +519,9 @@ fn sgd_interleaved(
             fit.epoch += 1;
             fit.position = 0;
             lanes.epoch_loss[lane] = 0.0;
-            fit.order = training.epoch_order(settings.seed, rows.len(), fit.epoch);
+            fit.rows_in_order = training.epoch_rows(sets[fit.index], settings.seed, fit.epoch);
             if !direct {
-                ring.fill(lane, rows, &fit.order);
+                ring.fill(lane, &fit.rows_in_order);
             }
         }
     }
@@ -475,16 +541,14 @@ struct Ring {
 }
 
 impl Ring {
-    /// Lane `lane`'s next epoch, from step `now` on: `rows` in the order of
-    /// `positions`.
-    fn fill(&mut self, lane: usize, rows: &[usize], positions: &[usize]) {
+    /// Lane `lane`'s next epoch, `rows` in order, from step `now` on.
+    fn fill(&mut self, lane: usize, rows: &[u32]) {
         // From `now` to the end of the ring, then from its start.
         let start = self.now & self.mask;
-        let (head, tail) = positions.split_at(positions.len().min(self.mask + 1 - start));
-        let write = |ring: &mut [u32], positions: &[usize]| {
-            for (slot, &position) in ring.chunks_exact_mut(LANES).zip(positions) {
-                // The caller checked that row indices fit u32.
-                slot[lane] = rows[position] as u32;
+        let (head, tail) = rows.split_at(rows.len().min(self.mask + 1 - start));
+        let write = |ring: &mut [u32], rows: &[u32]| {
+            for (slot, &row) in ring.chunks_exact_mut(LANES).zip(rows) {
+                slot[lane] = row;
             }
         };
         write(&mut self.rows[start * LANES..], head);
@@ -762,14 +826,14 @@ mod avx512 {
         __m512d, _CMP_GT_OQ, _CMP_LE_OQ, _CMP_LT_OQ, _mm256_loadu_si256, _mm256_mullo_epi32,
         _mm256_set1_epi32, _mm512_add_pd, _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_i32gather_pd,
         _mm512_load_pd, _mm512_loadu_pd, _mm512_mask_add_pd, _mm512_mask_mov_pd,
-        _mm512_mask_sub_pd, _mm512_max_pd, _mm512_min_pd, _mm512_mul_pd, _mm512_set1_pd,
-        _mm512_setzero_pd, _mm512_shuffle_f64x2, _mm512_storeu_pd, _mm512_sub_pd,
+        _mm512_mask_mul_pd, _mm512_mask_sub_pd, _mm512_max_pd, _mm512_min_pd, _mm512_mul_pd,
+        _mm512_set1_pd, _mm512_setzero_pd, _mm512_shuffle_f64x2, _mm512_storeu_pd, _mm512_sub_pd,
         _mm512_unpackhi_pd, _mm512_unpacklo_pd,
     };
 
     use super::{
-        DirectRows, LANES, LaneOrder, Lanes, MIN_SCALE, PADDED_FEATURES, Ring, SgdSettings,
-        fold_scales, sum_start,
+        DirectRows, LANES, Lanes, MIN_SCALE, PADDED_FEATURES, Ring, SgdSettings, fold_scales,
+        sum_start,
     };
 
     /// f64 lanes in one register.
@@ -1027,17 +1091,15 @@ mod avx512 {
             let mut y = [positive_zero; GROUPS];
             let mut x = [[positive_zero; NF]; GROUPS];
             for g in 0..GROUPS {
-                if let (true, Some(DirectRows { padded, orders })) = (NF <= PADDED_FEATURES, direct)
-                {
+                if let (true, Some(DirectRows { padded, rows })) = (NF <= PADDED_FEATURES, direct) {
                     let k = step_index - ring.now;
                     let columns = transpose(std::array::from_fn(|lane| {
-                        let LaneOrder { rows, order } = orders[g * WIDTH + lane];
-                        // SAFETY: `order` has more than `k` positions, each
-                        // below `rows.len()` (a permutation of them), and
-                        // every row is below the row count, so `padded` has
-                        // it; a PaddedRow is eight f64, 64-byte aligned.
+                        // SAFETY: each lane's rows have more than `k`
+                        // entries, every one below the row count, so
+                        // `padded` has it; a PaddedRow is eight f64,
+                        // 64-byte aligned.
                         unsafe {
-                            let row = *rows.get_unchecked(*order.get_unchecked(k));
+                            let row = *rows[g * WIDTH + lane].get_unchecked(k) as usize;
                             _mm512_load_pd(padded.get_unchecked(row).0.as_ptr())
                         }
                     }));
@@ -1073,20 +1135,15 @@ mod avx512 {
                 );
                 if settings.decays {
                     scale[g] = _mm512_mul_pd(scale[g], decay);
-                    if _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale) != 0 {
-                        store(&mut lanes.scale, g, scale[g]);
+                    let low = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(scale[g], min_scale);
+                    if low != 0 {
+                        // The reference's `fold_scale`, in the lanes whose
+                        // scale fell too low, without leaving the registers.
                         for j in 0..NF {
-                            store(&mut lanes.weights[j], g, weights[g][j]);
+                            weights[g][j] =
+                                _mm512_mask_mul_pd(weights[g][j], low, weights[g][j], scale[g]);
                         }
-                        fold_scales(
-                            &mut lanes.weights,
-                            &mut lanes.scale,
-                            g * WIDTH..(g + 1) * WIDTH,
-                        );
-                        scale[g] = load(&lanes.scale, g);
-                        for j in 0..NF {
-                            weights[g][j] = load(&lanes.weights[j], g);
-                        }
+                        scale[g] = _mm512_mask_mov_pd(scale[g], low, one);
                     }
                 }
                 wrong[g] = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(margin, positive_zero);
@@ -1443,6 +1500,42 @@ mod tests {
         // Elsewhere the portable kernel is the only one.
         #[cfg(not(target_arch = "x86_64"))]
         check_against_reference(&data, &sets);
+    }
+
+    /// Past the limit of kept epochs, fits write out their own and give the
+    /// same bits.
+    #[test]
+    fn fits_beyond_the_kept_epochs_match_the_reference() {
+        let data = crate::make_classification(&ClassificationParams::tutorial()).expect("valid");
+        let splits = RepeatedStratifiedKFold::tutorial()
+            .split(&data.labels)
+            .expect("splits");
+        let sets: Vec<Vec<usize>> = splits.iter().map(|s| s.train.clone()).collect();
+        let training = TrainingData::new(data.features.view(), &data.labels, sets.clone());
+        // Room for five epochs of 900 rows.
+        training.lock_epochs().limit = 5 * 900;
+        let model = Perceptron {
+            penalty: Penalty::ElasticNet,
+            alpha: 0.0001,
+            ..Perceptron::default()
+        };
+        for _ in 0..2 {
+            let fits = training.fit_interleaved(&model, 0..sets.len());
+            for (rows, fit) in sets.iter().zip(&fits) {
+                let reference = model.fit_rows(data.features.view(), &data.labels, rows);
+                // Debug prints each f64 exactly, signed zeros included.
+                assert_eq!(format!("{fit:?}"), format!("{reference:?}"));
+            }
+        }
+        let epochs = training.lock_epochs();
+        assert_eq!(epochs.held, 5 * 900);
+        assert!(
+            epochs
+                .by_set
+                .iter()
+                .flatten()
+                .all(|(_, kept)| kept.len() <= 5)
+        );
     }
 
     fn check_against_reference(data: &crate::Dataset, sets: &[&[usize]]) {

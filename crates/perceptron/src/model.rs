@@ -241,7 +241,8 @@ impl Perceptron {
         labels: &[usize],
         row_sets: &[&[usize]],
     ) -> Vec<Result<FittedPerceptron, FitError>> {
-        TrainingData::new(features, labels).fit_interleaved(self, row_sets)
+        let owned = row_sets.iter().map(|rows| rows.to_vec()).collect();
+        TrainingData::new(features, labels, owned).fit_interleaved(self, 0..row_sets.len())
     }
 
     /// The constants of the SGD loop, derived from the hyperparameters.

@@ -253,11 +253,13 @@ impl<'a> CrossValidation<'a> {
         labels: &'a [usize],
         cv: &RepeatedStratifiedKFold,
     ) -> Result<Self, CvError> {
+        let splits = cv.split(labels)?;
+        let training_sets = splits.iter().map(|split| split.train.clone()).collect();
         Ok(Self {
             cv: *cv,
-            splits: cv.split(labels)?,
+            splits,
             labels,
-            training: TrainingData::new(features, labels),
+            training: TrainingData::new(features, labels, training_sets),
         })
     }
 
@@ -288,10 +290,8 @@ impl<'a> CrossValidation<'a> {
         };
         // Fits a run of consecutive splits interleaved, then scores each.
         let interleaved = |(first, share): (usize, &[Split])| {
-            let row_sets: Vec<&[usize]> =
-                share.iter().map(|split| split.train.as_slice()).collect();
             self.training
-                .fit_interleaved(model, &row_sets)
+                .fit_interleaved(model, first..first + share.len())
                 .into_iter()
                 .zip(share)
                 .enumerate()
