@@ -34,7 +34,9 @@
 //! and loads and gathers whose indices were checked when the fits were
 //! validated. Each is tested against the reference on a CPU that has it.
 
+use std::cmp::Reverse;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use multiversion::multiversion;
@@ -42,7 +44,7 @@ use ndarray::{ArrayView2, CowArray, Ix2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use crate::model::{MIN_SCALE, SgdSettings, targets};
+use crate::model::{MIN_SCALE, SgdSettings, targets, validate_training_set};
 use crate::{FitError, FittedPerceptron, Perceptron, SeededRng};
 
 /// Fits advanced together: eight f64 lanes fill one AVX-512 register. With
@@ -113,6 +115,12 @@ pub(crate) struct TrainingData<'a> {
     /// The rows for the AVX-512 kernel, else empty.
     padded: Vec<PaddedRow>,
     row_sets: Vec<Vec<usize>>,
+    /// Each training set's checks that no hyperparameter changes.
+    set_checks: Vec<Result<(), FitError>>,
+    /// Epochs the fits on each set have run so far, summed: fits start
+    /// longest-first by it, so fewer lanes idle at the end of a call (the
+    /// order changes no result).
+    epochs_run: Vec<AtomicUsize>,
     shuffles: Mutex<Vec<EpochOrders>>,
     epochs: Mutex<EpochsInOrder>,
 }
@@ -139,6 +147,12 @@ impl Clone for TrainingData<'_> {
             kernel: self.kernel,
             padded: self.padded.clone(),
             row_sets: self.row_sets.clone(),
+            set_checks: self.set_checks.clone(),
+            epochs_run: self
+                .epochs_run
+                .iter()
+                .map(|epochs| AtomicUsize::new(epochs.load(Ordering::Relaxed)))
+                .collect(),
             shuffles: Mutex::new(self.lock_shuffles().clone()),
             epochs: Mutex::new(self.lock_epochs().clone()),
         }
@@ -167,7 +181,7 @@ impl<'a> TrainingData<'a> {
         } else {
             features.as_standard_layout().into_owned().into()
         };
-        let n_features = features.ncols();
+        let (n_rows, n_features) = features.dim();
         let data = features.as_slice().expect("standard layout is contiguous");
         // Whether every `row * n_features + feature` fits an i32 (the SIMD
         // kernels' gather offsets).
@@ -197,6 +211,11 @@ impl<'a> TrainingData<'a> {
                 held: 0,
                 limit: KEPT_EPOCH_ROWS,
             }),
+            epochs_run: row_sets.iter().map(|_| AtomicUsize::new(0)).collect(),
+            set_checks: row_sets
+                .iter()
+                .map(|rows| validate_training_set(n_rows, labels, rows))
+                .collect(),
             row_sets,
         }
     }
@@ -279,9 +298,13 @@ impl<'a> TrainingData<'a> {
     ) -> Vec<Result<FittedPerceptron, FitError>> {
         let features = self.features();
         let row_sets = &self.row_sets[sets.clone()];
-        let checked: Vec<Result<(), FitError>> = row_sets
+        let checked: Vec<Result<(), FitError>> = self.set_checks[sets.clone()]
             .iter()
-            .map(|rows| model.validate(features.nrows(), self.labels, rows))
+            .map(|check| {
+                check
+                    .clone()
+                    .and_then(|()| model.validate_hyperparameters())
+            })
             .collect();
         if u32::try_from(features.nrows()).is_err() {
             // Beyond the lanes' u32 row indices: one fit at a time.
@@ -427,7 +450,11 @@ fn sgd_interleaved(
         mask: ring_len - 1,
         now: 0,
     };
-    let mut waiting = 0..row_sets.len();
+    // Longest-first by the epochs earlier fits on the same sets ran (a
+    // stable sort: in order the first time).
+    let mut waiting: Vec<usize> = (0..sets.len()).collect();
+    waiting.sort_by_key(|&index| Reverse(training.epochs_run[sets[index]].load(Ordering::Relaxed)));
+    let mut waiting = waiting.into_iter();
 
     loop {
         for lane in 0..LANES {
@@ -513,6 +540,7 @@ fn sgd_interleaved(
             };
             if let Some(outcome) = outcome {
                 results[fit.index] = Some(outcome);
+                training.epochs_run[sets[fit.index]].fetch_add(fit.epoch, Ordering::Relaxed);
                 running[lane] = None;
                 continue;
             }

@@ -162,27 +162,13 @@ impl Perceptron {
         self.sgd(data, features.ncols(), labels, rows)
     }
 
-    pub(crate) fn validate(
-        &self,
-        n_rows: usize,
-        labels: &[usize],
-        rows: &[usize],
-    ) -> Result<(), FitError> {
-        if n_rows != labels.len() {
-            return Err(FitError::LengthMismatch {
-                features: n_rows,
-                labels: labels.len(),
-            });
-        }
-        let Some(&first) = rows.first() else {
-            return Err(FitError::NoSamples);
-        };
-        if let Some(&bad) = labels.iter().find(|&&label| label > 1) {
-            return Err(FitError::BadLabel(bad));
-        }
-        if rows.iter().all(|&row| labels[row] == labels[first]) {
-            return Err(FitError::OneClass(labels[first]));
-        }
+    fn validate(&self, n_rows: usize, labels: &[usize], rows: &[usize]) -> Result<(), FitError> {
+        validate_training_set(n_rows, labels, rows)?;
+        self.validate_hyperparameters()
+    }
+
+    /// Whether the hyperparameters are in range.
+    pub(crate) fn validate_hyperparameters(&self) -> Result<(), FitError> {
         let checks = [
             (
                 "eta0",
@@ -357,6 +343,34 @@ impl Perceptron {
             n_iter,
         })
     }
+}
+
+/// Whether `rows` of a dataset of `n_rows` rows and class indices `labels`
+/// can be trained on, whatever the hyperparameters.
+///
+/// # Panics
+/// If a row index is out of bounds.
+pub(crate) fn validate_training_set(
+    n_rows: usize,
+    labels: &[usize],
+    rows: &[usize],
+) -> Result<(), FitError> {
+    if n_rows != labels.len() {
+        return Err(FitError::LengthMismatch {
+            features: n_rows,
+            labels: labels.len(),
+        });
+    }
+    let Some(&first) = rows.first() else {
+        return Err(FitError::NoSamples);
+    };
+    if let Some(&bad) = labels.iter().find(|&&label| label > 1) {
+        return Err(FitError::BadLabel(bad));
+    }
+    if rows.iter().all(|&row| labels[row] == labels[first]) {
+        return Err(FitError::OneClass(labels[first]));
+    }
+    Ok(())
 }
 
 /// Below this the scale is folded back into the weights, as scikit-learn
