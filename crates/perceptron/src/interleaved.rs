@@ -34,6 +34,7 @@
 //! and loads and gathers whose indices were checked when the fits were
 //! validated. Each is tested against the reference on a CPU that has it.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,8 +100,8 @@ impl EpochOrders {
 
 /// At most this many row indices of epochs in order are kept for later
 /// fits (4 bytes each, 32 MiB): the tutorial's search needs about a
-/// million. Epochs beyond it are written out for each fit that needs them.
-const KEPT_EPOCH_ROWS: usize = 1 << 23;
+/// million. Lanes in epochs beyond it look their rows up every step.
+pub(crate) const KEPT_EPOCH_ROWS: usize = 1 << 23;
 
 /// A dataset and training sets in the layouts the interleaved fits read,
 /// and what those fits have drawn on them: the epoch shuffles, and each
@@ -114,28 +115,30 @@ pub(crate) struct TrainingData<'a> {
     kernel: Kernel,
     /// The rows for the AVX-512 kernel, else empty.
     padded: Vec<PaddedRow>,
-    row_sets: Vec<Vec<usize>>,
+    row_sets: Vec<Cow<'a, [usize]>>,
     /// Each training set's checks that no hyperparameter changes.
     set_checks: Vec<Result<(), FitError>>,
     /// Epochs the fits on each set have run so far, summed: fits start
     /// longest-first by it, so fewer lanes idle at the end of a call (the
     /// order changes no result).
     epochs_run: Vec<AtomicUsize>,
-    shuffles: Mutex<Vec<EpochOrders>>,
-    epochs: Mutex<EpochsInOrder>,
+    draws: Mutex<Draws>,
+    /// The most row indices `draws` keeps in epoch order.
+    kept_epoch_rows: usize,
 }
 
 /// One training set's rows in the order of epochs 1, 2, … by one seed (a
 /// fit asks for them in that order).
 type SeedEpochs = (u64, Vec<Arc<[u32]>>);
 
-/// Training sets' rows in each epoch's order, by set, then by seed.
+/// What the fits have drawn, for later fits: the epoch shuffles, and the
+/// training sets' rows in each epoch's order (by set, then by seed).
 #[derive(Clone, Default)]
-struct EpochsInOrder {
+struct Draws {
+    shuffles: Vec<EpochOrders>,
     by_set: Vec<Vec<SeedEpochs>>,
-    /// Row indices held, at most `limit` ([`KEPT_EPOCH_ROWS`]).
+    /// Row indices held in `by_set`.
     held: usize,
-    limit: usize,
 }
 
 impl Clone for TrainingData<'_> {
@@ -153,8 +156,8 @@ impl Clone for TrainingData<'_> {
                 .iter()
                 .map(|epochs| AtomicUsize::new(epochs.load(Ordering::Relaxed)))
                 .collect(),
-            shuffles: Mutex::new(self.lock_shuffles().clone()),
-            epochs: Mutex::new(self.lock_epochs().clone()),
+            draws: Mutex::new(self.lock_draws().clone()),
+            kept_epoch_rows: self.kept_epoch_rows,
         }
     }
 }
@@ -170,11 +173,14 @@ impl std::fmt::Debug for TrainingData<'_> {
 
 impl<'a> TrainingData<'a> {
     /// `features` (any layout), the class indices of its rows, and the
-    /// training sets fits will be asked for (rows of `features`).
+    /// training sets fits will be asked for (rows of `features`); each set's
+    /// epochs are kept in order, up to `kept_epoch_rows` row indices in all
+    /// (worth it only for sets fitted again, by other models).
     pub(crate) fn new(
         features: ArrayView2<'a, f64>,
         labels: &'a [usize],
-        row_sets: Vec<Vec<usize>>,
+        row_sets: Vec<Cow<'a, [usize]>>,
+        kept_epoch_rows: usize,
     ) -> Self {
         let features: CowArray<'a, f64, Ix2> = if features.is_standard_layout() {
             features.into()
@@ -205,12 +211,12 @@ impl<'a> TrainingData<'a> {
             targets,
             kernel,
             padded,
-            shuffles: Mutex::new(Vec::new()),
-            epochs: Mutex::new(EpochsInOrder {
+            draws: Mutex::new(Draws {
+                shuffles: Vec::new(),
                 by_set: vec![Vec::new(); row_sets.len()],
                 held: 0,
-                limit: KEPT_EPOCH_ROWS,
             }),
+            kept_epoch_rows,
             epochs_run: row_sets.iter().map(|_| AtomicUsize::new(0)).collect(),
             set_checks: row_sets
                 .iter()
@@ -225,63 +231,58 @@ impl<'a> TrainingData<'a> {
         self.features.view()
     }
 
-    // A panic while drawing leaves at worst a shorter list, still valid.
-    fn lock_shuffles(&self) -> MutexGuard<'_, Vec<EpochOrders>> {
-        self.shuffles.lock().unwrap_or_else(PoisonError::into_inner)
+    // A panic while drawing leaves at worst shorter lists, still valid.
+    fn lock_draws(&self) -> MutexGuard<'_, Draws> {
+        self.draws.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock_epochs(&self) -> MutexGuard<'_, EpochsInOrder> {
-        self.epochs.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Training set `set`'s rows in the order the reference visits them in
-    /// epoch `epoch` by `seed`; the caller checked that row indices fit u32.
-    fn epoch_rows(&self, set: usize, seed: u64, epoch: usize) -> Arc<[u32]> {
-        let kept = |epochs: &EpochsInOrder| {
-            let (_, kept) = epochs.by_set[set].iter().find(|(s, _)| *s == seed)?;
-            kept.get(epoch - 1).cloned()
-        };
-        if let Some(rows) = kept(&self.lock_epochs()) {
-            return rows;
-        }
+    /// Training set `set`'s rows in epoch `epoch` by `seed`: in the order
+    /// the reference visits them when this keeps epochs in order (kept for
+    /// later fits until [`TrainingData::kept_epoch_rows`] are), else as the
+    /// epoch's permutation of the set's positions. The caller checked that
+    /// row indices fit u32.
+    fn epoch_rows(&self, set: usize, seed: u64, epoch: usize) -> EpochRows {
         let set_rows = &self.row_sets[set];
-        let rows: Arc<[u32]> = self
-            .epoch_order(seed, set_rows.len(), epoch)
+        let mut draws = self.lock_draws();
+        let kept_epoch_rows = self.kept_epoch_rows;
+        let of_seed = match draws.by_set[set].iter().position(|(s, _)| *s == seed) {
+            Some(which) => which,
+            None => {
+                draws.by_set[set].push((seed, Vec::new()));
+                draws.by_set[set].len() - 1
+            }
+        };
+        if let Some(rows) = draws.by_set[set][of_seed].1.get(epoch - 1) {
+            return EpochRows::InOrder(Arc::clone(rows));
+        }
+        let shuffles = match draws
+            .shuffles
+            .iter()
+            .position(|o| o.seed == seed && o.len == set_rows.len())
+        {
+            Some(which) => which,
+            None => {
+                draws.shuffles.push(EpochOrders::new(set_rows.len(), seed));
+                draws.shuffles.len() - 1
+            }
+        };
+        let order = draws.shuffles[shuffles].positions(epoch);
+        if kept_epoch_rows == 0 {
+            return EpochRows::ByOrder(order);
+        }
+        let rows: Arc<[u32]> = order
             .iter()
             .map(|&position| set_rows[position] as u32)
             .collect();
-        let mut epochs = self.lock_epochs();
-        if epochs.held + rows.len() > epochs.limit {
-            return rows;
-        }
-        let of_set = &mut epochs.by_set[set];
-        let which = match of_set.iter().position(|(s, _)| *s == seed) {
-            Some(which) => which,
-            None => {
-                of_set.push((seed, Vec::new()));
-                of_set.len() - 1
-            }
-        };
-        let kept = &mut of_set[which].1;
-        // Another thread may have kept it meanwhile.
-        if kept.len() == epoch - 1 {
+        // A fit asks for epochs in turn, so the previous one is kept unless
+        // the limit stopped it.
+        let held = draws.held;
+        let kept = &mut draws.by_set[set][of_seed].1;
+        if kept.len() + 1 == epoch && held + rows.len() <= kept_epoch_rows {
             kept.push(Arc::clone(&rows));
-            epochs.held += rows.len();
+            draws.held += rows.len();
         }
-        rows
-    }
-
-    /// The permutation of `len` positions after epoch `epoch` by `seed`.
-    fn epoch_order(&self, seed: u64, len: usize, epoch: usize) -> Arc<[usize]> {
-        let mut shuffles = self.lock_shuffles();
-        let which = match shuffles.iter().position(|o| o.seed == seed && o.len == len) {
-            Some(which) => which,
-            None => {
-                shuffles.push(EpochOrders::new(len, seed));
-                shuffles.len() - 1
-            }
-        };
-        shuffles[which].positions(epoch)
+        EpochRows::InOrder(rows)
     }
 
     /// Trains one perceptron on each training set of `sets`, as
@@ -333,27 +334,103 @@ impl<'a> TrainingData<'a> {
 /// `padded`: how the AVX-512 kernel finds the samples of rows of up to
 /// [`PADDED_FEATURES`] features, in place of the ring. Filling the ring
 /// (one strided store per lane and step) cost 10 to 15% of that kernel's
-/// time (`sgd_rate`); each lane's epoch written out in order once
-/// ([`Running::rows_in_order`], contiguous) and read with one load per step
-/// costs less, and less than looking up `rows[order[k]]` every step.
+/// time (`sgd_rate`); looking each lane's row up as it goes costs less.
 struct DirectRows<'a> {
     padded: &'a [PaddedRow],
-    rows: [&'a [u32]; LANES],
+    rows: LaneRows<'a>,
 }
 
-/// Each lane's rows from its current position; idle lanes take a running
-/// lane's (their results are never read).
-fn lane_rows(running: &[Option<Running>; LANES]) -> [&[u32]; LANES] {
-    fn order(fit: &Running) -> &[u32] {
-        &fit.rows_in_order[fit.position..]
+/// Where each lane finds the row of its `k`-th step from here.
+#[derive(Clone, Copy)]
+enum LaneRows<'a> {
+    /// The epoch's rows written out in order, kept by [`TrainingData`]:
+    /// one load per lane and step, about 8% faster than [`Self::ByOrder`]
+    /// (`sgd_rate`), worth it when the sets are fitted again.
+    InOrder([&'a [u32]; LANES]),
+    /// The training set's rows and the epoch's order: `rows[order[k]]`.
+    ByOrder([(&'a [usize], &'a [usize]); LANES]),
+}
+
+/// How a kernel finds the row of a lane's step from the two kinds of
+/// [`LaneRows`], each compiled into its own kernel.
+trait RowAt: Copy {
+    /// The row of lane `lane`'s `k`-th step from here.
+    ///
+    /// # Safety
+    /// `lane < LANES`, and the lane has more than `k` steps of rows.
+    unsafe fn row_at(self, lane: usize, k: usize) -> usize;
+}
+
+impl RowAt for &[&[u32]; LANES] {
+    #[inline(always)]
+    unsafe fn row_at(self, lane: usize, k: usize) -> usize {
+        // SAFETY: the caller's promises.
+        unsafe { *self.get_unchecked(lane).get_unchecked(k) as usize }
     }
-    let first = running
+}
+
+impl RowAt for &[(&[usize], &[usize]); LANES] {
+    #[inline(always)]
+    unsafe fn row_at(self, lane: usize, k: usize) -> usize {
+        // SAFETY: the caller's promises; `order` is a permutation of the
+        // positions of `rows`.
+        unsafe {
+            let (rows, order) = *self.get_unchecked(lane);
+            *rows.get_unchecked(*order.get_unchecked(k))
+        }
+    }
+}
+
+/// A lane's rows over one epoch.
+enum EpochRows {
+    /// In the order the reference visits them.
+    InOrder(Arc<[u32]>),
+    /// The epoch's permutation of the training set's positions.
+    ByOrder(Arc<[usize]>),
+}
+
+impl EpochRows {
+    /// The row of step `k` of the epoch, of the training set `rows`.
+    fn row(&self, rows: &[usize], k: usize) -> usize {
+        match self {
+            Self::InOrder(in_order) => in_order[k] as usize,
+            Self::ByOrder(order) => rows[order[k]],
+        }
+    }
+}
+
+/// Each lane's rows from its current position (every lane's epoch rows are
+/// of one kind, that of the [`TrainingData`]); idle lanes take a running
+/// lane's (their results are never read).
+fn lane_rows<'a>(running: &'a [Option<Running>; LANES], row_sets: &[&'a [usize]]) -> LaneRows<'a> {
+    fn each<'a, T: Copy>(
+        running: &'a [Option<Running>; LANES],
+        rows: impl Fn(&'a Running) -> T,
+    ) -> [T; LANES] {
+        let first = running
+            .iter()
+            .flatten()
+            .next()
+            .map(&rows)
+            .expect("the kernel runs while a lane does");
+        std::array::from_fn(|lane| running[lane].as_ref().map_or(first, &rows))
+    }
+    let in_order = running
         .iter()
         .flatten()
         .next()
-        .map(order)
-        .expect("the kernel runs while a lane does");
-    std::array::from_fn(|lane| running[lane].as_ref().map_or(first, order))
+        .is_some_and(|fit| matches!(fit.rows, EpochRows::InOrder(_)));
+    if in_order {
+        LaneRows::InOrder(each(running, |fit| match &fit.rows {
+            EpochRows::InOrder(rows) => &rows[fit.position..],
+            EpochRows::ByOrder(_) => unreachable!("one kind of epoch rows per call"),
+        }))
+    } else {
+        LaneRows::ByOrder(each(running, |fit| match &fit.rows {
+            EpochRows::ByOrder(order) => (row_sets[fit.index], &order[fit.position..]),
+            EpochRows::InOrder(_) => unreachable!("one kind of epoch rows per call"),
+        }))
+    }
 }
 
 /// The bookkeeping of the fit a lane is running (the scalar part of the
@@ -362,8 +439,8 @@ struct Running {
     /// Index of the fit in the caller's list.
     index: usize,
     epoch: usize,
-    /// This epoch's rows, in the order the reference visits them.
-    rows_in_order: Arc<[u32]>,
+    /// This epoch's rows.
+    rows: EpochRows,
     /// Steps done in this epoch.
     position: usize,
     best_loss: f64,
@@ -473,13 +550,13 @@ fn sgd_interleaved(
                     continue;
                 }
                 lanes.reset(lane);
-                let rows_in_order = training.epoch_rows(sets[index], settings.seed, 1);
+                let epoch_rows = training.epoch_rows(sets[index], settings.seed, 1);
                 if !direct {
-                    ring.fill(lane, &rows_in_order);
+                    ring.fill(lane, rows, &epoch_rows);
                 }
                 running[lane] = Some(Running {
                     index,
-                    rows_in_order,
+                    rows: epoch_rows,
                     epoch: 1,
                     position: 0,
                     best_loss: f64::INFINITY,
@@ -499,7 +576,7 @@ fn sgd_interleaved(
         };
         let direct_rows = direct.then(|| DirectRows {
             padded: &training.padded,
-            rows: lane_rows(&running),
+            rows: lane_rows(&running, &row_sets),
         });
         run_steps(
             settings,
@@ -547,9 +624,9 @@ fn sgd_interleaved(
             fit.epoch += 1;
             fit.position = 0;
             lanes.epoch_loss[lane] = 0.0;
-            fit.rows_in_order = training.epoch_rows(sets[fit.index], settings.seed, fit.epoch);
+            fit.rows = training.epoch_rows(sets[fit.index], settings.seed, fit.epoch);
             if !direct {
-                ring.fill(lane, &fit.rows_in_order);
+                ring.fill(lane, rows, &fit.rows);
             }
         }
     }
@@ -569,18 +646,20 @@ struct Ring {
 }
 
 impl Ring {
-    /// Lane `lane`'s next epoch, `rows` in order, from step `now` on.
-    fn fill(&mut self, lane: usize, rows: &[u32]) {
+    /// Lane `lane`'s next epoch of the training set `rows`, from step `now`
+    /// on.
+    fn fill(&mut self, lane: usize, rows: &[usize], epoch: &EpochRows) {
         // From `now` to the end of the ring, then from its start.
         let start = self.now & self.mask;
-        let (head, tail) = rows.split_at(rows.len().min(self.mask + 1 - start));
-        let write = |ring: &mut [u32], rows: &[u32]| {
-            for (slot, &row) in ring.chunks_exact_mut(LANES).zip(rows) {
-                slot[lane] = row;
+        let head = rows.len().min(self.mask + 1 - start);
+        let write = |ring: &mut [u32], steps: Range<usize>| {
+            for (slot, k) in ring.chunks_exact_mut(LANES).zip(steps) {
+                // The caller checked that row indices fit u32.
+                slot[lane] = epoch.row(rows, k) as u32;
             }
         };
-        write(&mut self.rows[start * LANES..], head);
-        write(&mut self.rows, tail);
+        write(&mut self.rows[start * LANES..], 0..head);
+        write(&mut self.rows, head..rows.len());
     }
 
     /// The row indices of every lane at global step `step`.
@@ -860,8 +939,8 @@ mod avx512 {
     };
 
     use super::{
-        DirectRows, LANES, Lanes, MIN_SCALE, PADDED_FEATURES, Ring, SgdSettings, fold_scales,
-        sum_start,
+        DirectRows, LANES, LaneRows, Lanes, MIN_SCALE, PADDED_FEATURES, PaddedRow, Ring, RowAt,
+        SgdSettings, fold_scales, sum_start,
     };
 
     /// f64 lanes in one register.
@@ -1077,11 +1156,11 @@ mod avx512 {
         reason = "one SGD step, kept in one piece to read against the reference; \
                   a feature number indexes weights, features and bookkeeping alike"
     )]
-    unsafe fn run_steps_fixed<const NF: usize>(
+    unsafe fn run_steps_fixed<const NF: usize, R: RowAt>(
         settings: &SgdSettings,
         data: &[f64],
         targets: &[f64],
-        direct: Option<&DirectRows<'_>>,
+        direct: Option<(&[PaddedRow], R)>,
         ring: &Ring,
         steps: usize,
         lanes: &mut Lanes,
@@ -1119,15 +1198,14 @@ mod avx512 {
             let mut y = [positive_zero; GROUPS];
             let mut x = [[positive_zero; NF]; GROUPS];
             for g in 0..GROUPS {
-                if let (true, Some(DirectRows { padded, rows })) = (NF <= PADDED_FEATURES, direct) {
+                if let (true, Some((padded, rows))) = (NF <= PADDED_FEATURES, direct) {
                     let k = step_index - ring.now;
                     let columns = transpose(std::array::from_fn(|lane| {
-                        // SAFETY: each lane's rows have more than `k`
-                        // entries, every one below the row count, so
-                        // `padded` has it; a PaddedRow is eight f64,
-                        // 64-byte aligned.
+                        // SAFETY: each lane has more than `k` steps of rows,
+                        // every one below the row count, so `padded` has
+                        // it; a PaddedRow is eight f64, 64-byte aligned.
                         unsafe {
-                            let row = *rows[g * WIDTH + lane].get_unchecked(k) as usize;
+                            let row = rows.row_at(g * WIDTH + lane, k);
                             _mm512_load_pd(padded.get_unchecked(row).0.as_ptr())
                         }
                     }));
@@ -1256,16 +1334,31 @@ mod avx512 {
         lanes: &mut Lanes,
     ) {
         macro_rules! fixed {
-            ($($nf:literal)*) => {
+            ($direct:expr; $($nf:literal)*) => {
                 match n_features {
                     // SAFETY: the caller's promises, and n_features == NF.
-                    $($nf => unsafe { run_steps_fixed::<$nf>(settings, data, targets, direct, ring, steps, lanes) },)*
+                    $($nf => unsafe { run_steps_fixed::<$nf, _>(settings, data, targets, $direct, ring, steps, lanes) },)*
                     // SAFETY: the caller's promises.
                     _ => unsafe { run_steps(settings, data, n_features, targets, ring, steps, lanes) },
                 }
             };
         }
-        fixed!(1 2 3 4 5 6 7 8 9 10 11 12);
+        // Direct rows are only made for rows of up to PADDED_FEATURES.
+        match direct {
+            Some(DirectRows {
+                padded,
+                rows: LaneRows::InOrder(rows),
+            }) => {
+                fixed!(Some((*padded, rows)); 1 2 3 4 5 6 7);
+            }
+            Some(DirectRows {
+                padded,
+                rows: LaneRows::ByOrder(rows),
+            }) => {
+                fixed!(Some((*padded, rows)); 1 2 3 4 5 6 7);
+            }
+            None => fixed!(None::<(&[PaddedRow], &[&[u32]; LANES])>; 1 2 3 4 5 6 7 8 9 10 11 12),
+        }
     }
 }
 
@@ -1538,10 +1631,14 @@ mod tests {
         let splits = RepeatedStratifiedKFold::tutorial()
             .split(&data.labels)
             .expect("splits");
-        let sets: Vec<Vec<usize>> = splits.iter().map(|s| s.train.clone()).collect();
-        let training = TrainingData::new(data.features.view(), &data.labels, sets.clone());
+        let sets: Vec<&[usize]> = splits.iter().map(|s| s.train.as_slice()).collect();
         // Room for five epochs of 900 rows.
-        training.lock_epochs().limit = 5 * 900;
+        let training = TrainingData::new(
+            data.features.view(),
+            &data.labels,
+            sets.iter().map(|&rows| rows.into()).collect(),
+            5 * 900,
+        );
         let model = Perceptron {
             penalty: Penalty::ElasticNet,
             alpha: 0.0001,
@@ -1555,10 +1652,10 @@ mod tests {
                 assert_eq!(format!("{fit:?}"), format!("{reference:?}"));
             }
         }
-        let epochs = training.lock_epochs();
-        assert_eq!(epochs.held, 5 * 900);
+        let draws = training.lock_draws();
+        assert_eq!(draws.held, 5 * 900);
         assert!(
-            epochs
+            draws
                 .by_set
                 .iter()
                 .flatten()

@@ -227,8 +227,9 @@ impl Perceptron {
         labels: &[usize],
         row_sets: &[&[usize]],
     ) -> Vec<Result<FittedPerceptron, FitError>> {
-        let owned = row_sets.iter().map(|rows| rows.to_vec()).collect();
-        TrainingData::new(features, labels, owned).fit_interleaved(self, 0..row_sets.len())
+        let borrowed = row_sets.iter().map(|&rows| rows.into()).collect();
+        // Sets fitted once: their epochs are not worth keeping in order.
+        TrainingData::new(features, labels, borrowed, 0).fit_interleaved(self, 0..row_sets.len())
     }
 
     /// The constants of the SGD loop, derived from the hyperparameters.

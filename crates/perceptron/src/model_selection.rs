@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use crate::interleaved::TrainingData;
+use crate::interleaved::{KEPT_EPOCH_ROWS, TrainingData};
 use crate::{FitError, Perceptron, SeededRng};
 
 /// scikit-learn's `RepeatedStratifiedKFold`: `n_repeats` independent
@@ -254,12 +254,15 @@ impl<'a> CrossValidation<'a> {
         cv: &RepeatedStratifiedKFold,
     ) -> Result<Self, CvError> {
         let splits = cv.split(labels)?;
-        let training_sets = splits.iter().map(|split| split.train.clone()).collect();
+        let training_sets = splits
+            .iter()
+            .map(|split| split.train.clone().into())
+            .collect();
         Ok(Self {
             cv: *cv,
             splits,
             labels,
-            training: TrainingData::new(features, labels, training_sets),
+            training: TrainingData::new(features, labels, training_sets, KEPT_EPOCH_ROWS),
         })
     }
 
