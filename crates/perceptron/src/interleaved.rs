@@ -141,6 +141,37 @@ struct Draws {
     held: usize,
 }
 
+impl Draws {
+    /// The permutation of `len` positions after epoch `epoch` by `seed`.
+    fn order(&mut self, seed: u64, len: usize, epoch: usize) -> Arc<[usize]> {
+        let which = match self
+            .shuffles
+            .iter()
+            .position(|o| o.seed == seed && o.len == len)
+        {
+            Some(which) => which,
+            None => {
+                self.shuffles.push(EpochOrders::new(len, seed));
+                self.shuffles.len() - 1
+            }
+        };
+        self.shuffles[which].positions(epoch)
+    }
+
+    /// The epochs of training set `set` by `seed` kept in order so far.
+    fn kept(&mut self, set: usize, seed: u64) -> &mut Vec<Arc<[u32]>> {
+        let of_set = &mut self.by_set[set];
+        let which = match of_set.iter().position(|(s, _)| *s == seed) {
+            Some(which) => which,
+            None => {
+                of_set.push((seed, Vec::new()));
+                of_set.len() - 1
+            }
+        };
+        &mut of_set[which].1
+    }
+}
+
 impl Clone for TrainingData<'_> {
     fn clone(&self) -> Self {
         Self {
@@ -244,43 +275,25 @@ impl<'a> TrainingData<'a> {
     fn epoch_rows(&self, set: usize, seed: u64, epoch: usize) -> EpochRows {
         let set_rows = &self.row_sets[set];
         let mut draws = self.lock_draws();
-        let kept_epoch_rows = self.kept_epoch_rows;
-        let of_seed = match draws.by_set[set].iter().position(|(s, _)| *s == seed) {
-            Some(which) => which,
-            None => {
-                draws.by_set[set].push((seed, Vec::new()));
-                draws.by_set[set].len() - 1
-            }
-        };
-        if let Some(rows) = draws.by_set[set][of_seed].1.get(epoch - 1) {
+        if self.kept_epoch_rows == 0 {
+            return EpochRows::ByOrder(draws.order(seed, set_rows.len(), epoch));
+        }
+        if let Some(rows) = draws.kept(set, seed).get(epoch - 1) {
             return EpochRows::InOrder(Arc::clone(rows));
         }
-        let shuffles = match draws
-            .shuffles
-            .iter()
-            .position(|o| o.seed == seed && o.len == set_rows.len())
-        {
-            Some(which) => which,
-            None => {
-                draws.shuffles.push(EpochOrders::new(set_rows.len(), seed));
-                draws.shuffles.len() - 1
-            }
-        };
-        let order = draws.shuffles[shuffles].positions(epoch);
-        if kept_epoch_rows == 0 {
-            return EpochRows::ByOrder(order);
-        }
-        let rows: Arc<[u32]> = order
+        let rows: Arc<[u32]> = draws
+            .order(seed, set_rows.len(), epoch)
             .iter()
             .map(|&position| set_rows[position] as u32)
             .collect();
         // A fit asks for epochs in turn, so the previous one is kept unless
         // the limit stopped it.
-        let held = draws.held;
-        let kept = &mut draws.by_set[set][of_seed].1;
-        if kept.len() + 1 == epoch && held + rows.len() <= kept_epoch_rows {
-            kept.push(Arc::clone(&rows));
-            draws.held += rows.len();
+        if draws.held + rows.len() <= self.kept_epoch_rows {
+            let kept = draws.kept(set, seed);
+            if kept.len() + 1 == epoch {
+                kept.push(Arc::clone(&rows));
+                draws.held += rows.len();
+            }
         }
         EpochRows::InOrder(rows)
     }
@@ -344,8 +357,9 @@ struct DirectRows<'a> {
 #[derive(Clone, Copy)]
 enum LaneRows<'a> {
     /// The epoch's rows written out in order, kept by [`TrainingData`]:
-    /// one load per lane and step, about 8% faster than [`Self::ByOrder`]
-    /// (`sgd_rate`), worth it when the sets are fitted again.
+    /// one load per lane and step where [`Self::ByOrder`] needs two more,
+    /// worth writing out only when the sets are fitted again (the hill
+    /// climb 70.7 to 69.3 ms of CPU, docs/RESULTS.md).
     InOrder([&'a [u32]; LANES]),
     /// The training set's rows and the epoch's order: `rows[order[k]]`.
     ByOrder([(&'a [usize], &'a [usize]); LANES]),

@@ -3,7 +3,8 @@
 //! a binary [`Perceptron`] trained by SGD exactly as scikit-learn's is,
 //! [`RepeatedStratifiedKFold`] with [`cross_val_score`] (one fit at a time,
 //! several fits interleaved in one loop with [`Perceptron::fit_interleaved`],
-//! or on rayon's pool, all with bit-identical results), and the tutorial's
+//! or on rayon's pool, all with bit-identical results; a [`CrossValidation`]
+//! made once scores many models on the same folds), and the tutorial's
 //! [`hill_climb`] over the perceptron's `eta0` and `alpha`.
 //!
 //! Every random choice comes from a named, seeded generator
