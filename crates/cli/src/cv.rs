@@ -79,8 +79,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         Execution::Parallel
     };
-    let scores = crate::thread_pool(args.jobs)?
-        .install(|| cross_val_score(&model, data.features.view(), &data.labels, &cv, execution))?;
+    let scores = crate::with_jobs(args.jobs, || {
+        cross_val_score(&model, data.features.view(), &data.labels, &cv, execution)
+    })??;
     let (mean, std) = mean_and_std(&scores);
     if args.json {
         println!(

@@ -89,7 +89,7 @@ fn search(args: &Args) -> anyhow::Result<ExitCode> {
                 .suspend(|| println!(">{}, cfg={} {:.5}", step.iteration, step.config, step.score));
         }
     };
-    let outcome = crate::thread_pool(args.jobs)?.install(|| {
+    let outcome = crate::with_jobs(args.jobs, || {
         hill_climb(
             evaluate,
             start,
@@ -98,7 +98,7 @@ fn search(args: &Args) -> anyhow::Result<ExitCode> {
             &mut rng,
             report,
         )
-    })?;
+    })??;
     progress.finish_and_clear();
     if args.json {
         let result = serde_json::json!({
