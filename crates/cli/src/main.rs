@@ -83,7 +83,6 @@ fn error_message(error: &anyhow::Error) -> String {
     message
 }
 
-/// Builds the thread pool that `--jobs` asks for; 0 means one per core.
 /// Runs `work` with `jobs` worker threads for rayon (0: one per core): on
 /// the calling thread when there is one job, since starting a pool of one
 /// thread costs more than it gives (`hillclimb --jobs 1`, 2% of its CPU time:

@@ -250,6 +250,42 @@ mod tests {
         );
     }
 
+    /// The objective keeps the cross-validation of its first evaluation;
+    /// after `cv` changes, each evaluation scores on the new folds.
+    #[test]
+    fn a_changed_cv_is_the_one_scored() {
+        let data =
+            crate::make_classification(&crate::ClassificationParams::tutorial()).expect("valid");
+        let config = Hyperparameters {
+            eta0: 0.5,
+            alpha: 0.01,
+        };
+        let mut objective = TutorialObjective::new(&data);
+        let fresh = |objective: &TutorialObjective<'_>| {
+            let model = Perceptron {
+                eta0: config.eta0,
+                alpha: config.alpha,
+                ..objective.model.clone()
+            };
+            crate::cross_val_score(
+                &model,
+                data.features.view(),
+                &data.labels,
+                &objective.cv,
+                Execution::Sequential,
+            )
+        };
+        assert_eq!(objective.scores(config), fresh(&objective));
+        objective.cv = RepeatedStratifiedKFold {
+            n_splits: 5,
+            n_repeats: 2,
+            seed: 7,
+        };
+        let scores = objective.scores(config).expect("scores");
+        assert_eq!(scores.len(), 10);
+        assert_eq!(Ok(scores), fresh(&objective));
+    }
+
     #[test]
     fn configurations_print_like_python_lists() {
         assert_eq!(
