@@ -100,7 +100,8 @@ impl EpochOrders {
 
 /// At most this many row indices of epochs in order are kept for later
 /// fits (4 bytes each, 32 MiB): the tutorial's search needs about a
-/// million. Lanes in epochs beyond it look their rows up every step.
+/// million. An epoch beyond it is still written out for the fit that needs
+/// it, and dropped when that fit moves on.
 pub(crate) const KEPT_EPOCH_ROWS: usize = 1 << 23;
 
 /// A dataset and training sets in the layouts the interleaved fits read,
@@ -133,7 +134,7 @@ type SeedEpochs = (u64, Vec<Arc<[u32]>>);
 
 /// What the fits have drawn, for later fits: the epoch shuffles, and the
 /// training sets' rows in each epoch's order (by set, then by seed).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Draws {
     shuffles: Vec<EpochOrders>,
     by_set: Vec<Vec<SeedEpochs>>,
@@ -312,13 +313,11 @@ impl<'a> TrainingData<'a> {
     ) -> Vec<Result<FittedPerceptron, FitError>> {
         let features = self.features();
         let row_sets = &self.row_sets[sets.clone()];
+        // A set's own check first, then the model's, as `fit_rows` reports.
+        let hyperparameters = model.validate_hyperparameters();
         let checked: Vec<Result<(), FitError>> = self.set_checks[sets.clone()]
             .iter()
-            .map(|check| {
-                check
-                    .clone()
-                    .and_then(|()| model.validate_hyperparameters())
-            })
+            .map(|check| check.clone().and_then(|()| hyperparameters.clone()))
             .collect();
         if u32::try_from(features.nrows()).is_err() {
             // Beyond the lanes' u32 row indices: one fit at a time.
@@ -688,7 +687,7 @@ impl Ring {
 /// transposes them into a register per feature, which on Zen 5 costs about
 /// a third of the time of gathering the same values (`sgd_rate`, 8 fits x
 /// 40 epochs: 3.46 ns a step with gathers, 2.31 with plain loads).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct PaddedRow([f64; 8]);
 

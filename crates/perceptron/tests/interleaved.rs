@@ -172,7 +172,7 @@ fn one_cross_validation_scores_every_model_as_the_reference_does() {
         // Forwards, then backwards: each model meets shuffles drawn by others.
         for model in models.iter().chain(models.iter().rev()) {
             let reference = score_bits(&cross_val_score(
-                &model.clone(),
+                model,
                 data.features.view(),
                 &data.labels,
                 &cv,
