@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
-    CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, Machine,
-    PairedOptions, TrackError,
+    CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, LayoutMode,
+    Machine, PairedOptions, TrackError,
 };
 
 use crate::color::ColorArgs;
@@ -200,6 +200,27 @@ struct MeasureArgs {
     /// function are not flagged).
     #[arg(long)]
     no_align_functions: bool,
+    /// `random`: each round relinks the executables it runs with a fresh random code layout
+    /// (LLD's --shuffle-sections and --randomize-section-padding; a link, not a build), so a
+    /// verdict is about the code, not about where the linker put it; `fixed`: every round
+    /// runs the executables Cargo linked. Random falls back to fixed, saying why, where it
+    /// cannot apply (not LLD, a linker chosen by your Cargo configuration, not Linux).
+    #[arg(long, value_enum, default_value_t = Layouts::Random)]
+    layouts: Layouts,
+    /// Measure benchmarks even when their bench executable's code is identical on both sides
+    /// (by default they are reported as identical code, without a round).
+    #[arg(long)]
+    measure_identical: bool,
+    /// Seed of the random layouts and environment paddings [default: a random one, recorded
+    /// in the batch's settings].
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Layouts {
+    Random,
+    Fixed,
 }
 
 impl MeasureArgs {
@@ -222,6 +243,9 @@ impl MeasureArgs {
             target_dir: self.target_dir.clone(),
             worktree_dir: None,
             align_functions: !self.no_align_functions,
+            random_layouts: self.layouts == Layouts::Random,
+            measure_identical: self.measure_identical,
+            seed: self.seed,
         })
     }
 }
@@ -521,6 +545,17 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
             ""
         }
     );
+    let layouts = &run.layouts;
+    match &layouts.mode {
+        LayoutMode::Random => eprintln!(
+            "layouts: random (seed {}): {} on A, {} on B, {:.2} s a link",
+            layouts.seed, layouts.sampled[0], layouts.sampled[1], layouts.seconds_per_link
+        ),
+        LayoutMode::Fixed(reason) => eprintln!("layouts: fixed ({reason})"),
+    }
+    if let Some(reason) = &run.identical_measured_because {
+        eprintln!("identical code measured all the same: {reason}");
+    }
     let options = CompareOptions {
         batch: Some(run.batch),
         ..compare_options

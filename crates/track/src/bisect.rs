@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::environment::{commit_sha, git};
-use crate::paired::Worktrees;
+use crate::run::Worktrees;
 use crate::{CompareOptions, History, PairedOptions, TrackError, Verdict, compare, run_paired};
 
 /// One measured commit of a bisection.

@@ -202,6 +202,9 @@ pub struct ComparisonReport {
     pub added: Vec<String>,
     /// Benchmarks A has and B has not.
     pub removed: Vec<String>,
+    /// Benchmarks not measured: their executable's code was the same on
+    /// both sides (`track run`).
+    pub identical_code: Vec<String>,
 }
 
 impl ComparisonReport {
@@ -380,6 +383,7 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
         benchmarks,
         added: pick(&series.only_b),
         removed: pick(&series.only_a),
+        identical_code: pick(&series.identical_code),
     }
 }
 
@@ -435,6 +439,7 @@ pub fn compare_runs(
         benchmarks: judge(rows, options),
         added: only(b, a),
         removed: only(a, b),
+        identical_code: Vec::new(),
     }
 }
 
@@ -618,6 +623,13 @@ pub fn write_table(
                 writeln!(out, "{label} (not compared): {}", ids.join(", "))?;
             }
         }
+        if !report.identical_code.is_empty() {
+            writeln!(
+                out,
+                "identical code on both sides (not measured, nothing to find): {}",
+                report.identical_code.join(", ")
+            )?;
+        }
         let unchanged = rows
             .iter()
             .filter(|r| r.metric == Metric::TimeNs && r.verdict == Verdict::Unchanged);
@@ -696,9 +708,13 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
         };
         writeln!(
             out,
-            "{mark} **{regressed} regressed**, {improved} improved, {unchanged} unchanged, {} added, {} removed (`{}` → `{}`{})\n",
+            "{mark} **{regressed} regressed**, {improved} improved, {unchanged} unchanged, {} added, {} removed{} (`{}` → `{}`{})\n",
             report.added.len(),
             report.removed.len(),
+            match report.identical_code.len() {
+                0 => String::new(),
+                n => format!(", {n} identical code"),
+            },
             short_sha(&report.a, 12),
             short_sha(&report.b, 12),
             report
@@ -730,6 +746,7 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
         for (label, ids) in [
             ("Added in B", &report.added),
             ("Removed in B", &report.removed),
+            ("Identical code on both sides", &report.identical_code),
         ] {
             if !ids.is_empty() {
                 let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
@@ -862,6 +879,7 @@ pub(crate) mod tests {
             benchmarks,
             added: Vec::new(),
             removed: Vec::new(),
+            identical_code: Vec::new(),
         };
         let mut table = Vec::new();
         write_table(&mut table, &report, false).unwrap();

@@ -100,6 +100,10 @@ pub enum TrackError {
     NoRegression { good: String, bad: String },
     #[error("interrupted; temporary worktrees removed (a --worktree-dir is kept for the next run)")]
     Interrupted,
+    #[error("random code layouts: {reason}")]
+    Layout { reason: String },
+    #[error("cannot compare the code of {path}: {reason}")]
+    Executable { path: PathBuf, reason: String },
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
 }

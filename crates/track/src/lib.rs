@@ -17,8 +17,8 @@ mod export;
 mod history;
 mod instructions;
 mod model;
-mod paired;
 mod report;
+mod run;
 mod stats;
 
 pub use bisect::{BisectOutcome, BisectStep, bisect};
@@ -37,12 +37,12 @@ pub use export::{ExportFormat, export};
 pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, default_db_path};
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
-pub use paired::{
-    DEFAULT_BUDGET_MINUTES, PairedOptions, PairedRun, WORKING_TREE, rounds_left, run_paired,
-    wants_another_round,
-};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
+pub use run::{
+    DEFAULT_BUDGET_MINUTES, LayoutMode, LayoutSummary, PairedOptions, PairedRun, WORKING_TREE,
+    rounds_left, run_paired, wants_another_round,
+};
 pub use stats::{
     VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
     mann_whitney_p, median, moderation_priors, outlying_rounds, paired_rounds, round_log_ratios,

@@ -61,6 +61,8 @@ pub struct PairedSeries {
     /// Benchmarks measured on one side only (new in B, or gone from it).
     pub only_a: Vec<String>,
     pub only_b: Vec<String>,
+    /// Benchmarks not measured: their executable's code was the same on both sides.
+    pub identical_code: Vec<String>,
 }
 
 impl PairedSeries {
@@ -96,6 +98,7 @@ impl PairedSeries {
                 .collect(),
             only_a: self.only_b,
             only_b: self.only_a,
+            identical_code: self.identical_code,
         }
     }
 }

@@ -662,6 +662,30 @@ impl History {
             .map_err(|e| self.db_error(e))
     }
 
+    /// The benchmarks batch `batch` left out because their code was the same
+    /// on both sides, as its settings record them (none in batches recorded
+    /// before proflab looked).
+    fn identical_code(&self, batch: i64) -> Result<Vec<String>, TrackError> {
+        let mut rows = self.read(|sql| {
+            sql.query(
+                "SELECT settings FROM batches WHERE id = $1",
+                &[batch.into()],
+            )
+        })?;
+        let settings = match rows.pop() {
+            Some(mut row) => row.text(0).map_err(|e| self.db_error(e))?,
+            None => return Ok(Vec::new()),
+        };
+        #[derive(serde::Deserialize)]
+        struct Settings {
+            #[serde(default)]
+            identical_code: Vec<String>,
+        }
+        Ok(serde_json::from_str::<Settings>(&settings)
+            .map(|settings| settings.identical_code)
+            .unwrap_or_default())
+    }
+
     /// Every run recorded for `commit`, plain or in a batch, as independent runs.
     pub fn commit_series(&self, commit: &str) -> Result<CommitSeries, TrackError> {
         let rows = self.result_rows(
@@ -734,6 +758,7 @@ impl History {
         }
         only_a.extend(on_a.into_keys());
         Ok(PairedSeries {
+            identical_code: self.identical_code(batch)?,
             batch,
             a,
             b,

@@ -1,0 +1,809 @@
+//! `track run`: the paired design. Each commit is checked out in its own git
+//! worktree under a temporary folder (the user's checkout is never touched),
+//! built once and smoke-tested once, then each benchmark is run on both sides
+//! back to back (A B, then B A in its next round, ...) by calling the bench
+//! executables directly with Criterion's `--exact ID`, so that drift of the
+//! machine over seconds (thermal, other tenants) hits both sides alike.
+//!
+//! Rounds adapt: after `min_rounds`, a benchmark whose verdict is settled
+//! stops ([`CompareOptions::settles`]), and so does one that the rounds left
+//! could not flag as a change ([`CompareOptions::could_flag`]); one whose
+//! interval could still cross the threshold, or that lost a round to one bad
+//! process ([`crate::spoiled_rounds`]), gets another round, up to
+//! `max_rounds` and the time budget. Within a budget the benchmarks that go
+//! on share the time left equally, as Criterion gives each benchmark the
+//! same measurement time: a benchmark whose rounds are costly is given up on
+//! when its share cannot buy the rounds a change would need
+//! ([`next_round`]), so the cheap ones keep the time. After each round every
+//! benchmark is judged again, stopped ones included, and one that the
+//! others' rounds have unsettled is measured again. Each round runs fresh
+//! copies of the bench executables ([`fresh_copies`]). Every run of one
+//! call is one batch in the history: its rounds are paired only with each
+//! other.
+//!
+//! Cleanup invariant: a [`Worktrees`] guard removes the worktrees on every exit
+//! path; SIGINT, SIGTERM and SIGHUP only set a flag (the running benchmark
+//! child is killed and waited for), so the guard's `Drop` still runs.
+
+mod bench;
+mod build;
+mod identical;
+mod layout;
+mod process;
+mod schedule;
+mod worktree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rand_pcg::Pcg64;
+use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
+
+use self::bench::{BenchBinary, bench_command, criterion_flags, fresh_copies};
+use self::build::{build_benches, seed_target};
+use self::identical::{ChangedFiles, LoadedCode, compiled_sources};
+pub use self::layout::LayoutMode;
+use self::layout::{LinkCommand, LinkRecorder};
+use self::process::{interrupted_flag, run_checked};
+use self::schedule::{Candidate, next_round};
+pub use self::schedule::{rounds_left, wants_another_round};
+pub use self::worktree::WORKING_TREE;
+pub(crate) use self::worktree::Worktrees;
+use self::worktree::{add_worktree, populate_submodules};
+use crate::compare::compare_paired;
+use crate::environment::{commit_sha, git, rustc_version, short_sha, unix_seconds_now};
+use crate::history::{BatchSlot, Side};
+use crate::{
+    CompareOptions, History, INSTRUCTION_REPORT_DIR, Machine, RunContext, TrackError,
+    import_criterion_dir, import_instruction_dir,
+};
+
+/// Minutes a paired run takes at most, builds included, unless told otherwise:
+/// the 15 minutes this repository's whole suite is to fit in on a 2-core machine.
+pub const DEFAULT_BUDGET_MINUTES: f64 = 15.0;
+
+/// Settings of a paired run.
+#[derive(Debug, Clone)]
+pub struct PairedOptions {
+    /// Rounds every benchmark gets before it may stop (at least 2).
+    pub min_rounds: usize,
+    /// Rounds no benchmark exceeds, set-aside ones included.
+    pub max_rounds: usize,
+    /// Wall-clock time for the whole run, builds included: the benchmarks
+    /// that go on share what is left of it ([`next_round`]), and no new pair
+    /// starts once it is spent; what was measured is kept.
+    pub budget: Option<Duration>,
+    /// Criterion's filter regex, passed through.
+    pub filter: Option<String>,
+    /// `--bench NAME` targets; all benches when empty.
+    pub benches: Vec<String>,
+    /// Criterion's warm-up and measurement time per benchmark process, in seconds.
+    pub warm_up_seconds: f64,
+    pub measurement_seconds: f64,
+    /// Extra Criterion flags, e.g. `--sample-size 20`.
+    pub criterion_args: Vec<String>,
+    /// Folder holding one Cargo target folder per side (`a/`, `b/`); a fresh one inside the
+    /// temporary folder when `None`.
+    /// Reusing one across runs saves rebuilding the dependencies every time.
+    pub target_dir: Option<PathBuf>,
+    /// Folder for the two worktrees (`a/`, `b/`), kept between runs and moved to each
+    /// run's commits with `git checkout`, which rewrites only the files that differ, so
+    /// Cargo rebuilds only what changed; temporary ones, removed afterwards, when `None`.
+    pub worktree_dir: Option<PathBuf>,
+    /// Build both sides with every function starting on a 64-byte boundary
+    /// (`ALIGN_FUNCTIONS`; on by default).
+    pub align_functions: bool,
+    /// Relink the executables of each round with a fresh random code layout
+    /// (on by default; [`layout`]). Off, or where it cannot apply, every
+    /// round runs the layout Cargo linked.
+    pub random_layouts: bool,
+    /// Measure the benchmarks of executables whose code is identical on both
+    /// sides too (off by default: they are reported as identical code).
+    pub measure_identical: bool,
+    /// Seed of the layouts and of the environment paddings; a random one,
+    /// recorded in the batch's settings, when `None`.
+    pub seed: Option<u64>,
+}
+
+/// The rustc flag behind [`PairedOptions::align_functions`]. A change to one
+/// function moves every function linked after it; with the usual 16-byte
+/// alignment their hot loops then straddle cache lines and fetch blocks
+/// differently, and an untouched benchmark of the same binary runs a few
+/// percent faster or slower for real, which a paired run rightly flags: in
+/// this repository `format/write/1000` measured 1.029 [1.020, 1.038] when
+/// `format_push_str` alone did 5% more work, and 1.000 [0.991, 1.010] with
+/// this flag, the slowed benchmark still 1.044 (docs/RESULTS.md). Aligning
+/// every function to a cache line keeps an unchanged function's place in
+/// its cache lines as it was; random layouts ([`layout`]) then move
+/// everything else (order, page offsets) from round to round.
+pub(super) const ALIGN_FUNCTIONS: &str = "-Cllvm-args=-align-all-functions=6";
+
+impl Default for PairedOptions {
+    fn default() -> Self {
+        PairedOptions {
+            min_rounds: 3,
+            // Many short rounds: the noise that matters is between processes
+            // (layout, allocator, scheduling), about as large a round at
+            // 0.03 + 0.05 s as at 0.1 + 0.2 s, and a +5% change of real work
+            // needs 20 or more rounds on a noisy day. Up to 60 of them flagged
+            // it in 19 of 20 trials on ten benchmarks, against 14 of 20 for up
+            // to 10 rounds of 0.1 + 0.2 s, in the same time
+            // (docs/RESULTS.md, "The balanced rule, live").
+            max_rounds: 60,
+            // The budget keeps those 60 rounds from the benchmarks whose rounds
+            // are dear: the whole suite took over 20 minutes without it
+            // (docs/RESULTS.md, "track run over the whole suite").
+            budget: Some(Duration::from_secs_f64(DEFAULT_BUDGET_MINUTES * 60.0)),
+            filter: None,
+            benches: Vec::new(),
+            warm_up_seconds: 0.03,
+            measurement_seconds: 0.05,
+            criterion_args: Vec::new(),
+            target_dir: None,
+            worktree_dir: None,
+            align_functions: true,
+            random_layouts: true,
+            measure_identical: false,
+            seed: None,
+        }
+    }
+}
+
+/// What a paired run did.
+#[derive(Debug, Clone)]
+pub struct PairedRun {
+    pub a: String,
+    pub b: String,
+    /// The batch its runs were recorded in.
+    pub batch: i64,
+    /// Rounds run, by benchmark (timed ones only).
+    pub rounds: BTreeMap<String, usize>,
+    /// Whether the budget ran out before every benchmark was decided.
+    pub budget_exhausted: bool,
+    pub elapsed: Duration,
+    /// Benchmarks not measured: their executable's code is the same on both sides.
+    pub identical_code: Vec<String>,
+    /// Why benchmarks of identical code were measured all the same, if they were.
+    pub identical_measured_because: Option<String>,
+    pub layouts: LayoutSummary,
+}
+
+/// How the rounds' executables were laid out.
+#[derive(Debug, Clone)]
+pub struct LayoutSummary {
+    /// Random where it applied on both sides; otherwise fixed, with why.
+    pub mode: LayoutMode,
+    /// Distinct layouts each side ran (A, B).
+    pub sampled: [usize; 2],
+    /// Wall-clock seconds of one relink, on average.
+    pub seconds_per_link: f64,
+    /// The seed of the layouts and environment paddings.
+    pub seed: u64,
+}
+
+/// One side of the comparison: its commit, worktree, target folder and binaries.
+struct SideBuild {
+    commit: String,
+    worktree: PathBuf,
+    target: PathBuf,
+    binaries: Vec<BenchBinary>,
+    /// Each executable's recorded link command, by executable, when layouts are random.
+    links: Result<BTreeMap<PathBuf, LinkCommand>, String>,
+}
+
+/// Where a run works: the temporary folder (removed, with the worktrees, when dropped).
+struct Workspace {
+    /// Held for its `Drop`.
+    _worktrees: Worktrees,
+    root: PathBuf,
+    worktrees: [PathBuf; 2],
+    targets_root: PathBuf,
+}
+
+/// Builds `a` and `b` of the repository at `repo`, smoke-tests every bench
+/// once, then measures them in paired rounds recorded as one batch of
+/// `history`; instruction-count targets are run once per side afterwards.
+/// `compare` gives the threshold the adaptive rounds aim at. `progress` is
+/// told each step: (steps done, steps planned, what runs now).
+pub fn run_paired(
+    repo: &Path,
+    a: &str,
+    b: &str,
+    options: &PairedOptions,
+    compare: &CompareOptions,
+    history: &mut History,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<PairedRun, TrackError> {
+    let started = Instant::now();
+    interrupted_flag().store(false, Ordering::SeqCst);
+    let sha = |reference: &str| {
+        if reference == WORKING_TREE {
+            return Ok(WORKING_TREE.to_owned());
+        }
+        commit_sha(repo, reference)
+    };
+    let commits = [sha(a)?, sha(b)?];
+    let workspace = Workspace::prepare(repo, &commits, options)?;
+    let sides = build_sides(&workspace, &commits, options, compare, progress)?;
+    smoke_test(&sides, &workspace.root, options, progress)?;
+    let plan = plan_rounds(repo, &sides, options)?;
+    let settings = serde_json::json!({
+        "min_rounds": options.min_rounds,
+        "max_rounds": options.max_rounds,
+        "budget_seconds": options.budget.map(|b| b.as_secs_f64()),
+        "warm_up_seconds": options.warm_up_seconds,
+        "measurement_seconds": options.measurement_seconds,
+        "criterion_args": options.criterion_args,
+        "threshold": compare.threshold,
+        "layouts": match &plan.layouts {
+            LayoutMode::Random => "random".to_owned(),
+            LayoutMode::Fixed(reason) => format!("fixed: {reason}"),
+        },
+        "seed": plan.seed,
+        "identical_code": plan.identical,
+    });
+    let batch = history.begin_batch(&commits[0], &commits[1], &settings.to_string())?;
+    let context = |commit: &String| RunContext {
+        commit: commit.clone(),
+        dirty: commit == WORKING_TREE,
+        branch: format!("run {a}..{b}"),
+        time: unix_seconds_now(),
+    };
+    let mut rounds = Rounds {
+        sides: &sides,
+        plan: &plan,
+        options,
+        root: &workspace.root,
+        started,
+        batch,
+        rounds_run: BTreeMap::new(),
+        pair_seconds: BTreeMap::new(),
+        layouts_sampled: [0, 0],
+        link_time: Duration::ZERO,
+    };
+    let budget_exhausted = rounds.measure(compare, history, &context, progress)?;
+    count_instructions(&sides, options, history, batch, &context, progress)?;
+    let links = rounds.layouts_sampled.iter().sum::<usize>();
+    let layouts = LayoutSummary {
+        mode: plan.layouts.clone(),
+        sampled: rounds.layouts_sampled,
+        seconds_per_link: rounds.link_time.as_secs_f64() / links.max(1) as f64,
+        seed: plan.seed,
+    };
+    let rounds_run = rounds.rounds_run;
+    drop(workspace);
+    let [a, b] = commits;
+    Ok(PairedRun {
+        a,
+        b,
+        batch,
+        rounds: rounds_run,
+        budget_exhausted,
+        elapsed: started.elapsed(),
+        identical_code: plan.identical,
+        identical_measured_because: plan.identical_measured_because,
+        layouts,
+    })
+}
+
+impl Workspace {
+    /// Checks each commit out in a worktree (the working tree itself for
+    /// [`WORKING_TREE`]; the kept ones of `--worktree-dir`, moved to it).
+    fn prepare(
+        repo: &Path,
+        commits: &[String; 2],
+        options: &PairedOptions,
+    ) -> Result<Workspace, TrackError> {
+        let dir = tempfile::Builder::new()
+            .prefix("proflab-run-")
+            .tempdir()
+            .map_err(|source| TrackError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let root = dir.path().to_owned();
+        let mut guard = Worktrees {
+            repo: repo.to_owned(),
+            paths: Vec::new(),
+            _dir: dir,
+        };
+        // Relative folders mean the caller's directory: git and cargo run
+        // elsewhere (in the repository, in each worktree).
+        let absolute = |path: &PathBuf| {
+            std::path::absolute(path).map_err(|source| TrackError::Io {
+                path: path.clone(),
+                source,
+            })
+        };
+        let targets_root = match &options.target_dir {
+            Some(dir) => absolute(dir)?,
+            None => root.join("target"),
+        };
+        let kept = options.worktree_dir.as_ref().map(absolute).transpose()?;
+        let mut worktrees = Vec::new();
+        for (side, commit) in ["a", "b"].iter().zip(commits) {
+            let path = if commit == WORKING_TREE {
+                repo.to_owned()
+            } else if let Some(kept) = &kept {
+                let path = kept.join(side);
+                if path.join(".git").exists() {
+                    git(
+                        &path,
+                        &["checkout", "--quiet", "--force", "--detach", commit],
+                    )?;
+                } else {
+                    add_worktree(repo, &path, commit)?;
+                    populate_submodules(repo, &path, commit)?;
+                }
+                path
+            } else {
+                let path = root.join(side);
+                guard.paths.push(path.clone());
+                add_worktree(repo, &path, commit)?;
+                populate_submodules(repo, &path, commit)?;
+                path
+            };
+            worktrees.push(path);
+        }
+        let [a, b] = <[PathBuf; 2]>::try_from(worktrees).expect("two sides");
+        Ok(Workspace {
+            _worktrees: guard,
+            root,
+            worktrees: [a, b],
+            targets_root,
+        })
+    }
+}
+
+/// Builds both sides, A first (B's target folder starts as a copy of A's),
+/// each with the link recorder where layouts are to be random, and refuses
+/// two toolchains unless the comparison allows different machines.
+fn build_sides(
+    workspace: &Workspace,
+    commits: &[String; 2],
+    options: &PairedOptions,
+    compare: &CompareOptions,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<Vec<SideBuild>, TrackError> {
+    let mut sides: Vec<SideBuild> = Vec::new();
+    let mut toolchains = Vec::new();
+    for ((side, commit), worktree) in ["a", "b"].iter().zip(commits).zip(&workspace.worktrees) {
+        toolchains.push(rustc_version(worktree).map_err(|source| TrackError::Spawn {
+            command: "rustc -V".to_owned(),
+            source,
+        })?);
+        progress(
+            sides.len(),
+            2,
+            &format!("building {}", short_sha(commit, 12)),
+        );
+        // One target folder per side: the same package at two paths gets the
+        // same binary name, so a single folder would hold only the last side built.
+        let target = workspace.targets_root.join(side);
+        if let Some(built) = sides.last() {
+            seed_target(&built.target, &target);
+        }
+        let recorder = if options.random_layouts {
+            LinkRecorder::install(&workspace.root.join(format!("linker-{side}")), worktree)
+        } else {
+            Err("--layouts fixed".to_owned())
+        };
+        let binaries = build_benches(worktree, &target, options, recorder.as_ref().ok(), commit)?;
+        let links = recorder.and_then(|recorder| {
+            binaries
+                .iter()
+                .filter(|binary| !binary.ids.is_empty())
+                .map(|binary| {
+                    let command = recorder.command_of(&binary.executable)?;
+                    Ok((binary.executable.clone(), command))
+                })
+                .collect()
+        });
+        sides.push(SideBuild {
+            commit: commit.clone(),
+            worktree: worktree.clone(),
+            target,
+            binaries,
+            links,
+        });
+    }
+    if toolchains[0] != toolchains[1] && !compare.allow_different_machines {
+        return Err(TrackError::DifferentMachines {
+            a: toolchains[0].clone(),
+            b: toolchains[1].clone(),
+        });
+    }
+    Ok(sides)
+}
+
+/// Fails fast: every benchmark once in Criterion's test mode, both sides,
+/// before any round, so a bench that panics costs seconds, not the run.
+fn smoke_test(
+    sides: &[SideBuild],
+    root: &Path,
+    options: &PairedOptions,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<(), TrackError> {
+    for side in sides {
+        progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
+        for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
+            let mut cmd = bench_command(binary, &root.join("smoke"));
+            cmd.arg("--test").args(options.filter.as_slice());
+            run_checked(cmd, &side.commit)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the rounds measure and how.
+struct RoundPlan {
+    /// Every benchmark of either side, sorted.
+    ids: Vec<String>,
+    /// Those left out: their executable's code is identical on both sides.
+    identical: Vec<String>,
+    identical_measured_because: Option<String>,
+    layouts: LayoutMode,
+    seed: u64,
+}
+
+fn plan_rounds(
+    repo: &Path,
+    sides: &[SideBuild],
+    options: &PairedOptions,
+) -> Result<RoundPlan, TrackError> {
+    let mut ids: Vec<String> = sides
+        .iter()
+        .flat_map(|side| &side.binaries)
+        .flat_map(|binary| binary.ids.iter().cloned())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut identical = identical_code(&sides[0], &sides[1])?;
+    let mut identical_measured_because = None;
+    if !identical.is_empty() {
+        let changed = changed_files(repo, &sides[0].commit, &sides[1].commit)?;
+        let compiled: BTreeSet<String> = sides
+            .iter()
+            .flat_map(|side| compiled_sources(&side.target, &side.worktree))
+            .collect();
+        let read = changed.read_at_run_time(&compiled);
+        if options.measure_identical {
+            identical_measured_because = Some("--measure-identical".to_owned());
+        } else if !read.is_empty() {
+            identical_measured_because = Some(format!(
+                "{} changed and a bench may read it while it runs",
+                read.join(", ")
+            ));
+        }
+        if identical_measured_because.is_some() {
+            identical.clear();
+        }
+    }
+    let layouts = match (&sides[0].links, &sides[1].links) {
+        (Ok(_), Ok(_)) => LayoutMode::Random,
+        (Err(reason), _) | (_, Err(reason)) => LayoutMode::Fixed(reason.clone()),
+    };
+    let seed = options.seed.unwrap_or_else(|| {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        // A fresh SipHash key is the standard library's own random seed.
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    });
+    ids.retain(|id| !identical.contains(id));
+    Ok(RoundPlan {
+        ids,
+        identical,
+        identical_measured_because,
+        layouts,
+        seed,
+    })
+}
+
+/// The benchmarks of executables whose loaded code is the same on both sides
+/// (matched by file name, with the same benchmarks).
+fn identical_code(a: &SideBuild, b: &SideBuild) -> Result<Vec<String>, TrackError> {
+    let mut identical = Vec::new();
+    for binary in a.binaries.iter().filter(|binary| !binary.ids.is_empty()) {
+        let name = binary.executable.file_name();
+        let Some(other) = b
+            .binaries
+            .iter()
+            .find(|other| other.executable.file_name() == name && other.ids == binary.ids)
+        else {
+            continue;
+        };
+        if LoadedCode::read(&binary.executable)? == LoadedCode::read(&other.executable)? {
+            identical.extend(binary.ids.iter().cloned());
+        }
+    }
+    identical.sort_unstable();
+    Ok(identical)
+}
+
+/// The files that differ between the two sides: `git diff` between two
+/// commits, or between a commit and the working tree with its untracked files.
+fn changed_files(repo: &Path, a: &str, b: &str) -> Result<ChangedFiles, TrackError> {
+    let listed = |args: &[&str]| -> Result<Vec<String>, TrackError> {
+        Ok(git(repo, args)?
+            .split('\0')
+            .filter(|path| !path.is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    let diff = ["diff", "--name-only", "--no-renames", "-z"];
+    let paths = match (a == WORKING_TREE, b == WORKING_TREE) {
+        (false, false) => listed(&[&diff[..], &[a, b]].concat())?,
+        (true, true) => Vec::new(),
+        (true, false) | (false, true) => {
+            let commit = if a == WORKING_TREE { b } else { a };
+            let mut paths = listed(&[&diff[..], &[commit]].concat())?;
+            paths.extend(listed(&[
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+                "-z",
+            ])?);
+            paths
+        }
+    };
+    Ok(ChangedFiles::new(paths))
+}
+
+/// The rounds of one batch and what they have measured so far.
+struct Rounds<'run> {
+    sides: &'run [SideBuild],
+    plan: &'run RoundPlan,
+    options: &'run PairedOptions,
+    root: &'run Path,
+    started: Instant,
+    batch: i64,
+    rounds_run: BTreeMap<String, usize>,
+    /// Wall-clock seconds of each benchmark's pairs so far, both processes.
+    pair_seconds: BTreeMap<String, f64>,
+    /// Executables relinked with a new layout, each side.
+    layouts_sampled: [usize; 2],
+    link_time: Duration,
+}
+
+impl Rounds<'_> {
+    /// Measures round after round until no benchmark wants another (or the
+    /// budget is spent: then `Ok(true)`), recording each round in `history`.
+    fn measure(
+        &mut self,
+        compare: &CompareOptions,
+        history: &mut History,
+        context: &dyn Fn(&String) -> RunContext,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<bool, TrackError> {
+        let machine = Machine::current();
+        let mut active: Vec<&str> = self.plan.ids.iter().map(String::as_str).collect();
+        let mut round: i64 = 0;
+        while !active.is_empty() {
+            round += 1;
+            let outputs = ["a", "b"].map(|side| self.root.join(format!("round-{round}-{side}")));
+            let executables = self.root.join(format!("round-{round}-executables"));
+            let budget_exhausted =
+                self.run_round(round, &active, &outputs, &executables, progress)?;
+            for (side, (build, output)) in self.sides.iter().zip(&outputs).enumerate() {
+                let home = output.join("criterion");
+                if !home.is_dir() {
+                    continue;
+                }
+                let benches = import_criterion_dir(&home)?;
+                let slot = BatchSlot {
+                    batch: self.batch,
+                    round,
+                    side: if side == 0 { Side::A } else { Side::B },
+                };
+                history.record_round(slot, &context(&build.commit), &machine, &benches)?;
+            }
+            // Best effort: the temporary folder's guard removes whatever is left.
+            let _ = std::fs::remove_dir_all(&executables);
+            if budget_exhausted {
+                return Ok(true);
+            }
+            if round < self.options.min_rounds as i64 {
+                continue;
+            }
+            // Judge what is there; keep measuring only what is not yet decided
+            // and could still be within the rounds left. Every benchmark is a
+            // candidate again, not only those measured this round: its verdict
+            // rests on the others' rounds too (the moderation's prior, the
+            // correction over all benchmarks), so one that stopped as a change
+            // can be short of it once the others are measured further (a +5%
+            // stopped flagged on five rounds, then read 1.034 [1.019, 1.050]).
+            let report = compare_paired(&history.paired_series(self.batch)?, compare);
+            let time_left = self
+                .options
+                .budget
+                .map(|budget| budget.saturating_sub(self.started.elapsed()));
+            let candidates: Vec<Candidate<'_>> = report
+                .benchmarks
+                .iter()
+                .map(|comparison| {
+                    let rounds_run = self.rounds_run.get(&comparison.id).copied().unwrap_or(0);
+                    Candidate {
+                        comparison,
+                        rounds_run,
+                        seconds_a_round: self
+                            .pair_seconds
+                            .get(&comparison.id)
+                            .copied()
+                            .unwrap_or(0.0)
+                            / rounds_run.max(1) as f64,
+                    }
+                })
+                .collect();
+            let undecided = next_round(&candidates, time_left, self.options, compare);
+            active = self
+                .plan
+                .ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| undecided.contains(id))
+                .collect();
+        }
+        Ok(false)
+    }
+
+    /// One round: each `active` benchmark once on each side, A B or B A by
+    /// turns, from executables laid out for this round. `Ok(true)` when the
+    /// budget ran out before every benchmark was measured.
+    fn run_round(
+        &mut self,
+        round: i64,
+        active: &[&str],
+        outputs: &[PathBuf; 2],
+        executables: &Path,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<bool, TrackError> {
+        let mut round_binaries = Vec::new();
+        for (side, build) in self.sides.iter().enumerate() {
+            round_binaries.push(self.lay_out(side, build, round, active, executables)?);
+        }
+        for (index, id) in active.iter().enumerate() {
+            if self
+                .options
+                .budget
+                .is_some_and(|budget| self.started.elapsed() >= budget)
+            {
+                return Ok(true);
+            }
+            progress(
+                index,
+                active.len(),
+                &format!("round {round}: {id} ({} left)", active.len() - index),
+            );
+            let pair_started = Instant::now();
+            let done = self.rounds_run.entry((*id).to_owned()).or_default();
+            let order = if done.is_multiple_of(2) {
+                [0, 1]
+            } else {
+                [1, 0]
+            };
+            for side in order {
+                for binary in round_binaries[side]
+                    .iter()
+                    .filter(|b| b.ids.iter().any(|i| i == id))
+                {
+                    let mut cmd = bench_command(binary, &outputs[side]);
+                    cmd.env(
+                        ENVIRONMENT_PADDING,
+                        environment_padding(self.plan.seed, round, side, id),
+                    )
+                    .args(criterion_flags(self.options, binary.dialect))
+                    .args(binary.dialect.select(id));
+                    run_checked(cmd, &self.sides[side].commit)?;
+                }
+            }
+            *done += 1;
+            *self.pair_seconds.entry((*id).to_owned()).or_default() +=
+                pair_started.elapsed().as_secs_f64();
+        }
+        Ok(false)
+    }
+
+    /// `build`'s binaries for one round, those that run benchmarks of
+    /// `active` in fresh files under `executables/<side>`: relinked with
+    /// this round's layout where layouts are random, copied otherwise
+    /// ([`fresh_copies`]).
+    fn lay_out(
+        &mut self,
+        side: usize,
+        build: &SideBuild,
+        round: i64,
+        active: &[&str],
+        executables: &Path,
+    ) -> Result<Vec<BenchBinary>, TrackError> {
+        let dir = executables.join(["a", "b"][side]);
+        let (LayoutMode::Random, Ok(links)) = (&self.plan.layouts, &build.links) else {
+            return fresh_copies(&build.binaries, active, &dir);
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| TrackError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let seed = layout_seed(self.plan.seed, round, side);
+        let mut binaries = build.binaries.clone();
+        for binary in &mut binaries {
+            let Some(link) = links.get(&binary.executable) else {
+                continue;
+            };
+            if !binary.ids.iter().any(|id| active.contains(&id.as_str())) {
+                continue;
+            }
+            let relinked = dir.join(binary.executable.file_name().unwrap_or_default());
+            self.link_time += link.link(&relinked, Some(seed))?;
+            self.layouts_sampled[side] += 1;
+            binary.executable = relinked;
+        }
+        Ok(binaries)
+    }
+}
+
+/// The environment variable whose random length moves the stack's start
+/// from process to process: the kernel copies the environment to the top
+/// of the stack, so every frame below it moves by as many bytes.
+const ENVIRONMENT_PADDING: &str = "PROFLAB_ENVIRONMENT_PADDING";
+
+/// The padding one benchmark process gets: 0 to 4095 bytes (a page, so that
+/// every offset of the stack within its page is reached), drawn from the
+/// batch's seed, the round, the side and the benchmark, so that it is
+/// recorded by the seed alone.
+fn environment_padding(seed: u64, round: i64, side: usize, id: &str) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (seed, round, side, id).hash(&mut hasher);
+    // 4096 divides 2^64: every length is equally likely.
+    let length = Pcg64::seed_from_u64(hasher.finish()).next_u64() % 4096;
+    "x".repeat(length as usize)
+}
+
+/// The layout seed of one side's executables in one round.
+fn layout_seed(seed: u64, round: i64, side: usize) -> u64 {
+    let stream = (round as u64) << 1 | side as u64;
+    Pcg64::new(u128::from(seed), u128::from(stream)).next_u64()
+}
+
+/// Counts do not drift: one run per side, recorded as round 0 of the batch.
+fn count_instructions(
+    sides: &[SideBuild],
+    options: &PairedOptions,
+    history: &mut History,
+    batch: i64,
+    context: &dyn Fn(&String) -> RunContext,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<(), TrackError> {
+    let machine = Machine::current();
+    for (side, build) in sides.iter().enumerate() {
+        let counters: Vec<&BenchBinary> = build
+            .binaries
+            .iter()
+            .filter(|binary| binary.counts_instructions)
+            .collect();
+        if counters.is_empty() {
+            continue;
+        }
+        progress(
+            1,
+            1,
+            &format!("instruction counts: {}", short_sha(&build.commit, 12)),
+        );
+        for binary in counters {
+            let mut cmd = bench_command(binary, &build.target);
+            cmd.args(options.filter.as_slice());
+            run_checked(cmd, &build.commit)?;
+        }
+        let counts = import_instruction_dir(&build.target.join(INSTRUCTION_REPORT_DIR))?;
+        let slot = BatchSlot {
+            batch,
+            round: 0,
+            side: if side == 0 { Side::A } else { Side::B },
+        };
+        history.record_round(slot, &context(&build.commit), &machine, &counts)?;
+    }
+    Ok(())
+}
