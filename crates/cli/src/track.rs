@@ -535,9 +535,13 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
     )?;
     bar.finish_and_clear();
     eprintln!(
-        "batch {}: {} benchmarks in {:.0} s{}",
+        "batch {}: {} benchmarks measured{} in {:.0} s{}",
         run.batch,
         run.rounds.len(),
+        match run.identical_code.len() {
+            0 => String::new(),
+            n => format!(", {n} not (identical code on both sides)"),
+        },
         run.elapsed.as_secs_f64(),
         if run.budget_exhausted {
             " (budget spent: some benchmarks got fewer rounds than they needed)"

@@ -225,6 +225,10 @@ pub fn compare(
     b: &str,
     options: &CompareOptions,
 ) -> Result<ComparisonReport, TrackError> {
+    if let Some(series) = named_batch(history, a, b, options)? {
+        check_machines(&series.machines, options)?;
+        return Ok(compare_paired(&series, options));
+    }
     let (a, b) = (history.resolve(a)?, history.resolve(b)?);
     let batch = match (options.batch, options.unpaired) {
         (_, true) => None,
@@ -250,6 +254,30 @@ pub fn compare(
     let (a, b) = (history.commit_series(&a)?, history.commit_series(&b)?);
     check_machines(&a.machines.union(&b.machines).cloned().collect(), options)?;
     Ok(compare_runs(&a, &b, options))
+}
+
+/// The batch of `options.batch` seen from `a`, when `a` and `b` begin its
+/// two commits' SHAs: a batch named by its id speaks for its own commits,
+/// even one whose every benchmark was left out as identical code (it has no
+/// run to resolve a reference by).
+fn named_batch(
+    history: &History,
+    a: &str,
+    b: &str,
+    options: &CompareOptions,
+) -> Result<Option<PairedSeries>, TrackError> {
+    let (Some(batch), false) = (options.batch, options.unpaired) else {
+        return Ok(None);
+    };
+    let (batch_a, batch_b) = history.batch_commits(batch)?;
+    let begins = |reference: &str, sha: &str| !reference.is_empty() && sha.starts_with(reference);
+    if begins(a, &batch_a) && begins(b, &batch_b) {
+        Ok(Some(history.paired_series(batch)?))
+    } else if begins(a, &batch_b) && begins(b, &batch_a) {
+        Ok(Some(history.paired_series(batch)?.swapped()))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Refuses runs from more than one machine unless the options allow it.

@@ -82,10 +82,15 @@ pub(super) struct LinkRecorder {
 }
 
 impl LinkRecorder {
-    /// Writes the recorder into `dir`, keeping records under `dir/links`;
+    /// Writes the recorder into `dir` (rewritten only when it differs, so
+    /// that its modification time stays), keeping records under `records`;
     /// `Err` says why layouts cannot be randomized for the worktree at
     /// `worktree` (then nothing is written).
-    pub(super) fn install(dir: &Path, worktree: &Path) -> Result<LinkRecorder, String> {
+    pub(super) fn install(
+        dir: &Path,
+        records: &Path,
+        worktree: &Path,
+    ) -> Result<LinkRecorder, String> {
         if !cfg!(target_os = "linux") {
             return Err("random layouts need LLD on Linux".to_owned());
         }
@@ -100,14 +105,16 @@ impl LinkRecorder {
             ));
         }
         let io = |error: std::io::Error| format!("cannot write the link recorder: {error}");
-        let records = dir.join("links");
-        std::fs::create_dir_all(&records).map_err(io)?;
+        std::fs::create_dir_all(records).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(io)?;
         let script = dir.join(RECORDER_NAME);
-        std::fs::write(&script, RECORDER).map_err(io)?;
-        set_executable(&script).map_err(io)?;
+        if std::fs::read(&script).ok().as_deref() != Some(RECORDER.as_bytes()) {
+            std::fs::write(&script, RECORDER).map_err(io)?;
+            set_executable(&script).map_err(io)?;
+        }
         Ok(LinkRecorder {
             script,
-            records,
+            records: records.to_owned(),
             linker_variable,
         })
     }
@@ -316,7 +323,8 @@ mod tests {
 
     /// Builds the fixture's bench through the recorder; returns the recorder and the executable.
     fn build(root: &Path, dir: &Path) -> (LinkRecorder, PathBuf) {
-        let recorder = LinkRecorder::install(&dir.join("linker"), root).unwrap();
+        let recorder =
+            LinkRecorder::install(&dir.join("linker"), &dir.join("links"), root).unwrap();
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo
             .current_dir(root)

@@ -1,25 +1,22 @@
-//! `track run`: the paired design. Each commit is checked out in its own git
-//! worktree under a temporary folder (the user's checkout is never touched),
-//! built once and smoke-tested once, then each benchmark is run on both sides
-//! back to back (A B, then B A in its next round, ...) by calling the bench
-//! executables directly with Criterion's `--exact ID`, so that drift of the
-//! machine over seconds (thermal, other tenants) hits both sides alike.
+//! `track run`: the paired design, in phases ([`run_paired`]). Each commit is
+//! checked out in its own git worktree under a temporary folder (the user's
+//! checkout is never touched), built once and smoke-tested once; bench
+//! executables whose code is identical on both sides are left out
+//! ([`identical`]); then each benchmark is run on both sides back to back (A
+//! B, then B A in its next round, ...) by calling the bench executables
+//! directly with Criterion's `--exact ID`, so that drift of the machine over
+//! seconds (thermal, other tenants) hits both sides alike.
 //!
-//! Rounds adapt: after `min_rounds`, a benchmark whose verdict is settled
-//! stops ([`CompareOptions::settles`]), and so does one that the rounds left
-//! could not flag as a change ([`CompareOptions::could_flag`]); one whose
-//! interval could still cross the threshold, or that lost a round to one bad
-//! process ([`crate::spoiled_rounds`]), gets another round, up to
-//! `max_rounds` and the time budget. Within a budget the benchmarks that go
-//! on share the time left equally, as Criterion gives each benchmark the
-//! same measurement time: a benchmark whose rounds are costly is given up on
-//! when its share cannot buy the rounds a change would need
-//! ([`next_round`]), so the cheap ones keep the time. After each round every
-//! benchmark is judged again, stopped ones included, and one that the
-//! others' rounds have unsettled is measured again. Each round runs fresh
-//! copies of the bench executables ([`fresh_copies`]). Every run of one
-//! call is one batch in the history: its rounds are paired only with each
-//! other.
+//! Each round runs executables laid out afresh: relinked with a random code
+//! layout ([`layout`]), or where that cannot apply fresh copies of Cargo's
+//! ([`fresh_copies`]); each process gets a random environment padding, which
+//! moves its stack. Rounds adapt ([`schedule`]): after `min_rounds`, a
+//! benchmark whose verdict is settled stops, and so does one that the rounds
+//! left could not flag as a change; within a budget the benchmarks that go on
+//! share the time left equally. After each round every benchmark is judged
+//! again, stopped ones included, and one that the others' rounds have
+//! unsettled is measured again. Every run of one call is one batch in the
+//! history: its rounds are paired only with each other.
 //!
 //! Cleanup invariant: a [`Worktrees`] guard removes the worktrees on every exit
 //! path; SIGINT, SIGTERM and SIGHUP only set a flag (the running benchmark
@@ -385,11 +382,15 @@ fn build_sides(
         if let Some(built) = sides.last() {
             seed_target(&built.target, &target);
         }
-        let recorder = if options.random_layouts {
-            LinkRecorder::install(&workspace.root.join(format!("linker-{side}")), worktree)
-        } else {
-            Err("--layouts fixed".to_owned())
-        };
+        // Recorded whatever the layouts: the build is then the same for
+        // `--layouts fixed`, so one `--target-dir` serves both. The recorder's
+        // path is part of every unit's fingerprint (Cargo passes the linker to
+        // each rustc), so it is one path for both sides and every run.
+        let recorder = LinkRecorder::install(
+            &workspace.targets_root.join("proflab-linker"),
+            &target.join("proflab-links"),
+            worktree,
+        );
         let binaries = build_benches(worktree, &target, options, recorder.as_ref().ok(), commit)?;
         let links = recorder.and_then(|recorder| {
             binaries
@@ -482,6 +483,7 @@ fn plan_rounds(
         }
     }
     let layouts = match (&sides[0].links, &sides[1].links) {
+        _ if !options.random_layouts => LayoutMode::Fixed("--layouts fixed".to_owned()),
         (Ok(_), Ok(_)) => LayoutMode::Random,
         (Err(reason), _) | (_, Err(reason)) => LayoutMode::Fixed(reason.clone()),
     };
