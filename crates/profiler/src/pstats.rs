@@ -127,7 +127,7 @@ impl Stats {
     }
 
     fn write_call_heading(&self, out: &mut dyn Write, width: usize, title: &str) -> io::Result<()> {
-        writeln!(out, "{:<width$}{title}", "Function ")?;
+        writeln!(out, "{}{title}", ljust("Function ", width))?;
         if self.entries().values().any(|s| !s.callers.is_empty()) {
             writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
         }
@@ -259,7 +259,7 @@ fn write_call_line(
     calls: &Callers,
     arrow: &str,
 ) -> io::Result<()> {
-    write!(out, "{:<width$}{arrow} ", source.std_string())?;
+    write!(out, "{}{arrow} ", ljust(&source.std_string(), width))?;
     if calls.is_empty() {
         return writeln!(out);
     }
@@ -284,6 +284,17 @@ fn write_call_line(
     Ok(())
 }
 
+/// Python's `str.ljust`: padded with spaces to `width` characters. Not
+/// `format!("{:<width$}")`, which panics past a width of 65,535 (a function
+/// name that long is a valid stats file, issue 35 item 7).
+fn ljust(text: &str, width: usize) -> String {
+    let pad = width.saturating_sub(text.chars().count());
+    let mut out = String::with_capacity(text.len() + pad);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', pad));
+    out
+}
+
 /// pstats' `f8`: Python's `%8.3f`.
 fn f8(x: f64) -> String {
     format!("{:>8}", f3(x))
@@ -295,5 +306,58 @@ fn f3(x: f64) -> String {
         "nan".to_owned()
     } else {
         format!("{x:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CallerStats, FunctionStats};
+
+    #[test]
+    fn names_longer_than_a_format_width_print_without_panicking() {
+        let long = FunctionKey {
+            file: "m.py".into(),
+            line: 1,
+            name: "x".repeat(70_000),
+        };
+        let caller = FunctionKey {
+            file: "m.py".into(),
+            line: 9,
+            name: "main".into(),
+        };
+        let edge = CallerStats {
+            calls: 1,
+            primitive_calls: 1,
+            tottime: 0.5,
+            cumtime: 0.5,
+        };
+        let stats = Stats::from_entries([
+            (caller.clone(), FunctionStats::default()),
+            (
+                long.clone(),
+                FunctionStats {
+                    primitive_calls: 1,
+                    calls: 1,
+                    callers: [(caller, edge)].into(),
+                    ..FunctionStats::default()
+                },
+            ),
+        ]);
+        let view = View::new();
+        let mut callers = Vec::new();
+        stats.write_callers(&mut callers, &view, ()).expect("io");
+        let mut callees = Vec::new();
+        stats.write_callees(&mut callees, &view, ()).expect("io");
+        let callers = String::from_utf8(callers).expect("utf-8");
+        let width = long.std_string().len() + 2;
+        let heading = callers.lines().nth(2).expect("a heading");
+        assert_eq!(heading.len(), width + "was called by...".len());
+        assert!(callers.contains(&format!("{}  <- ", long.std_string())));
+        assert!(
+            String::from_utf8(callees)
+                .expect("utf-8")
+                .contains("called...")
+        );
     }
 }
