@@ -5,9 +5,12 @@
 //! so.
 
 use indexmap::IndexMap;
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::model::Interner;
 use crate::{CallerStats, FunctionKey, FunctionStats, Stats, StatsError};
 
 const FLAG_REF: u8 = 0x80;
@@ -15,10 +18,10 @@ const FLAG_REF: u8 = 0x80;
 const MAX_DEPTH: usize = 64;
 /// What the statistics of one file may take in memory: a fixed allowance
 /// plus this many bytes per byte of the file, as the reader counts them
-/// (strings plus [`ENTRY_COST`] per entry). CPython's files count 2.5 to 2.9
-/// (the three profiles of tests/pstats_oracle.rs); a file that counts 20
-/// times more repeats large keys through back-references to blow up, and is
-/// refused.
+/// (each distinct string once, as names are shared, plus [`ENTRY_COST`] per
+/// entry). CPython's files count under 3 (the profiles of
+/// tests/pstats_oracle.rs); a file that counts 20 times more names a great
+/// many entries through back-references to blow up, and is refused.
 const DECODED_BYTES_PER_FILE_BYTE: usize = 64;
 const DECODED_ALLOWANCE: usize = 16 << 20;
 /// What one decoded entry costs besides its strings, for that budget.
@@ -245,9 +248,10 @@ impl Stats {
             )));
         };
         let mut budget = Budget::for_data(bytes.len());
+        let mut names = Names::default();
         let mut stats = IndexMap::new();
         for (key, value) in entries.iter() {
-            let key = function_key(key, &mut budget)?;
+            let key = function_key(key, &mut names, &mut budget)?;
             let Value::Tuple(fields) = value else {
                 return Err(not_stats(format!(
                     "the entry of {} is {}, not a tuple",
@@ -263,7 +267,7 @@ impl Stats {
             };
             let mut caller_stats = IndexMap::new();
             for (caller, edge) in callers.iter() {
-                let caller = function_key(caller, &mut budget)?;
+                let caller = function_key(caller, &mut names, &mut budget)?;
                 let edge = match edge {
                     Value::Tuple(edge) => match &edge[..] {
                         [nc, cc, tt, ct] => CallerStats {
@@ -338,7 +342,32 @@ impl Budget {
     }
 }
 
-fn function_key(value: &Value, budget: &mut Budget) -> Result<FunctionKey, MarshalError> {
+/// The names of a file, shared: a string the file refers back to is one
+/// `Rc` in the decoded values, found here by address without hashing its
+/// text again; equal strings written out twice are shared by content.
+#[derive(Default)]
+struct Names {
+    by_address: HashMap<*const u8, (Rc<str>, Arc<str>)>,
+    interner: Interner,
+}
+
+impl Names {
+    fn get(&mut self, text: &Rc<str>) -> Arc<str> {
+        let interner = &mut self.interner;
+        let (_, shared) = self
+            .by_address
+            .entry(Rc::as_ptr(text).cast::<u8>())
+            // Holding the `Rc` keeps its address from being reused.
+            .or_insert_with(|| (Rc::clone(text), interner.intern(text)));
+        Arc::clone(shared)
+    }
+}
+
+fn function_key(
+    value: &Value,
+    names: &mut Names,
+    budget: &mut Budget,
+) -> Result<FunctionKey, MarshalError> {
     let Value::Tuple(parts) = value else {
         return Err(not_stats(format!(
             "a function key is {}, not a tuple",
@@ -348,13 +377,15 @@ fn function_key(value: &Value, budget: &mut Budget) -> Result<FunctionKey, Marsh
     let [Value::Str(file), line, Value::Str(name)] = &parts[..] else {
         return Err(not_stats("a function key is not (file, line, name)"));
     };
-    budget.take(ENTRY_COST + file.len() + name.len())?;
+    let before = names.interner.bytes();
+    let (file, name) = (names.get(file), names.get(name));
+    budget.take(ENTRY_COST + names.interner.bytes() - before)?;
     let line = count(line)?;
     Ok(FunctionKey {
-        file: file.to_string(),
+        file,
         line: u32::try_from(line)
             .map_err(|_| not_stats(format!("line number {line} is too large")))?,
-        name: name.to_string(),
+        name,
     })
 }
 
@@ -737,14 +768,14 @@ mod tests {
         bytes.extend_from_slice(b"00");
         let stats = Stats::from_marshal(&bytes).expect("valid");
         let (key, entry) = stats.function("f").expect("f");
-        assert_eq!(key.file, "f.py");
+        assert_eq!(&*key.file, "f.py");
         assert_eq!(
             (entry.primitive_calls, entry.calls, entry.tottime),
             (1, 2, 0.5)
         );
         let caller = entry.callers.keys().next().expect("one caller");
         assert_eq!(
-            (caller.file.as_str(), caller.line, caller.name.as_str()),
+            (&*caller.file, caller.line, &*caller.name),
             ("f.py", 9, "g")
         );
     }
@@ -779,37 +810,97 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
+    fn push_int(bytes: &mut Vec<u8>, n: i32) {
+        bytes.push(b'i');
+        bytes.extend_from_slice(&n.to_le_bytes());
+    }
+
+    fn push_key(bytes: &mut Vec<u8>, flag: u8, file: &str, line: i32, name: &str) {
+        bytes.extend_from_slice(&[b')' | flag, 3, b'u']);
+        bytes.extend_from_slice(&u32::try_from(file.len()).expect("short").to_le_bytes());
+        bytes.extend_from_slice(file.as_bytes());
+        push_int(bytes, line);
+        bytes.push(b'u');
+        bytes.extend_from_slice(&u32::try_from(name.len()).expect("short").to_le_bytes());
+        bytes.extend_from_slice(name.as_bytes());
+    }
+
     #[test]
-    fn a_large_key_repeated_by_reference_is_refused() {
-        // One function whose callers table names a key with a 60 kB file
-        // name 20 000 times, 10 bytes each: 260 kB of file, 1.2 GB decoded.
-        let file_name = "x".repeat(60_000);
-        let mut bytes = vec![b'{', b')' | FLAG_REF, 3, b'u'];
-        bytes.extend_from_slice(&60_000u32.to_le_bytes());
-        bytes.extend_from_slice(file_name.as_bytes());
-        bytes.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f']);
-        bytes.extend_from_slice(&[b')', 5]);
-        for _ in 0..2 {
-            bytes.extend_from_slice(&[b'i', 1, 0, 0, 0]);
+    fn a_large_key_repeated_by_reference_is_shared_not_copied() {
+        // Two functions whose callers tables name a key with a 60 kB file
+        // name 20 000 times, by reference: copied, that is 2.4 GB.
+        let mut bytes = vec![b'{'];
+        push_key(&mut bytes, FLAG_REF, &"x".repeat(60_000), 1, "f");
+        for line in [2, 3] {
+            if line == 3 {
+                push_key(&mut bytes, 0, "g.py", line, "g");
+            }
+            bytes.extend_from_slice(&[b')', 5]);
+            push_int(&mut bytes, 1);
+            push_int(&mut bytes, 1);
+            for _ in 0..2 {
+                bytes.push(b'g');
+                bytes.extend_from_slice(&0.5f64.to_le_bytes());
+            }
+            bytes.push(b'{');
+            for caller_line in 0..20_000 {
+                bytes.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+                push_int(&mut bytes, caller_line);
+            }
+            bytes.push(b'0');
         }
-        for _ in 0..2 {
-            bytes.push(b'g');
-            bytes.extend_from_slice(&0.5f64.to_le_bytes());
-        }
+        bytes.push(b'0');
+        // The first entry names itself as its caller; the second is g.
+        let stats = Stats::from_marshal(&bytes).expect("valid");
+        let (f, f_stats) = stats.entries().get_index(0).expect("f");
+        let (_, g_stats) = stats.entries().get_index(1).expect("g");
+        let caller = g_stats.callers.keys().next().expect("a caller");
+        assert!(Arc::ptr_eq(&f.file, &caller.file));
+        assert!(Arc::ptr_eq(
+            &f.file,
+            &f_stats.callers.keys().next().expect("a caller").file
+        ));
+    }
+
+    #[test]
+    fn a_callers_table_shared_by_many_functions_is_refused() {
+        // 2000 callers in one table that 20 000 functions name by
+        // reference: 40 million caller entries from 0.5 MB of file.
+        let mut bytes = vec![b'{'];
+        push_key(&mut bytes, 0, "f.py", 0, "f");
+        bytes.extend_from_slice(&[b')' | FLAG_REF, 5]);
+        push_int(&mut bytes, 1);
+        push_int(&mut bytes, 1);
+        push_int(&mut bytes, 0);
+        push_int(&mut bytes, 0);
         bytes.push(b'{');
-        for _ in 0..20_000 {
-            bytes.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for line in 0..2000 {
+            push_key(&mut bytes, 0, "c.py", line, "c");
+            bytes.extend_from_slice(&[b')', 4]);
+            for _ in 0..4 {
+                push_int(&mut bytes, 1);
+            }
         }
-        bytes.extend_from_slice(b"00");
+        bytes.push(b'0');
+        let one_function = bytes.len();
+        for line in 1..20_000 {
+            push_key(&mut bytes, 0, "f.py", line, "f");
+            bytes.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+        }
+        bytes.push(b'0');
         let error = Stats::from_marshal(&bytes).unwrap_err();
         assert!(matches!(error, MarshalError::TooLarge { .. }), "{error}");
-        // The same file with the table named twice is fine.
-        let mut small = bytes[..bytes.len() - 2 - 10 * 20_000].to_vec();
-        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
-        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
-        small.extend_from_slice(b"00");
-        let stats = Stats::from_marshal(&small).expect("valid");
-        assert_eq!(stats.entries().len(), 1);
+        // The same table named by a hundred functions is fine.
+        let mut small = bytes[..one_function].to_vec();
+        for line in 1..100 {
+            push_key(&mut small, 0, "f.py", line, "f");
+            small.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+        }
+        small.push(b'0');
+        assert_eq!(
+            Stats::from_marshal(&small).expect("valid").entries().len(),
+            100
+        );
     }
 
     #[test]

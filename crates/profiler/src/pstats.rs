@@ -319,7 +319,7 @@ mod tests {
         let long = FunctionKey {
             file: "m.py".into(),
             line: 1,
-            name: "x".repeat(70_000),
+            name: "x".repeat(70_000).into(),
         };
         let caller = FunctionKey {
             file: "m.py".into(),
