@@ -6,6 +6,7 @@
 
 use indexmap::IndexMap;
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -210,15 +211,17 @@ impl Stats {
             path: name.clone(),
             source,
         })?;
-        let mut stats = Self::from_marshal(&bytes).map_err(|source| StatsError::Corrupt {
-            path: name.clone(),
-            source,
-        })?;
+        let mut stats = Self::from_marshal(&bytes)
+            .map_err(|source| StatsError::Corrupt { path: name, source })?;
+        // pstats' header line: the file's time, then its name as given.
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        stats.set_source(match modified {
-            Some(time) => format!("{}    {name}", ctime(time)),
-            None => name,
-        });
+        let mut header = OsString::new();
+        if let Some(time) = modified {
+            header.push(ctime(time));
+            header.push("    ");
+        }
+        header.push(path.as_os_str());
+        stats.set_source(header);
         Ok(stats)
     }
 
@@ -629,42 +632,22 @@ impl Reader<'_> {
     }
 }
 
-/// Python's `time.ctime` of a file time, in UTC: `Tue Nov 24 22:23:18 2026`.
+/// Python's `time.ctime` of a file time: local time, by the system's time
+/// zone rules and `TZ` as C's `localtime` reads them, e.g.
+/// `Tue Nov 24 22:23:18 2026`.
 fn ctime(time: std::time::SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let seconds = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = seconds / 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let of_day = seconds % 86_400;
-    format!(
-        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
-        DAYS[(days % 7) as usize],
-        MONTHS[month - 1],
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
+    ctime_in(time, &jiff::tz::TimeZone::system())
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, usize, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+fn ctime_in(time: std::time::SystemTime, zone: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::try_from(time) {
+        Ok(timestamp) => timestamp
+            .to_zoned_datetime(zone.clone())
+            .strftime("%a %b %e %H:%M:%S %Y")
+            .to_string(),
+        // Outside jiff's years -9999..=9999, far beyond any file's time.
+        Err(_) => "?".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -927,9 +910,18 @@ mod tests {
     }
 
     #[test]
-    fn ctime_matches_python() {
+    fn ctime_matches_python_in_any_zone() {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_559_000 - 2);
-        assert_eq!(ctime(time), "Tue Nov 24 22:23:18 2026");
-        assert_eq!(ctime(std::time::UNIX_EPOCH), "Thu Jan  1 00:00:00 1970");
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(ctime_in(time, &utc), "Tue Nov 24 22:23:18 2026");
+        assert_eq!(
+            ctime_in(std::time::UNIX_EPOCH, &utc),
+            "Thu Jan  1 00:00:00 1970"
+        );
+        // time.ctime under TZ=Asia/Kolkata (UTC+5:30), into the next day.
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").expect("tzdata");
+        assert_eq!(ctime_in(time, &kolkata), "Wed Nov 25 03:53:18 2026");
+        let posix = jiff::tz::TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").expect("a rule");
+        assert_eq!(ctime_in(time, &posix), "Tue Nov 24 17:23:18 2026");
     }
 }

@@ -7,6 +7,7 @@
 //! and each output format is a module of its own reading this model.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -187,8 +188,9 @@ struct Totals {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     stats: IndexMap<FunctionKey, FunctionStats>,
-    /// Header lines naming the files the data came from.
-    files: Vec<String>,
+    /// Header lines naming the files the data came from (file names are
+    /// not always UTF-8).
+    files: Vec<OsString>,
     totals: Totals,
     /// Self time per exact call path (`a;b;c`), in nanoseconds, for
     /// flamegraphs; empty for statistics loaded from a file.
@@ -274,12 +276,12 @@ impl Stats {
 
     /// The header lines naming the files the statistics came from.
     #[must_use]
-    pub fn files(&self) -> &[String] {
+    pub fn files(&self) -> &[OsString] {
         &self.files
     }
 
     /// Names the file the statistics were read from (pstats' header line).
-    pub(crate) fn set_source(&mut self, file: String) {
+    pub(crate) fn set_source(&mut self, file: OsString) {
         self.files = vec![file];
     }
 

@@ -18,7 +18,8 @@ impl Stats {
         restrictions: impl Into<Restrictions>,
     ) -> io::Result<()> {
         for file in self.files() {
-            writeln!(out, "{file}")?;
+            out.write_all(&os_bytes(file))?;
+            writeln!(out)?;
         }
         if !self.files().is_empty() {
             writeln!(out)?;
@@ -282,6 +283,22 @@ fn write_call_line(
         )?;
     }
     Ok(())
+}
+
+/// The bytes of a file name as Python prints it: as they are on Unix (its
+/// `surrogateescape` gives the same bytes back), lossily elsewhere.
+pub(crate) fn os_bytes(text: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(text))
+    }
+    #[cfg(not(unix))]
+    {
+        match text.to_string_lossy() {
+            std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+            std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+        }
+    }
 }
 
 /// Python's `str.ljust`: padded with spaces to `width` characters. Not

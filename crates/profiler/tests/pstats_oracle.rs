@@ -229,9 +229,7 @@ fn python_session(path: &Path, input: String) -> Child {
 
 fn our_session(path: &Path, input: &str) -> String {
     let mut browser = Browser::new();
-    browser
-        .read(&path.to_string_lossy())
-        .expect("the profile loads");
+    browser.read(path).expect("the profile loads");
     let mut out = Vec::new();
     browser
         .run(&mut input.as_bytes(), &mut out)
