@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use crate::pstats::os_bytes;
-use crate::view::python_str_repr;
+use crate::view::{is_python_space, python_split, python_str_repr};
 use crate::{MarshalError, Restriction, Restrictions, SortKey, Stats, StatsError, View};
 
 const COMMANDS: [(&str, &str); 12] = [
@@ -166,7 +166,7 @@ impl Browser {
             let command = if input.read_line(&mut line)? == 0 {
                 "EOF".to_owned()
             } else {
-                line.trim().to_owned()
+                line.trim_matches(is_python_space).to_owned()
             };
             // As in `cmd`, an empty line repeats the last command.
             let command = if command.is_empty() {
@@ -193,7 +193,7 @@ impl Browser {
         // Python's `cmd.parseline`: `?` is `help`; the command is the
         // leading run of letters, digits and `_` (`stats.*json` is `stats`
         // with `.*json`), the argument the rest.
-        let line = command.trim();
+        let line = command.trim_matches(is_python_space);
         let line = match line.strip_prefix('?') {
             Some(rest) => format!("help {rest}"),
             None => line.to_owned(),
@@ -201,7 +201,7 @@ impl Browser {
         let end = line
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(line.len());
-        let (name, argument) = (&line[..end], line[end..].trim());
+        let (name, argument) = (&line[..end], line[end..].trim_matches(is_python_space));
         let command = line.as_str();
         match name {
             "EOF" => {
@@ -234,7 +234,7 @@ impl Browser {
             }
             "stats" | "callers" | "callees" => {
                 let mut restrictions = Vec::new();
-                for term in argument.split_whitespace() {
+                for term in python_split(argument) {
                     match Restriction::parse(term) {
                         // `frac > 1 or frac < 0`: a NaN passes, as in pstats.
                         Restriction::Fraction(f) if !f.is_nan() && !(0.0..=1.0).contains(&f) => {
@@ -260,7 +260,7 @@ impl Browser {
                     return Ok(true);
                 };
                 let keys: Result<Vec<SortKey>, _> =
-                    argument.split_whitespace().map(SortKey::parse).collect();
+                    python_split(argument).map(SortKey::parse).collect();
                 match keys {
                     Ok(keys) if !keys.is_empty() => self.view.sort(stats, &keys),
                     _ => {
