@@ -367,6 +367,7 @@ mod tests {
             primitive_calls: 4,
             tottime: 0.5,
             cumtime: 0.5,
+            count_only: false,
         };
         Stats::from_entries([
             (

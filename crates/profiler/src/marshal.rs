@@ -136,6 +136,12 @@ enum Value {
     Str(Rc<str>),
     Tuple(Rc<[Value]>),
     Dict(Rc<[(Value, Value)]>),
+    /// A code object, as its `repr`: the pure-Python `profile` module
+    /// names the program it ran by one (`python -m profile -o`).
+    Code(Rc<str>),
+    /// What only a code object's insides hold (bytes, a complex number,
+    /// `Ellipsis`): read past, never used.
+    Other(&'static str),
 }
 
 impl Value {
@@ -150,6 +156,8 @@ impl Value {
             Value::Str(_) => "a string",
             Value::Tuple(_) => "a tuple",
             Value::Dict(_) => "a dict",
+            Value::Code(_) => "a code object",
+            Value::Other(kind) => kind,
         }
     }
 }
@@ -187,6 +195,10 @@ impl Stats {
             out.push(b'{');
             for (caller, edge) in &stats.callers {
                 write_key(&mut out, caller);
+                if edge.count_only {
+                    write_int(&mut out, edge.calls);
+                    continue;
+                }
                 out.extend_from_slice(&[b')', 4]);
                 write_int(&mut out, edge.calls);
                 write_int(&mut out, edge.primitive_calls);
@@ -278,6 +290,7 @@ impl Stats {
                             primitive_calls: count(cc)?,
                             tottime: number(tt)?,
                             cumtime: number(ct)?,
+                            count_only: false,
                         },
                         _ => {
                             return Err(not_stats(format!(
@@ -292,8 +305,8 @@ impl Stats {
                         CallerStats {
                             calls,
                             primitive_calls: calls,
-                            tottime: 0.0,
-                            cumtime: 0.0,
+                            count_only: true,
+                            ..CallerStats::default()
                         }
                     }
                 };
@@ -377,7 +390,7 @@ fn function_key(
             value.kind()
         )));
     };
-    let [Value::Str(file), line, Value::Str(name)] = &parts[..] else {
+    let [Value::Str(file), line, Value::Str(name) | Value::Code(name)] = &parts[..] else {
         return Err(not_stats("a function key is not (file, line, name)"));
     };
     let before = names.interner.bytes();
@@ -524,7 +537,11 @@ impl Reader<'_> {
         let flagged = code & FLAG_REF != 0;
         // Containers take their reference number before their contents, as
         // CPython numbers them.
-        let reserved = if flagged && matches!(code & !FLAG_REF, b'(' | b')' | b'[' | b'{') {
+        let reserved = if flagged
+            && matches!(
+                code & !FLAG_REF,
+                b'(' | b')' | b'[' | b'{' | b'<' | b'>' | b'c'
+            ) {
             self.refs.push(None);
             Some(self.refs.len() - 1)
         } else {
@@ -551,15 +568,35 @@ impl Reader<'_> {
                 let n = usize::from(self.byte()?);
                 Value::Str(self.text(n, at)?)
             }
-            b'a' | b'A' | b'u' | b't' | b's' => {
+            b'a' | b'A' | b'u' | b't' => {
                 let n = self.length(1)?;
                 Value::Str(self.text(n, at)?)
             }
+            b's' => {
+                let n = self.length(1)?;
+                self.take(n)?;
+                Value::Other("bytes")
+            }
+            b'y' => {
+                self.take(16)?;
+                Value::Other("a complex")
+            }
+            b'x' => {
+                for _ in 0..2 {
+                    let n = usize::from(self.byte()?);
+                    self.take(n)?;
+                }
+                Value::Other("a complex")
+            }
+            b'.' | b'S' => Value::Other("a constant"),
+            b'c' => self.code(depth)?,
             b')' => {
                 let n = usize::from(self.byte()?);
                 Value::Tuple(self.items(n, depth)?.into())
             }
-            b'(' | b'[' => {
+            // Lists and sets are tuples here: nothing in a stats file needs
+            // them to be told apart.
+            b'(' | b'[' | b'<' | b'>' => {
                 let n = self.length(1)?;
                 Value::Tuple(self.items(n, depth)?.into())
             }
@@ -603,6 +640,46 @@ impl Reader<'_> {
             None => {}
         }
         Ok(value)
+    }
+
+    /// A code object as CPython 3.11 to 3.14 marshal it (earlier versions
+    /// lay it out otherwise, and CPython reads only its own), turned into
+    /// its `repr`, `<code object NAME at 0x…, file "FILE", line N>`. The
+    /// address is not in the file: it prints as twelve zeros, as wide as a
+    /// 64-bit Linux address, so columns line up as CPython's do.
+    fn code(&mut self, depth: usize) -> Result<Value, MarshalError> {
+        // argcount, posonlyargcount, kwonlyargcount, stacksize, flags.
+        for _ in 0..5 {
+            self.i32()?;
+        }
+        // code, consts, names, localsplusnames, localspluskinds.
+        for _ in 0..5 {
+            self.value(depth + 1)?;
+        }
+        let file = self.value(depth + 1)?;
+        let name = self.value(depth + 1)?;
+        let _qualname = self.value(depth + 1)?;
+        let line = self.i32()?;
+        // linetable, exceptiontable.
+        for _ in 0..2 {
+            self.value(depth + 1)?;
+        }
+        let name = match name {
+            Value::Str(name) => name,
+            other => {
+                return Err(not_stats(format!(
+                    "a code object's name is {}",
+                    other.kind()
+                )));
+            }
+        };
+        let file = match file {
+            Value::Str(file) => format!("\"{file}\""),
+            _ => "???".to_owned(),
+        };
+        Ok(Value::Code(Rc::from(format!(
+            "<code object {name} at 0x000000000000, file {file}, line {line}>"
+        ))))
     }
 
     fn items(&mut self, n: usize, depth: usize) -> Result<Vec<Value>, MarshalError> {
@@ -670,6 +747,7 @@ mod tests {
             primitive_calls: 2,
             tottime: 0.25,
             cumtime: 0.5,
+            count_only: false,
         };
         Stats::from_entries([
             (
@@ -703,6 +781,25 @@ mod tests {
             Stats::from_marshal(&stats.to_marshal()).expect("valid"),
             stats
         );
+    }
+
+    #[test]
+    fn bare_counts_of_the_profile_module_are_written_back_as_bare_counts() {
+        let mut stats = sample();
+        let first = stats.entries().keys().next().expect("main").clone();
+        let mut entries = stats.entries().clone();
+        entries[1].callers[&first] = CallerStats {
+            calls: 7,
+            primitive_calls: 7,
+            count_only: true,
+            ..CallerStats::default()
+        };
+        stats = Stats::from_entries(entries);
+        let bytes = stats.to_marshal();
+        assert_eq!(Stats::from_marshal(&bytes).expect("valid"), stats);
+        // The caller's value is `i` 7, not a tuple.
+        let caller_end = bytes.len() - 2 - 5;
+        assert_eq!(&bytes[caller_end..caller_end + 5], &[b'i', 7, 0, 0, 0]);
     }
 
     #[test]

@@ -102,6 +102,10 @@ pub struct CallerStats {
     /// Time inside the function and its callees during these calls,
     /// counted at the outermost call only.
     pub cumtime: f64,
+    /// Only the count is known: the pure-Python `profile` module stores a
+    /// bare count per caller, and pstats prints such a caller as
+    /// `name(count) cumtime` (the times here are zero).
+    pub count_only: bool,
 }
 
 impl CallerStats {
@@ -110,6 +114,22 @@ impl CallerStats {
         self.primitive_calls += other.primitive_calls;
         self.tottime += other.tottime;
         self.cumtime += other.cumtime;
+        // CPython stops with a TypeError on adding a count to a tuple; a
+        // sum with any timed edge is timed.
+        self.count_only &= other.count_only;
+    }
+}
+
+/// pstats' `add_callers`: callers already known add up and keep their
+/// place, new ones come after them as they are.
+fn add_callers(target: &mut Callers, source: &Callers) {
+    for (caller, edge) in source {
+        match target.entry(caller.clone()) {
+            indexmap::map::Entry::Occupied(mut known) => known.get_mut().add(edge),
+            indexmap::map::Entry::Vacant(new) => {
+                new.insert(*edge);
+            }
+        }
     }
 }
 
@@ -147,9 +167,7 @@ impl FunctionStats {
         self.cumtime += other.cumtime;
         self.allocations += other.allocations;
         self.allocated_bytes += other.allocated_bytes;
-        for (caller, stats) in &other.callers {
-            self.callers.entry(caller.clone()).or_default().add(stats);
-        }
+        add_callers(&mut self.callers, &other.callers);
     }
 }
 
@@ -227,6 +245,7 @@ impl Stats {
                         primitive_calls: edge.calls - edge.recursive_calls,
                         tottime: record::seconds(edge.inline_ticks),
                         cumtime: record::seconds(edge.total_ticks),
+                        count_only: false,
                     };
                     (key_of(*caller as usize), stats)
                 })

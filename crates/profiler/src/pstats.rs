@@ -90,7 +90,7 @@ impl Stats {
         writeln!(out, "{}", list.message)?;
         self.write_call_heading(out, list.width, "was called by...")?;
         for key in list.keys {
-            write_call_line(out, list.width, key, &self.entries()[key].callers, "<-")?;
+            self.write_call_line(out, list.width, key, &self.entries()[key].callers, "<-")?;
         }
         writeln!(out)?;
         writeln!(out)
@@ -115,22 +115,80 @@ impl Stats {
         self.write_call_heading(out, list.width, "called...")?;
         let none = Callers::new();
         for key in list.keys {
-            write_call_line(
-                out,
-                list.width,
-                key,
-                callees.get(key).unwrap_or(&none),
-                "->",
-            )?;
+            let calls = callees.get(key).unwrap_or(&none);
+            self.write_call_line(out, list.width, key, calls, "->")?;
         }
         writeln!(out)?;
         writeln!(out)
     }
 
+    /// pstats' `print_call_heading`: the column titles only when the first
+    /// function with callers has cProfile's timed callers (a file of the
+    /// `profile` module has counts only).
     fn write_call_heading(&self, out: &mut dyn Write, width: usize, title: &str) -> io::Result<()> {
         writeln!(out, "{}{title}", ljust("Function ", width))?;
-        if self.entries().values().any(|s| !s.callers.is_empty()) {
+        let timed = self
+            .entries()
+            .values()
+            .find_map(|s| s.callers.values().next())
+            .is_some_and(|edge| !edge.count_only);
+        if timed {
             writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
+        }
+        Ok(())
+    }
+
+    /// pstats' `print_call_line`: the calls listed in key order (`sorted()`
+    /// of the key tuples), every line after the first indented. A timed
+    /// call prints its counts and times, its count column two wider after
+    /// the first; a bare count (the `profile` module's) prints as
+    /// `name(count)` and the other function's own cumulative time, three
+    /// further in.
+    fn write_call_line(
+        &self,
+        out: &mut dyn Write,
+        width: usize,
+        source: &FunctionKey,
+        calls: &Callers,
+        arrow: &str,
+    ) -> io::Result<()> {
+        write!(out, "{}{arrow} ", ljust(&source.std_string(), width))?;
+        if calls.is_empty() {
+            return writeln!(out);
+        }
+        let mut sorted: Vec<_> = calls.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        for (index, (key, edge)) in sorted.into_iter().enumerate() {
+            let first = index == 0;
+            if edge.count_only {
+                // CPython stops with a KeyError for a function it has no
+                // entry for; its time prints as zero here.
+                let cumtime = self.entries().get(key).map_or(0.0, |s| s.cumtime);
+                let indent = if first { 0 } else { width + 3 };
+                writeln!(
+                    out,
+                    "{}{}({}) {}",
+                    " ".repeat(indent),
+                    key.std_string(),
+                    edge.calls,
+                    f8(cumtime)
+                )?;
+                continue;
+            }
+            let count = if edge.calls == edge.primitive_calls {
+                edge.calls.to_string()
+            } else {
+                format!("{}/{}", edge.calls, edge.primitive_calls)
+            };
+            let (indent, count_width) = if first { (0, 7) } else { (width + 1, 9) };
+            writeln!(
+                out,
+                "{}{count:>count_width$} {} {}  {}",
+                " ".repeat(indent),
+                f8(edge.tottime),
+                f8(edge.cumtime),
+                key.std_string()
+            )?;
         }
         Ok(())
     }
@@ -250,41 +308,6 @@ impl Report<'_> {
     }
 }
 
-/// pstats' `print_call_line`: the calls listed in key order (`sorted()` of
-/// the key tuples), every line after the first indented, its count column
-/// two wider.
-fn write_call_line(
-    out: &mut dyn Write,
-    width: usize,
-    source: &FunctionKey,
-    calls: &Callers,
-    arrow: &str,
-) -> io::Result<()> {
-    write!(out, "{}{arrow} ", ljust(&source.std_string(), width))?;
-    if calls.is_empty() {
-        return writeln!(out);
-    }
-    let mut sorted: Vec<_> = calls.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (index, (key, edge)) in sorted.into_iter().enumerate() {
-        let count = if edge.calls == edge.primitive_calls {
-            edge.calls.to_string()
-        } else {
-            format!("{}/{}", edge.calls, edge.primitive_calls)
-        };
-        let (indent, count_width) = if index == 0 { (0, 7) } else { (width + 1, 9) };
-        writeln!(
-            out,
-            "{}{count:>count_width$} {} {}  {}",
-            " ".repeat(indent),
-            f8(edge.tottime),
-            f8(edge.cumtime),
-            key.std_string()
-        )?;
-    }
-    Ok(())
-}
-
 /// The bytes of a file name as Python prints it: as they are on Unix (its
 /// `surrogateescape` gives the same bytes back), lossily elsewhere.
 pub(crate) fn os_bytes(text: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
@@ -348,6 +371,7 @@ mod tests {
             primitive_calls: 1,
             tottime: 0.5,
             cumtime: 0.5,
+            count_only: false,
         };
         let stats = Stats::from_entries([
             (caller.clone(), FunctionStats::default()),
