@@ -138,7 +138,8 @@ pub enum Restriction {
     Count(usize),
     /// Keep this fraction of the lines, in [0, 1).
     Fraction(f64),
-    /// Keep lines whose `file:line(function)` matches this regular expression.
+    /// Keep lines whose `file:line(function)` matches this regular
+    /// expression, in Python's `re` syntax.
     Pattern(String),
 }
 
@@ -329,8 +330,8 @@ impl View {
         for restriction in &restrictions.0 {
             let before = list.len();
             match restriction {
-                Restriction::Pattern(pattern) => match regex::Regex::new(pattern) {
-                    Ok(regex) => list.retain(|key| regex.is_match(&key.std_string())),
+                Restriction::Pattern(pattern) => match crate::python_re::Pattern::new(pattern) {
+                    Ok(regex) => list.retain(|key| regex.search(&key.std_string())),
                     Err(_) => {
                         message.push_str(&format!(
                             "   <Invalid regular expression {}>\n",

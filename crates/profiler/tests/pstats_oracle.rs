@@ -118,6 +118,28 @@ fn commands(path: &Path, other: &Path, code_keys: bool) -> String {
         "stats nomatch_xyz",
         r"stats \.py:1\( 0.2",
         "stats <genexpr> 0.25 3",
+        // Python's `re`, not Rust's `regex` (issue 34 item 1).
+        "stats {built-in 5",
+        "stats (?#a comment)json 3",
+        r"stats \bjson\b 0.5",
+        "stats (?i)JSON 4",
+        r"stats (?<=/)json\Z",
+        // Letters past `f`: a code object's address, zeroed, is not
+        // CPython's (docs/PROFILING.md).
+        r"stats (\w)(?P<c>[g-z])(?P=c)\1? 6",
+        r"stats py:\d{,2}\( 8",
+        r"stats \pL",
+        r"stats \z",
+        "stats (?<n>x)",
+        "stats [[:alpha:]] 4",
+        r"stats \< 2",
+        "stats json(?i) 2",
+        // Python's numbers and whitespace (issue 34 item 5).
+        "stats 0.5_0",
+        "stats \u{ff11}\u{ff12}",
+        "stats \u{ff10}.\u{ff15} 3",
+        "stats 3\x1c.*json.*",
+        "stats 1_000_0 \x1f __init__",
     ];
     for sort in ["", "sort cumulative", "sort time", "sort name file line"] {
         if !sort.is_empty() {
@@ -360,6 +382,7 @@ fn compare_sessions(profiles: &[PathBuf], inputs: &[String], without: &[&str]) {
         // The command sets reach every path they are meant to.
         for expected in [
             "Random listing order was used",
+            "<Invalid regular expression '\\\\pL'>",
             "List reduced from",
             "<Invalid regular expression '[invalid'>",
             "Fraction argument must be in [0, 1]",
