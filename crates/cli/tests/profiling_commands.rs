@@ -372,3 +372,45 @@ fn stats_prints_local_time_raw_names_and_pythons_messages() {
     );
     assert_eq!(ours.stdout, python.stdout);
 }
+
+/// Issue 34 item 4: at a terminal (made by util-linux's `script`), a file
+/// that cannot be opened is reported as CPython does and the browser opens
+/// empty, where `read` could load another; piped, it is exit 2 (see
+/// `bad_sort_keys_and_bad_files_are_usage_errors`).
+#[test]
+fn at_a_terminal_a_missing_file_opens_an_empty_browser() {
+    let Some(script) = proflab_testkit::tool_or_skip(
+        "at_a_terminal_a_missing_file_opens_an_empty_browser",
+        &["script"],
+        "apt-get install util-linux",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = assert_cmd::cargo::cargo_bin("proflab");
+    let command = format!("'{}' stats missing.prof", binary.display());
+    let output = Process::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(b"stats\nquit\n")?;
+            child.wait_with_output()
+        })
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "No such file or directory\nWelcome to the profile statistics browser.\n% No statistics object is loaded.\n% Goodbye.\n"
+        ),
+        "{text}"
+    );
+}
