@@ -1,5 +1,6 @@
 //! `proflab stats`: pstats' statistics browser, `python -m pstats FILE`.
 
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,12 +36,28 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut browser = Browser::new();
-    browser.read(&args.file.to_string_lossy())?;
+    let interactive = std::io::stdin().is_terminal();
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = browser.read(&args.file) {
+        // A script's commands mean nothing without the file: stop with exit
+        // 2. At a terminal, go on as pstats does, with an empty browser
+        // where `read` can load another (docs/PROFILING.md).
+        if !interactive {
+            return Err(error.into());
+        }
+        writeln!(out, "{}", Browser::read_failure(&error))?;
+    }
     for extra in &args.more {
-        browser.add(&extra.to_string_lossy())?;
+        if let Err(error) = browser.add(extra) {
+            if !interactive {
+                return Err(error.into());
+            }
+            let argument = extra.to_string_lossy();
+            writeln!(out, "{}", Browser::add_failure(&argument, &error))?;
+        }
     }
     browser
-        .run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        .run(&mut std::io::stdin().lock(), &mut out)
         .context("the browser's input or output failed")?;
     Ok(ExitCode::SUCCESS)
 }

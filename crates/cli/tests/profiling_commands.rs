@@ -286,3 +286,131 @@ fn stats_with_two_files_prints_what_python_pstats_prints() {
     assert!(python.contains("List reduced from"), "{python}");
     assert_eq!(ours, python);
 }
+
+/// Issue 35 item 17 and issue 34 items 3 and 4: a profile under a folder
+/// whose name is not UTF-8, browsed under `TZ=Asia/Kolkata`, with `read`
+/// and `add` of files that fail. Python (in its UTF-8 mode under `LC_ALL=C`,
+/// which passes such names through as bytes) and we print the same bytes:
+/// the header's date in local time, the prompt with the raw name, and
+/// CPython's messages.
+#[cfg(unix)]
+#[test]
+fn stats_prints_local_time_raw_names_and_pythons_messages() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Some(python3) = proflab_testkit::tool_or_skip(
+        "stats_prints_local_time_raw_names_and_pythons_messages",
+        &["python3"],
+        "apt-get install python3",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join(std::ffi::OsStr::from_bytes(b"bad\xff"));
+    std::fs::create_dir(&folder).expect("a folder named in Latin-1");
+    let profile = folder.join("r.prof");
+    let script = dir.path().join("work.py");
+    std::fs::write(&script, "import json\nfor i in range(9): json.dumps([i])\n").expect("write");
+    let status = Process::new(&python3)
+        .args(["-m", "cProfile", "-o"])
+        .arg(&profile)
+        .arg(&script)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    std::fs::write(dir.path().join("empty.prof"), b"").expect("write");
+    let commands =
+        "sort time\nstats 3\nread missing.prof\nread empty.prof\nadd missing.prof\nstats 2\nquit\n";
+    let python = Process::new(&python3)
+        .args(["-m", "pstats"])
+        .arg(&profile)
+        .current_dir(dir.path())
+        .env("TZ", "Asia/Kolkata")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(commands.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 runs");
+    assert!(python.status.success());
+    let ours = proflab()
+        .arg("stats")
+        .arg(&profile)
+        .current_dir(dir.path())
+        .env("TZ", "Asia/Kolkata")
+        .write_stdin(commands)
+        .output()
+        .expect("runs");
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let text = String::from_utf8_lossy(&python.stdout);
+    for expected in [
+        "% No such file or directory\n",
+        "EOFError: EOF read where object expected\n",
+        "Failed to load statistics for missing.prof: [Errno 2] No such file or directory: 'missing.prof'\n",
+        "bad\u{fffd}/r.prof% ",
+    ] {
+        assert!(
+            text.contains(expected),
+            "python printed no {expected:?}:\n{text}"
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        text,
+        "the outputs differ"
+    );
+    assert_eq!(ours.stdout, python.stdout);
+}
+
+/// Issue 34 item 4: at a terminal (made by util-linux's `script`), a file
+/// that cannot be opened is reported as CPython does and the browser opens
+/// empty, where `read` could load another; piped, it is exit 2 (see
+/// `bad_sort_keys_and_bad_files_are_usage_errors`).
+#[test]
+fn at_a_terminal_a_missing_file_opens_an_empty_browser() {
+    let Some(script) = proflab_testkit::tool_or_skip(
+        "at_a_terminal_a_missing_file_opens_an_empty_browser",
+        &["script"],
+        "apt-get install util-linux",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = assert_cmd::cargo::cargo_bin("proflab");
+    let command = format!("'{}' stats missing.prof", binary.display());
+    let output = Process::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(b"stats\nquit\n")?;
+            child.wait_with_output()
+        })
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "No such file or directory\nWelcome to the profile statistics browser.\n% No statistics object is loaded.\n% Goodbye.\n"
+        ),
+        "{text}"
+    );
+}

@@ -3,9 +3,11 @@
 //! piped on standard input alike.
 
 use std::io::{self, BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::{Restriction, Restrictions, SortKey, Stats, View};
+use crate::pstats::os_bytes;
+use crate::view::{is_python_space, python_split, python_str_repr};
+use crate::{MarshalError, Restriction, Restrictions, SortKey, Stats, StatsError, View};
 
 const COMMANDS: [(&str, &str); 12] = [
     ("EOF", "Leave the profile browser."),
@@ -56,7 +58,7 @@ const RESTRICTION_HELP: &str = "Arguments may be:
 pub struct Browser {
     stats: Option<Stats>,
     view: View,
-    file: Option<String>,
+    file: Option<PathBuf>,
     last_command: String,
 }
 
@@ -71,9 +73,10 @@ impl Browser {
     /// `python -m pstats`) does.
     ///
     /// # Errors
-    /// When the file cannot be loaded: nothing is replaced then.
-    pub fn read(&mut self, path: &str) -> Result<(), crate::StatsError> {
-        let stats = Stats::load(Path::new(path))?;
+    /// When the file cannot be loaded: nothing is replaced then. Print
+    /// [`Browser::read_failure`] of it to say so as pstats does.
+    pub fn read(&mut self, path: &Path) -> Result<(), StatsError> {
+        let stats = Stats::load(path)?;
         self.stats = Some(stats);
         self.view.unsort();
         self.file = Some(path.to_owned());
@@ -84,8 +87,9 @@ impl Browser {
     ///
     /// # Errors
     /// When the file cannot be loaded: the current statistics are kept.
-    pub fn add(&mut self, path: &str) -> Result<(), crate::StatsError> {
-        let extra = Stats::load(Path::new(path))?;
+    /// Print [`Browser::add_failure`] of it to say so as pstats does.
+    pub fn add(&mut self, path: &Path) -> Result<(), StatsError> {
+        let extra = Stats::load(path)?;
         if let Some(stats) = self.stats.take() {
             self.stats = Some(stats.add_stats(&extra));
             self.view.unsort();
@@ -93,11 +97,58 @@ impl Browser {
         Ok(())
     }
 
-    fn prompt(&self) -> String {
-        match &self.file {
-            Some(file) => format!("{file}% "),
-            None => "% ".to_owned(),
+    /// What pstats' `read` prints when a file fails to load: the system's
+    /// message for a file that cannot be opened (`No such file or
+    /// directory`), Python's exception for the marshal errors it has one
+    /// for, and ours for the rest (where CPython's differs by version or
+    /// comes later, from a command that then fails).
+    #[must_use]
+    pub fn read_failure(error: &StatsError) -> String {
+        match error {
+            StatsError::Io { source, .. } => strerror(source),
+            StatsError::Corrupt { path, source } => match source {
+                MarshalError::Truncated { len: 0, .. } => {
+                    "EOFError: EOF read where object expected".to_owned()
+                }
+                MarshalError::Truncated { .. } => "EOFError: marshal data too short".to_owned(),
+                MarshalError::UnknownType { .. } => {
+                    "ValueError: bad marshal data (unknown type code)".to_owned()
+                }
+                MarshalError::Empty => format!(
+                    "TypeError: Cannot create or construct a <class 'pstats.Stats'> object from {}",
+                    python_str_repr(path)
+                ),
+                _ => error.to_string(),
+            },
+            _ => error.to_string(),
         }
+    }
+
+    /// What pstats' `add` prints when `argument` fails to load: Python's
+    /// `OSError` (`[Errno 2] No such file or directory: 'x.prof'`) for a
+    /// file that cannot be opened, our message for the rest (where CPython
+    /// stops with a traceback).
+    #[must_use]
+    pub fn add_failure(argument: &str, error: &StatsError) -> String {
+        let reason = match error {
+            StatsError::Io { source, .. } => match source.raw_os_error() {
+                Some(errno) => format!(
+                    "[Errno {errno}] {}: {}",
+                    strerror(source),
+                    python_str_repr(argument)
+                ),
+                None => source.to_string(),
+            },
+            _ => error.to_string(),
+        };
+        format!("Failed to load statistics for {argument}: {reason}")
+    }
+
+    fn write_prompt(&self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(file) = &self.file {
+            out.write_all(&os_bytes(file.as_os_str()))?;
+        }
+        write!(out, "% ")
     }
 
     /// Runs the command loop until `quit`, `EOF` or the end of `input`,
@@ -109,13 +160,13 @@ impl Browser {
         writeln!(out, "Welcome to the profile statistics browser.")?;
         let mut line = String::new();
         loop {
-            write!(out, "{}", self.prompt())?;
+            self.write_prompt(out)?;
             out.flush()?;
             line.clear();
             let command = if input.read_line(&mut line)? == 0 {
                 "EOF".to_owned()
             } else {
-                line.trim().to_owned()
+                line.trim_matches(is_python_space).to_owned()
             };
             // As in `cmd`, an empty line repeats the last command.
             let command = if command.is_empty() {
@@ -142,7 +193,7 @@ impl Browser {
         // Python's `cmd.parseline`: `?` is `help`; the command is the
         // leading run of letters, digits and `_` (`stats.*json` is `stats`
         // with `.*json`), the argument the rest.
-        let line = command.trim();
+        let line = command.trim_matches(is_python_space);
         let line = match line.strip_prefix('?') {
             Some(rest) => format!("help {rest}"),
             None => line.to_owned(),
@@ -150,7 +201,7 @@ impl Browser {
         let end = line
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(line.len());
-        let (name, argument) = (&line[..end], line[end..].trim());
+        let (name, argument) = (&line[..end], line[end..].trim_matches(is_python_space));
         let command = line.as_str();
         match name {
             "EOF" => {
@@ -163,12 +214,12 @@ impl Browser {
                 let path = if argument.is_empty() {
                     self.file.clone()
                 } else {
-                    Some(argument.to_owned())
+                    Some(PathBuf::from(argument))
                 };
                 match path {
                     Some(path) => {
                         if let Err(error) = self.read(&path) {
-                            writeln!(out, "{error}")?;
+                            writeln!(out, "{}", Self::read_failure(&error))?;
                         }
                     }
                     None => writeln!(out, "No statistics object is current -- cannot reload.")?,
@@ -177,13 +228,13 @@ impl Browser {
             "add" => {
                 if self.stats.is_none() {
                     writeln!(out, "No statistics object is loaded.")?;
-                } else if let Err(error) = self.add(argument) {
-                    writeln!(out, "Failed to load statistics for {argument}: {error}")?;
+                } else if let Err(error) = self.add(Path::new(argument)) {
+                    writeln!(out, "{}", Self::add_failure(argument, &error))?;
                 }
             }
             "stats" | "callers" | "callees" => {
                 let mut restrictions = Vec::new();
-                for term in argument.split_whitespace() {
+                for term in python_split(argument) {
                     match Restriction::parse(term) {
                         // `frac > 1 or frac < 0`: a NaN passes, as in pstats.
                         Restriction::Fraction(f) if !f.is_nan() && !(0.0..=1.0).contains(&f) => {
@@ -209,7 +260,7 @@ impl Browser {
                     return Ok(true);
                 };
                 let keys: Result<Vec<SortKey>, _> =
-                    argument.split_whitespace().map(SortKey::parse).collect();
+                    python_split(argument).map(SortKey::parse).collect();
                 match keys {
                     Ok(keys) if !keys.is_empty() => self.view.sort(stats, &keys),
                     _ => {
@@ -240,6 +291,12 @@ impl Browser {
         Ok(true)
     }
 
+    /// Whether statistics are loaded (a failed first `read` leaves none).
+    #[must_use]
+    pub fn is_loaded(&self) -> bool {
+        self.stats.is_some()
+    }
+
     fn help(&self, topic: &str, out: &mut dyn Write) -> io::Result<()> {
         if topic.is_empty() {
             let header = "Documented commands (type help <topic>):";
@@ -260,6 +317,19 @@ impl Browser {
             }
             None => writeln!(out, "*** No help on {topic}"),
         }
+    }
+}
+
+/// C's `strerror` of an OS error, as Python's `OSError.strerror`: the
+/// message without the `(os error N)` that Rust appends.
+fn strerror(error: &io::Error) -> String {
+    let text = error.to_string();
+    match error.raw_os_error() {
+        Some(errno) => text
+            .strip_suffix(&format!(" (os error {errno})"))
+            .unwrap_or(&text)
+            .to_owned(),
+        None => text,
     }
 }
 
@@ -297,6 +367,7 @@ mod tests {
             primitive_calls: 4,
             tottime: 0.5,
             cumtime: 0.5,
+            count_only: false,
         };
         Stats::from_entries([
             (
@@ -384,7 +455,8 @@ mod tests {
             .expect("io");
         let out = String::from_utf8(out).expect("utf-8");
         assert!(out.contains("No statistics object is loaded."), "{out}");
-        assert!(out.contains("/no/such/file.prof"), "{out}");
+        // pstats prints only the OSError's strerror.
+        assert!(out.contains("% No such file or directory\n"), "{out}");
     }
 
     #[test]

@@ -20,14 +20,14 @@ impl Stats {
                     .iter()
                     .map(|(caller, edge)| {
                         serde_json::json!({
-                            "file": caller.file, "line": caller.line, "name": caller.name,
+                            "file": &*caller.file, "line": caller.line, "name": &*caller.name,
                             "ncalls": edge.calls, "pcalls": edge.primitive_calls,
                             "tottime": edge.tottime, "cumtime": edge.cumtime,
                         })
                     })
                     .collect();
                 serde_json::json!({
-                    "file": key.file, "line": key.line, "name": key.name,
+                    "file": &*key.file, "line": key.line, "name": &*key.name,
                     "ncalls": s.calls, "pcalls": s.primitive_calls,
                     "tottime": s.tottime, "cumtime": s.cumtime,
                     "allocations": s.allocations, "allocated_bytes": s.allocated_bytes,

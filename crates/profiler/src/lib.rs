@@ -48,6 +48,7 @@ mod json;
 mod marshal;
 mod model;
 mod pstats;
+mod python_re;
 mod record;
 mod spin;
 mod view;

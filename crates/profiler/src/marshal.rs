@@ -5,9 +5,13 @@
 //! so.
 
 use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::model::Interner;
 use crate::{CallerStats, FunctionKey, FunctionStats, Stats, StatsError};
 
 const FLAG_REF: u8 = 0x80;
@@ -15,10 +19,10 @@ const FLAG_REF: u8 = 0x80;
 const MAX_DEPTH: usize = 64;
 /// What the statistics of one file may take in memory: a fixed allowance
 /// plus this many bytes per byte of the file, as the reader counts them
-/// (strings plus [`ENTRY_COST`] per entry). CPython's files count 2.5 to 2.9
-/// (the three profiles of tests/pstats_oracle.rs); a file that counts 20
-/// times more repeats large keys through back-references to blow up, and is
-/// refused.
+/// (each distinct string once, as names are shared, plus [`ENTRY_COST`] per
+/// entry). CPython's files count under 3 (the profiles of
+/// tests/pstats_oracle.rs); a file that counts 20 times more names a great
+/// many entries through back-references to blow up, and is refused.
 const DECODED_BYTES_PER_FILE_BYTE: usize = 64;
 const DECODED_ALLOWANCE: usize = 16 << 20;
 /// What one decoded entry costs besides its strings, for that budget.
@@ -132,6 +136,12 @@ enum Value {
     Str(Rc<str>),
     Tuple(Rc<[Value]>),
     Dict(Rc<[(Value, Value)]>),
+    /// A code object, as its `repr`: the pure-Python `profile` module
+    /// names the program it ran by one (`python -m profile -o`).
+    Code(Rc<str>),
+    /// What only a code object's insides hold (bytes, a complex number,
+    /// `Ellipsis`): read past, never used.
+    Other(&'static str),
 }
 
 impl Value {
@@ -146,6 +156,8 @@ impl Value {
             Value::Str(_) => "a string",
             Value::Tuple(_) => "a tuple",
             Value::Dict(_) => "a dict",
+            Value::Code(_) => "a code object",
+            Value::Other(kind) => kind,
         }
     }
 }
@@ -183,6 +195,10 @@ impl Stats {
             out.push(b'{');
             for (caller, edge) in &stats.callers {
                 write_key(&mut out, caller);
+                if edge.count_only {
+                    write_int(&mut out, edge.calls);
+                    continue;
+                }
                 out.extend_from_slice(&[b')', 4]);
                 write_int(&mut out, edge.calls);
                 write_int(&mut out, edge.primitive_calls);
@@ -207,15 +223,17 @@ impl Stats {
             path: name.clone(),
             source,
         })?;
-        let mut stats = Self::from_marshal(&bytes).map_err(|source| StatsError::Corrupt {
-            path: name.clone(),
-            source,
-        })?;
+        let mut stats = Self::from_marshal(&bytes)
+            .map_err(|source| StatsError::Corrupt { path: name, source })?;
+        // pstats' header line: the file's time, then its name as given.
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        stats.set_source(match modified {
-            Some(time) => format!("{}    {name}", ctime(time)),
-            None => name,
-        });
+        let mut header = OsString::new();
+        if let Some(time) = modified {
+            header.push(ctime(time));
+            header.push("    ");
+        }
+        header.push(path.as_os_str());
+        stats.set_source(header);
         Ok(stats)
     }
 
@@ -245,9 +263,10 @@ impl Stats {
             )));
         };
         let mut budget = Budget::for_data(bytes.len());
+        let mut names = Names::default();
         let mut stats = IndexMap::new();
         for (key, value) in entries.iter() {
-            let key = function_key(key, &mut budget)?;
+            let key = function_key(key, &mut names, &mut budget)?;
             let Value::Tuple(fields) = value else {
                 return Err(not_stats(format!(
                     "the entry of {} is {}, not a tuple",
@@ -263,7 +282,7 @@ impl Stats {
             };
             let mut caller_stats = IndexMap::new();
             for (caller, edge) in callers.iter() {
-                let caller = function_key(caller, &mut budget)?;
+                let caller = function_key(caller, &mut names, &mut budget)?;
                 let edge = match edge {
                     Value::Tuple(edge) => match &edge[..] {
                         [nc, cc, tt, ct] => CallerStats {
@@ -271,6 +290,7 @@ impl Stats {
                             primitive_calls: count(cc)?,
                             tottime: number(tt)?,
                             cumtime: number(ct)?,
+                            count_only: false,
                         },
                         _ => {
                             return Err(not_stats(format!(
@@ -285,8 +305,8 @@ impl Stats {
                         CallerStats {
                             calls,
                             primitive_calls: calls,
-                            tottime: 0.0,
-                            cumtime: 0.0,
+                            count_only: true,
+                            ..CallerStats::default()
                         }
                     }
                 };
@@ -338,23 +358,50 @@ impl Budget {
     }
 }
 
-fn function_key(value: &Value, budget: &mut Budget) -> Result<FunctionKey, MarshalError> {
+/// The names of a file, shared: a string the file refers back to is one
+/// `Rc` in the decoded values, found here by address without hashing its
+/// text again; equal strings written out twice are shared by content.
+#[derive(Default)]
+struct Names {
+    by_address: HashMap<*const u8, (Rc<str>, Arc<str>)>,
+    interner: Interner,
+}
+
+impl Names {
+    fn get(&mut self, text: &Rc<str>) -> Arc<str> {
+        let interner = &mut self.interner;
+        let (_, shared) = self
+            .by_address
+            .entry(Rc::as_ptr(text).cast::<u8>())
+            // Holding the `Rc` keeps its address from being reused.
+            .or_insert_with(|| (Rc::clone(text), interner.intern(text)));
+        Arc::clone(shared)
+    }
+}
+
+fn function_key(
+    value: &Value,
+    names: &mut Names,
+    budget: &mut Budget,
+) -> Result<FunctionKey, MarshalError> {
     let Value::Tuple(parts) = value else {
         return Err(not_stats(format!(
             "a function key is {}, not a tuple",
             value.kind()
         )));
     };
-    let [Value::Str(file), line, Value::Str(name)] = &parts[..] else {
+    let [Value::Str(file), line, Value::Str(name) | Value::Code(name)] = &parts[..] else {
         return Err(not_stats("a function key is not (file, line, name)"));
     };
-    budget.take(ENTRY_COST + file.len() + name.len())?;
+    let before = names.interner.bytes();
+    let (file, name) = (names.get(file), names.get(name));
+    budget.take(ENTRY_COST + names.interner.bytes() - before)?;
     let line = count(line)?;
     Ok(FunctionKey {
-        file: file.to_string(),
+        file,
         line: u32::try_from(line)
             .map_err(|_| not_stats(format!("line number {line} is too large")))?,
-        name: name.to_string(),
+        name,
     })
 }
 
@@ -490,7 +537,11 @@ impl Reader<'_> {
         let flagged = code & FLAG_REF != 0;
         // Containers take their reference number before their contents, as
         // CPython numbers them.
-        let reserved = if flagged && matches!(code & !FLAG_REF, b'(' | b')' | b'[' | b'{') {
+        let reserved = if flagged
+            && matches!(
+                code & !FLAG_REF,
+                b'(' | b')' | b'[' | b'{' | b'<' | b'>' | b'c'
+            ) {
             self.refs.push(None);
             Some(self.refs.len() - 1)
         } else {
@@ -517,15 +568,35 @@ impl Reader<'_> {
                 let n = usize::from(self.byte()?);
                 Value::Str(self.text(n, at)?)
             }
-            b'a' | b'A' | b'u' | b't' | b's' => {
+            b'a' | b'A' | b'u' | b't' => {
                 let n = self.length(1)?;
                 Value::Str(self.text(n, at)?)
             }
+            b's' => {
+                let n = self.length(1)?;
+                self.take(n)?;
+                Value::Other("bytes")
+            }
+            b'y' => {
+                self.take(16)?;
+                Value::Other("a complex")
+            }
+            b'x' => {
+                for _ in 0..2 {
+                    let n = usize::from(self.byte()?);
+                    self.take(n)?;
+                }
+                Value::Other("a complex")
+            }
+            b'.' | b'S' => Value::Other("a constant"),
+            b'c' => self.code(depth)?,
             b')' => {
                 let n = usize::from(self.byte()?);
                 Value::Tuple(self.items(n, depth)?.into())
             }
-            b'(' | b'[' => {
+            // Lists and sets are tuples here: nothing in a stats file needs
+            // them to be told apart.
+            b'(' | b'[' | b'<' | b'>' => {
                 let n = self.length(1)?;
                 Value::Tuple(self.items(n, depth)?.into())
             }
@@ -571,6 +642,46 @@ impl Reader<'_> {
         Ok(value)
     }
 
+    /// A code object as CPython 3.11 to 3.14 marshal it (earlier versions
+    /// lay it out otherwise, and CPython reads only its own), turned into
+    /// its `repr`, `<code object NAME at 0x…, file "FILE", line N>`. The
+    /// address is not in the file: it prints as twelve zeros, as wide as a
+    /// 64-bit Linux address, so columns line up as CPython's do.
+    fn code(&mut self, depth: usize) -> Result<Value, MarshalError> {
+        // argcount, posonlyargcount, kwonlyargcount, stacksize, flags.
+        for _ in 0..5 {
+            self.i32()?;
+        }
+        // code, consts, names, localsplusnames, localspluskinds.
+        for _ in 0..5 {
+            self.value(depth + 1)?;
+        }
+        let file = self.value(depth + 1)?;
+        let name = self.value(depth + 1)?;
+        let _qualname = self.value(depth + 1)?;
+        let line = self.i32()?;
+        // linetable, exceptiontable.
+        for _ in 0..2 {
+            self.value(depth + 1)?;
+        }
+        let name = match name {
+            Value::Str(name) => name,
+            other => {
+                return Err(not_stats(format!(
+                    "a code object's name is {}",
+                    other.kind()
+                )));
+            }
+        };
+        let file = match file {
+            Value::Str(file) => format!("\"{file}\""),
+            _ => "???".to_owned(),
+        };
+        Ok(Value::Code(Rc::from(format!(
+            "<code object {name} at 0x000000000000, file {file}, line {line}>"
+        ))))
+    }
+
     fn items(&mut self, n: usize, depth: usize) -> Result<Vec<Value>, MarshalError> {
         (0..n).map(|_| self.value(depth + 1)).collect()
     }
@@ -598,42 +709,22 @@ impl Reader<'_> {
     }
 }
 
-/// Python's `time.ctime` of a file time, in UTC: `Tue Nov 24 22:23:18 2026`.
+/// Python's `time.ctime` of a file time: local time, by the system's time
+/// zone rules and `TZ` as C's `localtime` reads them, e.g.
+/// `Tue Nov 24 22:23:18 2026`.
 fn ctime(time: std::time::SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let seconds = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = seconds / 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let of_day = seconds % 86_400;
-    format!(
-        "{} {} {day:>2} {:02}:{:02}:{:02} {year}",
-        DAYS[(days % 7) as usize],
-        MONTHS[month - 1],
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
+    ctime_in(time, &jiff::tz::TimeZone::system())
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, usize, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+fn ctime_in(time: std::time::SystemTime, zone: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::try_from(time) {
+        Ok(timestamp) => timestamp
+            .to_zoned_datetime(zone.clone())
+            .strftime("%a %b %e %H:%M:%S %Y")
+            .to_string(),
+        // Outside jiff's years -9999..=9999, far beyond any file's time.
+        Err(_) => "?".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -656,6 +747,7 @@ mod tests {
             primitive_calls: 2,
             tottime: 0.25,
             cumtime: 0.5,
+            count_only: false,
         };
         Stats::from_entries([
             (
@@ -689,6 +781,25 @@ mod tests {
             Stats::from_marshal(&stats.to_marshal()).expect("valid"),
             stats
         );
+    }
+
+    #[test]
+    fn bare_counts_of_the_profile_module_are_written_back_as_bare_counts() {
+        let mut stats = sample();
+        let first = stats.entries().keys().next().expect("main").clone();
+        let mut entries = stats.entries().clone();
+        entries[1].callers[&first] = CallerStats {
+            calls: 7,
+            primitive_calls: 7,
+            count_only: true,
+            ..CallerStats::default()
+        };
+        stats = Stats::from_entries(entries);
+        let bytes = stats.to_marshal();
+        assert_eq!(Stats::from_marshal(&bytes).expect("valid"), stats);
+        // The caller's value is `i` 7, not a tuple.
+        let caller_end = bytes.len() - 2 - 5;
+        assert_eq!(&bytes[caller_end..caller_end + 5], &[b'i', 7, 0, 0, 0]);
     }
 
     #[test]
@@ -737,14 +848,14 @@ mod tests {
         bytes.extend_from_slice(b"00");
         let stats = Stats::from_marshal(&bytes).expect("valid");
         let (key, entry) = stats.function("f").expect("f");
-        assert_eq!(key.file, "f.py");
+        assert_eq!(&*key.file, "f.py");
         assert_eq!(
             (entry.primitive_calls, entry.calls, entry.tottime),
             (1, 2, 0.5)
         );
         let caller = entry.callers.keys().next().expect("one caller");
         assert_eq!(
-            (caller.file.as_str(), caller.line, caller.name.as_str()),
+            (&*caller.file, caller.line, &*caller.name),
             ("f.py", 9, "g")
         );
     }
@@ -779,37 +890,97 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
+    fn push_int(bytes: &mut Vec<u8>, n: i32) {
+        bytes.push(b'i');
+        bytes.extend_from_slice(&n.to_le_bytes());
+    }
+
+    fn push_key(bytes: &mut Vec<u8>, flag: u8, file: &str, line: i32, name: &str) {
+        bytes.extend_from_slice(&[b')' | flag, 3, b'u']);
+        bytes.extend_from_slice(&u32::try_from(file.len()).expect("short").to_le_bytes());
+        bytes.extend_from_slice(file.as_bytes());
+        push_int(bytes, line);
+        bytes.push(b'u');
+        bytes.extend_from_slice(&u32::try_from(name.len()).expect("short").to_le_bytes());
+        bytes.extend_from_slice(name.as_bytes());
+    }
+
     #[test]
-    fn a_large_key_repeated_by_reference_is_refused() {
-        // One function whose callers table names a key with a 60 kB file
-        // name 20 000 times, 10 bytes each: 260 kB of file, 1.2 GB decoded.
-        let file_name = "x".repeat(60_000);
-        let mut bytes = vec![b'{', b')' | FLAG_REF, 3, b'u'];
-        bytes.extend_from_slice(&60_000u32.to_le_bytes());
-        bytes.extend_from_slice(file_name.as_bytes());
-        bytes.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f']);
-        bytes.extend_from_slice(&[b')', 5]);
-        for _ in 0..2 {
-            bytes.extend_from_slice(&[b'i', 1, 0, 0, 0]);
+    fn a_large_key_repeated_by_reference_is_shared_not_copied() {
+        // Two functions whose callers tables name a key with a 60 kB file
+        // name 20 000 times, by reference: copied, that is 2.4 GB.
+        let mut bytes = vec![b'{'];
+        push_key(&mut bytes, FLAG_REF, &"x".repeat(60_000), 1, "f");
+        for line in [2, 3] {
+            if line == 3 {
+                push_key(&mut bytes, 0, "g.py", line, "g");
+            }
+            bytes.extend_from_slice(&[b')', 5]);
+            push_int(&mut bytes, 1);
+            push_int(&mut bytes, 1);
+            for _ in 0..2 {
+                bytes.push(b'g');
+                bytes.extend_from_slice(&0.5f64.to_le_bytes());
+            }
+            bytes.push(b'{');
+            for caller_line in 0..20_000 {
+                bytes.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+                push_int(&mut bytes, caller_line);
+            }
+            bytes.push(b'0');
         }
-        for _ in 0..2 {
-            bytes.push(b'g');
-            bytes.extend_from_slice(&0.5f64.to_le_bytes());
-        }
+        bytes.push(b'0');
+        // The first entry names itself as its caller; the second is g.
+        let stats = Stats::from_marshal(&bytes).expect("valid");
+        let (f, f_stats) = stats.entries().get_index(0).expect("f");
+        let (_, g_stats) = stats.entries().get_index(1).expect("g");
+        let caller = g_stats.callers.keys().next().expect("a caller");
+        assert!(Arc::ptr_eq(&f.file, &caller.file));
+        assert!(Arc::ptr_eq(
+            &f.file,
+            &f_stats.callers.keys().next().expect("a caller").file
+        ));
+    }
+
+    #[test]
+    fn a_callers_table_shared_by_many_functions_is_refused() {
+        // 2000 callers in one table that 20 000 functions name by
+        // reference: 40 million caller entries from 0.5 MB of file.
+        let mut bytes = vec![b'{'];
+        push_key(&mut bytes, 0, "f.py", 0, "f");
+        bytes.extend_from_slice(&[b')' | FLAG_REF, 5]);
+        push_int(&mut bytes, 1);
+        push_int(&mut bytes, 1);
+        push_int(&mut bytes, 0);
+        push_int(&mut bytes, 0);
         bytes.push(b'{');
-        for _ in 0..20_000 {
-            bytes.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for line in 0..2000 {
+            push_key(&mut bytes, 0, "c.py", line, "c");
+            bytes.extend_from_slice(&[b')', 4]);
+            for _ in 0..4 {
+                push_int(&mut bytes, 1);
+            }
         }
-        bytes.extend_from_slice(b"00");
+        bytes.push(b'0');
+        let one_function = bytes.len();
+        for line in 1..20_000 {
+            push_key(&mut bytes, 0, "f.py", line, "f");
+            bytes.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+        }
+        bytes.push(b'0');
         let error = Stats::from_marshal(&bytes).unwrap_err();
         assert!(matches!(error, MarshalError::TooLarge { .. }), "{error}");
-        // The same file with the table named twice is fine.
-        let mut small = bytes[..bytes.len() - 2 - 10 * 20_000].to_vec();
-        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
-        small.extend_from_slice(&[b'r', 0, 0, 0, 0, b'i', 1, 0, 0, 0]);
-        small.extend_from_slice(b"00");
-        let stats = Stats::from_marshal(&small).expect("valid");
-        assert_eq!(stats.entries().len(), 1);
+        // The same table named by a hundred functions is fine.
+        let mut small = bytes[..one_function].to_vec();
+        for line in 1..100 {
+            push_key(&mut small, 0, "f.py", line, "f");
+            small.extend_from_slice(&[b'r', 0, 0, 0, 0]);
+        }
+        small.push(b'0');
+        assert_eq!(
+            Stats::from_marshal(&small).expect("valid").entries().len(),
+            100
+        );
     }
 
     #[test]
@@ -836,9 +1007,18 @@ mod tests {
     }
 
     #[test]
-    fn ctime_matches_python() {
+    fn ctime_matches_python_in_any_zone() {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_559_000 - 2);
-        assert_eq!(ctime(time), "Tue Nov 24 22:23:18 2026");
-        assert_eq!(ctime(std::time::UNIX_EPOCH), "Thu Jan  1 00:00:00 1970");
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(ctime_in(time, &utc), "Tue Nov 24 22:23:18 2026");
+        assert_eq!(
+            ctime_in(std::time::UNIX_EPOCH, &utc),
+            "Thu Jan  1 00:00:00 1970"
+        );
+        // time.ctime under TZ=Asia/Kolkata (UTC+5:30), into the next day.
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").expect("tzdata");
+        assert_eq!(ctime_in(time, &kolkata), "Wed Nov 25 03:53:18 2026");
+        let posix = jiff::tz::TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").expect("a rule");
+        assert_eq!(ctime_in(time, &posix), "Tue Nov 24 17:23:18 2026");
     }
 }

@@ -6,7 +6,9 @@
 //! order of a listing, its restrictions and columns are a [`crate::View`],
 //! and each output format is a module of its own reading this model.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -15,14 +17,19 @@ use crate::record::{self, NO_CALLER, Recorded};
 
 /// A function as pstats names it: `(filename, line, function name)`. The
 /// order is Python's tuple order, which pstats uses to list callers.
+///
+/// The names are shared (`Arc<str>`): a function appears once as an entry
+/// and again under every function it calls, and a stats file names it once
+/// and refers back to it, so copies would make memory grow with calls times
+/// name length instead of with the file (issue 35 item 5).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FunctionKey {
     /// Source file (a path; `~` for CPython's built-ins).
-    pub file: String,
+    pub file: Arc<str>,
     /// First line of the function.
     pub line: u32,
     /// Function name.
-    pub name: String,
+    pub name: Arc<str>,
 }
 
 impl FunctionKey {
@@ -30,14 +37,14 @@ impl FunctionKey {
     /// CPython's built-ins, keyed `('~', 0, '<name>')`.
     #[must_use]
     pub fn std_string(&self) -> String {
-        if self.file == "~" && self.line == 0 {
+        if &*self.file == "~" && self.line == 0 {
             match self
                 .name
                 .strip_prefix('<')
                 .and_then(|n| n.strip_suffix('>'))
             {
                 Some(inner) => format!("{{{inner}}}"),
-                None => self.name.clone(),
+                None => self.name.to_string(),
             }
         } else {
             format!("{}:{}({})", self.file, self.line, self.name)
@@ -46,19 +53,40 @@ impl FunctionKey {
 
     /// pstats' `func_strip_path`: the file's `os.path.basename`, which
     /// splits at `/` only, except on Windows.
-    pub(crate) fn stripped(&self) -> Self {
+    fn stripped(&self, names: &mut Interner) -> Self {
         let separators: &[char] = if cfg!(windows) { &['/', '\\'] } else { &['/'] };
-        let file = self
-            .file
-            .rsplit(separators)
-            .next()
-            .unwrap_or(&self.file)
-            .to_owned();
+        let base = self.file.rsplit(separators).next().unwrap_or(&self.file);
         Self {
-            file,
+            file: names.intern(base),
             line: self.line,
-            name: self.name.clone(),
+            name: Arc::clone(&self.name),
         }
+    }
+}
+
+/// One shared copy of each distinct name, so that a name repeated under
+/// many functions costs one pointer per repetition.
+#[derive(Default)]
+pub(crate) struct Interner {
+    names: HashSet<Arc<str>>,
+    bytes: usize,
+}
+
+impl Interner {
+    /// The shared copy of `text`, made on first sight.
+    pub(crate) fn intern(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.names.get(text) {
+            return Arc::clone(known);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.names.insert(Arc::clone(&shared));
+        self.bytes += text.len();
+        shared
+    }
+
+    /// The bytes of every distinct name so far.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -74,6 +102,10 @@ pub struct CallerStats {
     /// Time inside the function and its callees during these calls,
     /// counted at the outermost call only.
     pub cumtime: f64,
+    /// Only the count is known: the pure-Python `profile` module stores a
+    /// bare count per caller, and pstats prints such a caller as
+    /// `name(count) cumtime` (the times here are zero).
+    pub count_only: bool,
 }
 
 impl CallerStats {
@@ -82,6 +114,22 @@ impl CallerStats {
         self.primitive_calls += other.primitive_calls;
         self.tottime += other.tottime;
         self.cumtime += other.cumtime;
+        // CPython stops with a TypeError on adding a count to a tuple; a
+        // sum with any timed edge is timed.
+        self.count_only &= other.count_only;
+    }
+}
+
+/// pstats' `add_callers`: callers already known add up and keep their
+/// place, new ones come after them as they are.
+fn add_callers(target: &mut Callers, source: &Callers) {
+    for (caller, edge) in source {
+        match target.entry(caller.clone()) {
+            indexmap::map::Entry::Occupied(mut known) => known.get_mut().add(edge),
+            indexmap::map::Entry::Vacant(new) => {
+                new.insert(*edge);
+            }
+        }
     }
 }
 
@@ -119,9 +167,7 @@ impl FunctionStats {
         self.cumtime += other.cumtime;
         self.allocations += other.allocations;
         self.allocated_bytes += other.allocated_bytes;
-        for (caller, stats) in &other.callers {
-            self.callers.entry(caller.clone()).or_default().add(stats);
-        }
+        add_callers(&mut self.callers, &other.callers);
     }
 }
 
@@ -160,8 +206,9 @@ struct Totals {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     stats: IndexMap<FunctionKey, FunctionStats>,
-    /// Header lines naming the files the data came from.
-    files: Vec<String>,
+    /// Header lines naming the files the data came from (file names are
+    /// not always UTF-8).
+    files: Vec<OsString>,
     totals: Totals,
     /// Self time per exact call path (`a;b;c`), in nanoseconds, for
     /// flamegraphs; empty for statistics loaded from a file.
@@ -178,12 +225,13 @@ impl Stats {
 
     pub(crate) fn from_raw(recorded: &Recorded) -> Self {
         let raw = &recorded.functions;
-        let key_of = |index: usize| {
+        let mut names = Interner::default();
+        let mut key_of = |index: usize| {
             let site = record::site(u32::try_from(index).expect("site indices fit in u32"));
             FunctionKey {
-                file: site.file().to_owned(),
+                file: names.intern(site.file()),
                 line: site.line(),
-                name: site.name().to_owned(),
+                name: names.intern(site.name()),
             }
         };
         let mut stats = IndexMap::new();
@@ -197,6 +245,7 @@ impl Stats {
                         primitive_calls: edge.calls - edge.recursive_calls,
                         tottime: record::seconds(edge.inline_ticks),
                         cumtime: record::seconds(edge.total_ticks),
+                        count_only: false,
                     };
                     (key_of(*caller as usize), stats)
                 })
@@ -246,19 +295,19 @@ impl Stats {
 
     /// The header lines naming the files the statistics came from.
     #[must_use]
-    pub fn files(&self) -> &[String] {
+    pub fn files(&self) -> &[OsString] {
         &self.files
     }
 
     /// Names the file the statistics were read from (pstats' header line).
-    pub(crate) fn set_source(&mut self, file: String) {
+    pub(crate) fn set_source(&mut self, file: OsString) {
         self.files = vec![file];
     }
 
     /// The statistics of one function, found by name.
     #[must_use]
     pub fn function(&self, name: &str) -> Option<(&FunctionKey, &FunctionStats)> {
-        self.stats.iter().find(|(key, _)| key.name == name)
+        self.stats.iter().find(|(key, _)| &*key.name == name)
     }
 
     /// Total calls, as the header prints them.
@@ -311,13 +360,14 @@ impl Stats {
     #[must_use]
     pub fn strip_dirs(mut self) -> Self {
         let old = std::mem::take(&mut self.stats);
+        let mut names = Interner::default();
         for (key, mut stats) in old {
             stats.callers = stats
                 .callers
                 .into_iter()
-                .map(|(caller, s)| (caller.stripped(), s))
+                .map(|(caller, s)| (caller.stripped(&mut names), s))
                 .collect();
-            match self.stats.entry(key.stripped()) {
+            match self.stats.entry(key.stripped(&mut names)) {
                 indexmap::map::Entry::Occupied(mut entry) => entry.get_mut().add(&stats),
                 indexmap::map::Entry::Vacant(entry) => {
                     entry.insert(stats);
@@ -408,7 +458,8 @@ mod tests {
         assert_eq!(builtin.std_string(), "{built-in method builtins.exec}");
         let plain = key("/a/b.rs", 3, "f");
         assert_eq!(plain.std_string(), "/a/b.rs:3(f)");
-        assert_eq!(plain.stripped().std_string(), "b.rs:3(f)");
+        let stripped = plain.stripped(&mut Interner::default());
+        assert_eq!(stripped.std_string(), "b.rs:3(f)");
     }
 
     #[test]

@@ -18,7 +18,8 @@ impl Stats {
         restrictions: impl Into<Restrictions>,
     ) -> io::Result<()> {
         for file in self.files() {
-            writeln!(out, "{file}")?;
+            out.write_all(&os_bytes(file))?;
+            writeln!(out)?;
         }
         if !self.files().is_empty() {
             writeln!(out)?;
@@ -89,7 +90,7 @@ impl Stats {
         writeln!(out, "{}", list.message)?;
         self.write_call_heading(out, list.width, "was called by...")?;
         for key in list.keys {
-            write_call_line(out, list.width, key, &self.entries()[key].callers, "<-")?;
+            self.write_call_line(out, list.width, key, &self.entries()[key].callers, "<-")?;
         }
         writeln!(out)?;
         writeln!(out)
@@ -114,22 +115,80 @@ impl Stats {
         self.write_call_heading(out, list.width, "called...")?;
         let none = Callers::new();
         for key in list.keys {
-            write_call_line(
-                out,
-                list.width,
-                key,
-                callees.get(key).unwrap_or(&none),
-                "->",
-            )?;
+            let calls = callees.get(key).unwrap_or(&none);
+            self.write_call_line(out, list.width, key, calls, "->")?;
         }
         writeln!(out)?;
         writeln!(out)
     }
 
+    /// pstats' `print_call_heading`: the column titles only when the first
+    /// function with callers has cProfile's timed callers (a file of the
+    /// `profile` module has counts only).
     fn write_call_heading(&self, out: &mut dyn Write, width: usize, title: &str) -> io::Result<()> {
-        writeln!(out, "{:<width$}{title}", "Function ")?;
-        if self.entries().values().any(|s| !s.callers.is_empty()) {
+        writeln!(out, "{}{title}", ljust("Function ", width))?;
+        let timed = self
+            .entries()
+            .values()
+            .find_map(|s| s.callers.values().next())
+            .is_some_and(|edge| !edge.count_only);
+        if timed {
             writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
+        }
+        Ok(())
+    }
+
+    /// pstats' `print_call_line`: the calls listed in key order (`sorted()`
+    /// of the key tuples), every line after the first indented. A timed
+    /// call prints its counts and times, its count column two wider after
+    /// the first; a bare count (the `profile` module's) prints as
+    /// `name(count)` and the other function's own cumulative time, three
+    /// further in.
+    fn write_call_line(
+        &self,
+        out: &mut dyn Write,
+        width: usize,
+        source: &FunctionKey,
+        calls: &Callers,
+        arrow: &str,
+    ) -> io::Result<()> {
+        write!(out, "{}{arrow} ", ljust(&source.std_string(), width))?;
+        if calls.is_empty() {
+            return writeln!(out);
+        }
+        let mut sorted: Vec<_> = calls.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        for (index, (key, edge)) in sorted.into_iter().enumerate() {
+            let first = index == 0;
+            if edge.count_only {
+                // CPython stops with a KeyError for a function it has no
+                // entry for; its time prints as zero here.
+                let cumtime = self.entries().get(key).map_or(0.0, |s| s.cumtime);
+                let indent = if first { 0 } else { width + 3 };
+                writeln!(
+                    out,
+                    "{}{}({}) {}",
+                    " ".repeat(indent),
+                    key.std_string(),
+                    edge.calls,
+                    f8(cumtime)
+                )?;
+                continue;
+            }
+            let count = if edge.calls == edge.primitive_calls {
+                edge.calls.to_string()
+            } else {
+                format!("{}/{}", edge.calls, edge.primitive_calls)
+            };
+            let (indent, count_width) = if first { (0, 7) } else { (width + 1, 9) };
+            writeln!(
+                out,
+                "{}{count:>count_width$} {} {}  {}",
+                " ".repeat(indent),
+                f8(edge.tottime),
+                f8(edge.cumtime),
+                key.std_string()
+            )?;
         }
         Ok(())
     }
@@ -249,39 +308,31 @@ impl Report<'_> {
     }
 }
 
-/// pstats' `print_call_line`: the calls listed in key order (`sorted()` of
-/// the key tuples), every line after the first indented, its count column
-/// two wider.
-fn write_call_line(
-    out: &mut dyn Write,
-    width: usize,
-    source: &FunctionKey,
-    calls: &Callers,
-    arrow: &str,
-) -> io::Result<()> {
-    write!(out, "{:<width$}{arrow} ", source.std_string())?;
-    if calls.is_empty() {
-        return writeln!(out);
+/// The bytes of a file name as Python prints it: as they are on Unix (its
+/// `surrogateescape` gives the same bytes back), lossily elsewhere.
+pub(crate) fn os_bytes(text: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(text))
     }
-    let mut sorted: Vec<_> = calls.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (index, (key, edge)) in sorted.into_iter().enumerate() {
-        let count = if edge.calls == edge.primitive_calls {
-            edge.calls.to_string()
-        } else {
-            format!("{}/{}", edge.calls, edge.primitive_calls)
-        };
-        let (indent, count_width) = if index == 0 { (0, 7) } else { (width + 1, 9) };
-        writeln!(
-            out,
-            "{}{count:>count_width$} {} {}  {}",
-            " ".repeat(indent),
-            f8(edge.tottime),
-            f8(edge.cumtime),
-            key.std_string()
-        )?;
+    #[cfg(not(unix))]
+    {
+        match text.to_string_lossy() {
+            std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+            std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+        }
     }
-    Ok(())
+}
+
+/// Python's `str.ljust`: padded with spaces to `width` characters. Not
+/// `format!("{:<width$}")`, which panics past a width of 65,535 (a function
+/// name that long is a valid stats file, issue 35 item 7).
+fn ljust(text: &str, width: usize) -> String {
+    let pad = width.saturating_sub(text.chars().count());
+    let mut out = String::with_capacity(text.len() + pad);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', pad));
+    out
 }
 
 /// pstats' `f8`: Python's `%8.3f`.
@@ -295,5 +346,59 @@ fn f3(x: f64) -> String {
         "nan".to_owned()
     } else {
         format!("{x:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CallerStats, FunctionStats};
+
+    #[test]
+    fn names_longer_than_a_format_width_print_without_panicking() {
+        let long = FunctionKey {
+            file: "m.py".into(),
+            line: 1,
+            name: "x".repeat(70_000).into(),
+        };
+        let caller = FunctionKey {
+            file: "m.py".into(),
+            line: 9,
+            name: "main".into(),
+        };
+        let edge = CallerStats {
+            calls: 1,
+            primitive_calls: 1,
+            tottime: 0.5,
+            cumtime: 0.5,
+            count_only: false,
+        };
+        let stats = Stats::from_entries([
+            (caller.clone(), FunctionStats::default()),
+            (
+                long.clone(),
+                FunctionStats {
+                    primitive_calls: 1,
+                    calls: 1,
+                    callers: [(caller, edge)].into(),
+                    ..FunctionStats::default()
+                },
+            ),
+        ]);
+        let view = View::new();
+        let mut callers = Vec::new();
+        stats.write_callers(&mut callers, &view, ()).expect("io");
+        let mut callees = Vec::new();
+        stats.write_callees(&mut callees, &view, ()).expect("io");
+        let callers = String::from_utf8(callers).expect("utf-8");
+        let width = long.std_string().len() + 2;
+        let heading = callers.lines().nth(2).expect("a heading");
+        assert_eq!(heading.len(), width + "was called by...".len());
+        assert!(callers.contains(&format!("{}  <- ", long.std_string())));
+        assert!(
+            String::from_utf8(callees)
+                .expect("utf-8")
+                .contains("called...")
+        );
     }
 }

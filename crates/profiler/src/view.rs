@@ -138,7 +138,8 @@ pub enum Restriction {
     Count(usize),
     /// Keep this fraction of the lines, in [0, 1).
     Fraction(f64),
-    /// Keep lines whose `file:line(function)` matches this regular expression.
+    /// Keep lines whose `file:line(function)` matches this regular
+    /// expression, in Python's `re` syntax.
     Pattern(String),
 }
 
@@ -150,7 +151,7 @@ impl Restriction {
         if let Some(count) = python_int(text) {
             // A negative count restricts nothing in pstats (`0 <= sel`).
             Restriction::Count(usize::try_from(count).unwrap_or(usize::MAX))
-        } else if let Ok(fraction) = text.parse::<f64>() {
+        } else if let Some(fraction) = python_float(text) {
             Restriction::Fraction(fraction)
         } else {
             Restriction::Pattern(text.to_owned())
@@ -329,8 +330,8 @@ impl View {
         for restriction in &restrictions.0 {
             let before = list.len();
             match restriction {
-                Restriction::Pattern(pattern) => match regex::Regex::new(pattern) {
-                    Ok(regex) => list.retain(|key| regex.is_match(&key.std_string())),
+                Restriction::Pattern(pattern) => match crate::python_re::Pattern::new(pattern) {
+                    Ok(regex) => list.retain(|key| regex.search(&key.std_string())),
                     Err(_) => {
                         message.push_str(&format!(
                             "   <Invalid regular expression {}>\n",
@@ -393,19 +394,85 @@ fn python_cmp(a: f64, b: f64) -> Ordering {
 }
 
 /// Python's `int(text)` for the browser's arguments: an optional sign, then
-/// digits with single underscores between them.
+/// decimal digits (any script's, as `int('１２')` is 12) with single
+/// underscores between them.
 fn python_int(text: &str) -> Option<i128> {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let valid = !digits.is_empty()
-        && !digits.starts_with('_')
-        && !digits.ends_with('_')
-        && !digits.contains("__")
-        && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
-    if !valid {
+    let ascii = ascii_digits(text)?;
+    let digits = ascii.strip_prefix(['+', '-']).unwrap_or(&ascii);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '_') {
         return None;
     }
-    let value: i128 = digits.replace('_', "").parse().unwrap_or(i128::MAX);
-    Some(if text.starts_with('-') { -value } else { value })
+    let digits = without_underscores(digits)?;
+    let value: i128 = digits.parse().unwrap_or(i128::MAX);
+    Some(if ascii.starts_with('-') {
+        -value
+    } else {
+        value
+    })
+}
+
+/// Python's `float(text)`: Rust's grammar for the ASCII text (the same
+/// decimal, exponent, `inf` and `nan` forms) once digits of any script are
+/// made ASCII and underscores between digits removed (`0.5_0` is 0.5).
+fn python_float(text: &str) -> Option<f64> {
+    without_underscores(&ascii_digits(text)?)?.parse().ok()
+}
+
+/// The text with every Unicode decimal digit (`\p{Nd}`) replaced by its
+/// ASCII digit, as CPython's `_PyUnicode_TransformDecimalAndSpaceToASCII`
+/// does before parsing a number; `None` for other non-ASCII characters,
+/// which no number has.
+fn ascii_digits(text: &str) -> Option<String> {
+    static DECIMAL: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^\p{Nd}$").expect("a valid class"));
+    let is_decimal = |c: char| DECIMAL.is_match(c.encode_utf8(&mut [0; 4]));
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                return Some(c);
+            }
+            if !is_decimal(c) {
+                return None;
+            }
+            // Unicode's decimal digits come in runs of ten, 0 to 9 (a
+            // stability guarantee), some runs back to back: a digit's value
+            // is its place in the run of decimals before it, modulo ten.
+            let run = (1..=u32::from(c))
+                .map(|back| char::from_u32(u32::from(c) - back))
+                .take_while(|before| before.is_some_and(|b| !b.is_ascii() && is_decimal(b)))
+                .count();
+            char::from_digit(u32::try_from(run % 10).ok()?, 10)
+        })
+        .collect()
+}
+
+/// The text without its underscores, when each sits between two ASCII
+/// digits, as Python's numeric literals and `int()`/`float()` allow.
+fn without_underscores(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'_' {
+            let before = i.checked_sub(1).map(|j| bytes[j]);
+            let after = bytes.get(i + 1).copied();
+            if !(before.is_some_and(|b| b.is_ascii_digit())
+                && after.is_some_and(|b| b.is_ascii_digit()))
+            {
+                return None;
+            }
+        }
+    }
+    Some(text.replace('_', ""))
+}
+
+/// Python's `str.isspace`, which `str.split()` and `str.strip()` split and
+/// trim at: Rust's whitespace plus the separators `\x1c` to `\x1f`.
+pub(crate) fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Python's `str.split()` with no argument.
+pub(crate) fn python_split(text: &str) -> impl Iterator<Item = &str> {
+    text.split(is_python_space).filter(|word| !word.is_empty())
 }
 
 /// Python's `repr` of a float, for the "List reduced" line.
@@ -415,8 +482,14 @@ fn python_float_repr(x: f64) -> String {
 }
 
 /// Python's `repr` of a string: single quotes unless the text holds one and
-/// no double quote.
+/// no double quote; what `str.isprintable` refuses (controls, format
+/// characters, unassigned code points, separators but the space) escaped.
+/// The classes are the `regex` crate's Unicode version, which may be newer
+/// than the Python's.
 pub(crate) fn python_str_repr(text: &str) -> String {
+    static NOT_PRINTABLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$").expect("valid classes")
+    });
     let quote = if text.contains('\'') && !text.contains('"') {
         '"'
     } else {
@@ -433,6 +506,14 @@ pub(crate) fn python_str_repr(text: &str) -> String {
             c if c == quote => {
                 out.push('\\');
                 out.push(c);
+            }
+            c if c != ' ' && NOT_PRINTABLE.is_match(c.encode_utf8(&mut [0; 4])) => {
+                let code = u32::from(c);
+                out.push_str(&match code {
+                    0..0x100 => format!("\\x{code:02x}"),
+                    0x100..0x10000 => format!("\\u{code:04x}"),
+                    _ => format!("\\U{code:08x}"),
+                });
             }
             c => out.push(c),
         }
@@ -480,6 +561,10 @@ mod tests {
     fn python_reprs_and_ints_match() {
         assert_eq!(python_str_repr("fit"), "'fit'");
         assert_eq!(python_str_repr("it's"), "\"it's\"");
+        assert_eq!(
+            python_str_repr("a\u{85}\u{a0}\u{200b}\u{3000}\x7f é"),
+            r"'a\x85\xa0\u200b\u3000\x7f é'"
+        );
         assert_eq!(python_float_repr(0.5), "0.5");
         assert_eq!(python_float_repr(1e-5), "1e-05");
         assert_eq!(python_int("1_000"), Some(1000));
@@ -487,6 +572,18 @@ mod tests {
         assert_eq!(python_int("+7"), Some(7));
         assert_eq!(python_int("1__0"), None);
         assert_eq!(python_int("0.5"), None);
+        assert_eq!(python_int("１２"), Some(12));
+        assert_eq!(python_int("𝟗_𝟘"), Some(90));
+        assert_eq!(python_int("²"), None);
+        assert_eq!(python_float("0.5_0"), Some(0.5));
+        assert_eq!(python_float("０.５"), Some(0.5));
+        assert_eq!(python_float("1e1_0"), Some(1e10));
+        assert_eq!(python_float("1_.5"), None);
+        assert_eq!(python_float("_1.5"), None);
+        assert_eq!(
+            python_split("a\x1cb \u{3000}c").collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         assert_eq!(Restriction::parse("-3"), Restriction::Count(usize::MAX));
     }
 }

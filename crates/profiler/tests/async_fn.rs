@@ -102,7 +102,7 @@ fn each_future_is_one_call_however_often_it_is_polled() {
     assert_eq!((parent.calls, parent.primitive_calls), (1, 1));
     assert_eq!((leaf.calls, leaf.primitive_calls), (2, 2));
     let (caller, edge) = leaf.callers.iter().next().expect("leaf has a caller");
-    assert_eq!((caller.name.as_str(), edge.calls), ("parent", 2));
+    assert_eq!((&*caller.name, edge.calls), ("parent", 2));
     assert!(
         parent.cumtime >= leaf.cumtime,
         "the awaiting frame includes its awaits"

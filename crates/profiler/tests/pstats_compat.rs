@@ -23,6 +23,7 @@ fn edge(calls: u64, primitive_calls: u64, tottime: f64, cumtime: f64) -> CallerS
         primitive_calls,
         tottime,
         cumtime,
+        count_only: false,
     }
 }
 

@@ -75,9 +75,9 @@ fn recursion_counts_primitive_calls_and_cumtime_once() {
     let (self_edge_key, self_edge) = fib
         .callers
         .iter()
-        .find(|(k, _)| k.name == "fib")
+        .find(|(k, _)| &*k.name == "fib")
         .expect("fib calls itself");
-    assert_eq!(self_edge_key.name, "fib");
+    assert_eq!(&*self_edge_key.name, "fib");
     assert_eq!((self_edge.calls, self_edge.primitive_calls), (21890, 2));
     let mut table = Vec::new();
     stats
@@ -112,7 +112,7 @@ fn calls_and_callers_are_exact_and_times_add_up() {
     let by_caller: Vec<(&str, u64)> = leaf
         .callers
         .iter()
-        .map(|(k, s)| (k.name.as_str(), s.calls))
+        .map(|(k, s)| (&*k.name, s.calls))
         .collect();
     assert_eq!(by_caller, [("middle", 15), ("top", 1)]);
     assert_eq!(stats.total_calls(), 19);
@@ -176,7 +176,7 @@ fn a_panic_unwinds_cleanly_and_leaves_consistent_data() {
     let mut callers: Vec<(&str, u64)> = leaf
         .callers
         .iter()
-        .map(|(k, s)| (k.name.as_str(), s.calls))
+        .map(|(k, s)| (&*k.name, s.calls))
         .collect();
     // Callers are kept in the order they were first seen; compare as a set.
     callers.sort_unstable();
@@ -223,7 +223,7 @@ fn scopes_are_recorded_under_their_name() {
             .next()
             .expect("caller")
             .name,
-        "inner loop"
+        "inner loop".into()
     );
 }
 
