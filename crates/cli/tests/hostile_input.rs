@@ -341,3 +341,103 @@ fn lesser_cases_name_the_problem_once() {
             .stderr(contains("invalid value").and(contains(option)));
     }
 }
+
+/// Issue 35, item 1: `-o` onto a device, FIFO, symlink or hard link made it
+/// a regular file (0600 whatever the umask). Now each is written as `cp`
+/// would: into the device or FIFO, through the link, keeping modes.
+#[test]
+fn issue_35_1_outputs_are_written_into_what_the_path_names() {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let make = |path: &Path| {
+        let mut command = proflab();
+        command
+            .args(["make-classification", "--samples", "3", "-o"])
+            .arg(path);
+        command
+    };
+    let kind = |path: &Path| std::fs::symlink_metadata(path).expect("exists").file_type();
+
+    // A copy of /dev/full needs root to make; elsewhere the real one.
+    let full = dir.path().join("full");
+    let full = if std::process::Command::new("mknod")
+        .arg(&full)
+        .args(["c", "1", "7"])
+        .status()
+        .is_ok_and(|status| status.success())
+    {
+        full
+    } else {
+        PathBuf::from("/dev/full")
+    };
+    make(&full)
+        .assert()
+        .code(2)
+        .stderr(contains("No space left on device"));
+    assert!(kind(&full).is_char_device(), "the device was replaced");
+
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs")
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read"))
+    };
+    make(&fifo).assert().success();
+    assert_eq!(reader.join().expect("reader").lines().count(), 4);
+    assert!(kind(&fifo).is_fifo(), "the FIFO was replaced");
+
+    let target = dir.path().join("target.csv");
+    std::fs::write(&target, "old").expect("seed");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let hard = dir.path().join("hard.csv");
+    std::fs::hard_link(&target, &hard).expect("hard link");
+    make(&link).assert().success();
+    assert!(kind(&link).is_symlink(), "the symlink was replaced");
+    assert_eq!(
+        std::fs::read_to_string(&target)
+            .expect("read")
+            .lines()
+            .count(),
+        4
+    );
+    std::fs::write(&target, "old").expect("seed");
+    make(&hard).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(&target)
+            .expect("read")
+            .lines()
+            .count(),
+        4
+    );
+    assert_eq!(std::fs::metadata(&hard).expect("hard").nlink(), 2);
+    assert_eq!(
+        std::fs::metadata(&target)
+            .expect("target")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+
+    // A new file: 0666 minus the umask, as the shell's `>` makes it.
+    let new = dir.path().join("new.csv");
+    let mut command = std::process::Command::new("sh");
+    command.arg("-c").arg(format!(
+        "umask 022 && exec \"$0\" make-classification --samples 3 -o '{}'",
+        new.display()
+    ));
+    command.arg(assert_cmd::cargo::cargo_bin("proflab"));
+    assert!(command.status().expect("runs").success());
+    assert_eq!(
+        std::fs::metadata(&new).expect("new").permissions().mode() & 0o777,
+        0o644
+    );
+}

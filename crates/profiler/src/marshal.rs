@@ -152,20 +152,17 @@ impl Value {
 
 impl Stats {
     /// Writes the statistics in the format of `python -m cProfile -o`, so
-    /// `python3 -m pstats FILE`, snakeviz and gprof2dot open it. The file is
-    /// written beside the target and renamed into place, so a failure never
-    /// leaves a truncated file under `path`.
+    /// `python3 -m pstats FILE`, snakeviz and gprof2dot open it. Written by
+    /// `proflab_output`, so a failure never leaves a truncated file under
+    /// `path`.
     ///
     /// # Errors
     /// [`StatsError::Io`] when the file cannot be written.
     pub fn dump_stats(&self, path: &Path) -> Result<(), StatsError> {
-        let io_error = |source| StatsError::Io {
+        proflab_output::write(path, self.to_marshal()).map_err(|source| StatsError::Io {
             path: path.display().to_string(),
             source,
-        };
-        let partial = path.with_extension("prof.partial");
-        std::fs::write(&partial, self.to_marshal()).map_err(io_error)?;
-        std::fs::rename(&partial, path).map_err(io_error)
+        })
     }
 
     /// The marshal bytes of [`Stats::dump_stats`].

@@ -251,7 +251,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
     html.push_str("</body></html>\n");
 
     let path = dir.join("index.html");
-    std::fs::write(&path, html).map_err(|source| TrackError::Io {
+    proflab_output::write(&path, html).map_err(|source| TrackError::Io {
         path: path.clone(),
         source,
     })?;
