@@ -441,3 +441,36 @@ fn issue_35_1_outputs_are_written_into_what_the_path_names() {
         0o644
     );
 }
+
+/// Issue 35, item 3: with no cache setting timeit used a fixed
+/// `/tmp/proflab-timeit`, and built and ran a `build.rs` another user had
+/// planted there. A cache folder someone else owns or can write to is now
+/// refused before anything is built.
+#[test]
+fn issue_35_3_a_cache_folder_others_control_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let mut cases = vec![(shared, "others can write to it")];
+    // Only root can give a folder away; elsewhere the mode case stands alone.
+    let strangers = dir.path().join("strangers");
+    std::fs::create_dir(&strangers).expect("mkdir");
+    if std::os::unix::fs::chown(&strangers, Some(65534), Some(65534)).is_ok() {
+        cases.push((strangers, "is owned by uid 65534"));
+    }
+    for (cache, problem) in cases {
+        proflab()
+            .env("PROFLAB_CACHE_DIR", &cache)
+            .args(["timeit", "-n", "1", "-r", "1", "1 + 1"])
+            .assert()
+            .code(2)
+            .stderr(contains(problem).and(contains("other users could plant code")));
+        assert!(
+            names_in(&cache).is_empty(),
+            "something was written in {}",
+            cache.display()
+        );
+    }
+}

@@ -75,6 +75,16 @@ pub enum TimeitError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The cache folder is not ours alone: code planted there would run.
+    #[error(
+        "the timeit cache {path} {problem}; other users could plant code there that timeit would build and run (set PROFLAB_CACHE_DIR to a folder of your own)"
+    )]
+    UnsafeCache {
+        /// The cache folder.
+        path: PathBuf,
+        /// Who else controls it.
+        problem: String,
+    },
     /// The timed program stopped answering (a panic in the snippet).
     #[error("the snippet failed while running:\n{0}")]
     Run(String),
@@ -160,7 +170,10 @@ impl Snippet {
 /// `~/.cache/proflab/timeit`: never the user's project. Empty or relative
 /// values are ignored, as the XDG Base Directory specification says of
 /// `XDG_CACHE_HOME` ("a relative path ... should be considered invalid"), so
-/// no setting makes the cache land in the current folder.
+/// no setting makes the cache land in the current folder. With none of them
+/// set, `<temp>/proflab-timeit-<uid>`. Whichever it is, the folder is created
+/// 0700 and must be owned by the user and writable by no one else, since
+/// timeit builds and runs what is in it.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
@@ -207,6 +220,7 @@ impl Cache {
         progress: &mut dyn FnMut(&BuildProgress),
     ) -> Result<ProgramTimer, TimeitError> {
         let io = |context: String| move |source| TimeitError::Io { context, source };
+        self.make_private()?;
         // One crate per set of dependencies shares their compiled artifacts;
         // one binary per snippet lets several snippets coexist.
         let crate_dir = self
@@ -282,6 +296,51 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Creates the root 0700 (its parents as usual), then refuses it unless
+    /// it is ours and no one else can write to it.
+    fn make_private(&self) -> Result<(), TimeitError> {
+        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+        let io = |source| TimeitError::Io {
+            context: format!("cannot create {}", self.root.display()),
+            source,
+        };
+        if let Some(parent) = self.root.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&self.root) {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io(error));
+            }
+            _ => {}
+        }
+        // Not followed: a symlink planted in place of the folder is refused
+        // by its own owner and type.
+        let metadata = std::fs::symlink_metadata(&self.root).map_err(io)?;
+        let unsafe_cache = |problem: String| TimeitError::UnsafeCache {
+            path: self.root.clone(),
+            problem,
+        };
+        let me = rustix::process::geteuid().as_raw();
+        if metadata.uid() != me {
+            return Err(unsafe_cache(format!(
+                "is owned by uid {}, not by you (uid {me})",
+                metadata.uid()
+            )));
+        }
+        if !metadata.is_dir() {
+            return Err(unsafe_cache("is not a folder".into()));
+        }
+        if metadata.mode() & 0o022 != 0 {
+            return Err(unsafe_cache(format!(
+                "has mode {:o}: others can write to it",
+                metadata.mode() & 0o777
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The cache folder the variables `var` looks up say, taking only absolute
 /// paths (see [`Cache`]).
 fn cache_root(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
@@ -296,7 +355,10 @@ fn cache_root(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
             } else {
                 PathBuf::from("/tmp")
             };
-            temp.join("proflab-timeit")
+            temp.join(format!(
+                "proflab-timeit-{}",
+                rustix::process::geteuid().as_raw()
+            ))
         })
 }
 
@@ -537,5 +599,13 @@ mod tests {
         }
         let fallback = root(&[("HOME", ""), ("XDG_CACHE_HOME", "")]);
         assert!(fallback.is_absolute(), "{}", fallback.display());
+        assert!(
+            fallback.ends_with(format!(
+                "proflab-timeit-{}",
+                rustix::process::geteuid().as_raw()
+            )),
+            "one folder per user, not one shared by all: {}",
+            fallback.display()
+        );
     }
 }
