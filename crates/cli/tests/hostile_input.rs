@@ -474,3 +474,103 @@ fn issue_35_3_a_cache_folder_others_control_is_refused() {
         );
     }
 }
+
+/// A git repository with one empty commit at `dir`.
+fn git_repo(dir: &Path) {
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+        ],
+    ] {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+}
+
+/// One Criterion result under `root/<folder>/new` with benchmark id `id`.
+fn criterion_result(root: &Path, folder: &str, id: &str, iters: &[f64], times: &[f64]) {
+    let new = root.join(folder).join("new");
+    std::fs::create_dir_all(&new).expect("mkdir");
+    let write = |name: &str, value: serde_json::Value| {
+        std::fs::write(new.join(name), value.to_string()).expect("write");
+    };
+    write("benchmark.json", serde_json::json!({ "full_id": id }));
+    write(
+        "sample.json",
+        serde_json::json!({ "iters": iters, "times": times }),
+    );
+    write(
+        "estimates.json",
+        serde_json::json!({ "mean": { "point_estimate": 1.0 } }),
+    );
+}
+
+/// Issue 35, items 4, 6, 15 and 18: ids with a newline (a fake output
+/// line), a NUL (PostgreSQL refused it naming nothing) or 65 536 bytes
+/// (every later `compare` panicked), and times of 0 or 1e308 (ratios of 0
+/// or infinity, NaN in exports), were all stored. Each is refused on
+/// import, naming the benchmark (escaped, shortened) and its folder, and
+/// nothing is stored.
+#[test]
+fn issue_35_ids_and_times_no_analysis_can_show_are_refused_on_import() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `record` reads the checkout's state even under a label.
+    git_repo(dir.path());
+    let long = format!("g/{}", "x".repeat(70_000));
+    let cases: [(&str, &[f64], &str); 5] = [
+        (
+            "g/a\nrecorded run 999: fake",
+            &[100.0, 200.0],
+            "control character",
+        ),
+        ("g/nul\0byte", &[100.0, 200.0], "control character"),
+        (&long, &[100.0, 200.0], "70002 bytes long"),
+        ("g/zero", &[0.0, 0.0], "not a time per iteration"),
+        ("g/huge", &[1e308, 1e308], "not a time per iteration"),
+    ];
+    for (case, (id, times, problem)) in cases.into_iter().enumerate() {
+        let crit = dir.path().join(format!("crit{case}"));
+        criterion_result(&crit, "bench", id, &[1.0, 1.0], times);
+        let db = dir.path().join(format!("h{case}.sqlite"));
+        let output = proflab()
+            .current_dir(dir.path())
+            .args(["track", "--db"])
+            .arg(&db)
+            .args(["record", "--label", "v1", "--criterion-dir"])
+            .arg(&crit)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{id:.60}: {stderr}");
+        assert!(stderr.contains(problem), "{stderr:.300}");
+        assert!(
+            stderr.contains("bench/new"),
+            "the folder is named: {stderr:.300}"
+        );
+        assert!(
+            stderr.len() < 1000,
+            "the id is shortened: {} bytes",
+            stderr.len()
+        );
+        assert!(
+            !stderr.lines().any(|line| line.starts_with("recorded run")),
+            "a fake line got through: {stderr}"
+        );
+        assert!(!stderr.contains('\0'), "a raw NUL got through");
+        assert!(!db.exists(), "something was stored");
+    }
+}

@@ -45,11 +45,11 @@ pub fn write_markdown(
 
 fn write_table(out: &mut dyn Write, table: &Table, options: &MarkdownOptions) -> io::Result<()> {
     let heading = options.heading;
-    writeln!(out, "{heading}#### {}{heading:#}\n", table.title())?;
+    writeln!(out, "{heading}#### {}{heading:#}\n", escape(&table.title()))?;
     let mut header = "| variant | median | 95% CI | ratio to fastest |".to_owned();
     let mut rule = "|---|---:|---:|---:|".to_owned();
     for limit in &table.limits {
-        header.push_str(&format!(" ratio to {limit} |"));
+        header.push_str(&format!(" ratio to {} |", escape(limit)));
         rule.push_str("---:|");
     }
     writeln!(out, "{header}\n{rule}")?;
@@ -80,9 +80,23 @@ fn write_table(out: &mut dyn Write, table: &Table, options: &MarkdownOptions) ->
     writeln!(out)
 }
 
-/// A `|` inside a cell would end it.
+/// Text from Criterion's folders as plain Markdown text: control
+/// characters written as Rust escapes (a newline would end the table or
+/// start a heading) and the punctuation that could end a cell or a link,
+/// open code or emphasis, or start HTML backslash-escaped.
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|")
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            if "\\`*[]<>|".contains(c) {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+    }
+    escaped
 }
 
 #[cfg(test)]

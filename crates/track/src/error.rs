@@ -54,6 +54,10 @@ pub enum TrackError {
     UnknownBatch { batch: i64, db: String },
     #[error("batch {batch} measured {a} against {b}, not the commits asked for")]
     BatchMismatch { batch: i64, a: String, b: String },
+    #[error(
+        "{db} is not a proflab history ({reason}); nothing in it was changed: give --db a new file or a history proflab made"
+    )]
+    ForeignDatabase { db: String, reason: String },
     #[error("no history database at {db} (record a run first)")]
     NoDatabase { db: String },
     #[error(
@@ -62,9 +66,12 @@ pub enum TrackError {
     OlderSchema { db: String, found: i64 },
     #[error("history database {db} has schema version {found}, which no proflab writes")]
     CorruptSchema { db: String, found: i64 },
-    #[error("benchmark `{id}` appears twice in one run")]
+    #[error(
+        "benchmark `{}` appears twice in one run",
+        crate::criterion::shown_id(id)
+    )]
     DuplicateBenchmark { id: String },
-    #[error("benchmark `{id}`: {reason}")]
+    #[error("benchmark `{}`: {reason}", crate::criterion::shown_id(id))]
     InvalidBenchmark { id: String, reason: String },
     #[error("git {args}: {message}")]
     Git { args: String, message: String },

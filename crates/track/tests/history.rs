@@ -651,7 +651,7 @@ fn nothing_a_later_read_rejects_is_stored(store: &Store) {
     for (benches, expected) in [
         (
             vec![bench("g/a", vec![f64::INFINITY])],
-            "not a finite amount",
+            "not a time per iteration or count",
         ),
         (vec![bench("g/a", vec![])], "no values"),
         (
@@ -969,4 +969,114 @@ fn a_dropped_connection_is_opened_again() {
         Err(TrackError::Db { .. })
     ));
     assert_eq!(reader.runs().unwrap().len(), 2);
+}
+
+/// Issue 35, item 2: another application's SQLite file was taken over (our
+/// tables added, `user_version` set, the file switched to WAL). Now it is
+/// refused and left byte for byte as it was; a history from before the mark
+/// still opens, and gets it.
+#[test]
+fn another_applications_sqlite_file_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, setup) in [
+        ("notes", "CREATE TABLE notes (text TEXT);"),
+        (
+            "runs-of-its-own",
+            "CREATE TABLE runs (id INTEGER, laps INTEGER);",
+        ),
+        ("marked", "PRAGMA application_id = 42;"),
+    ] {
+        let path = dir.path().join(format!("{name}.sqlite"));
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(setup)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let opens: [fn(Database) -> Result<History, TrackError>; 2] =
+            [|db| History::open(db), |db| History::open_read_only(db)];
+        for open in opens {
+            let err = open(Database::Sqlite(path.clone()))
+                .err()
+                .expect("a foreign file is refused");
+            assert!(
+                matches!(err, TrackError::ForeignDatabase { .. }),
+                "{name}: {err}"
+            );
+            assert!(err.to_string().contains("not a proflab history"), "{err}");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} changed");
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        assert!(!Path::new(&wal).exists(), "{name} got a write-ahead log");
+    }
+
+    let legacy = dir.path().join("legacy.sqlite");
+    drop(History::open(Database::Sqlite(legacy.clone())).unwrap());
+    let application_id = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap()
+    };
+    assert_ne!(application_id(&legacy), 0, "a new history is marked");
+    rusqlite::Connection::open(&legacy)
+        .unwrap()
+        .execute_batch("PRAGMA application_id = 0;")
+        .unwrap();
+    drop(History::open_read_only(Database::Sqlite(legacy.clone())).unwrap());
+    drop(History::open(Database::Sqlite(legacy.clone())).unwrap());
+    assert_ne!(application_id(&legacy), 0, "an old history gets the mark");
+}
+
+/// Issue 35, items 4 and 6: ids an older proflab stored unchecked (a
+/// newline, a terminal escape, a `|` and backticks, 70 000 bytes) made
+/// `compare` panic or print fake lines and Markdown. Each printer now
+/// shows them escaped, one row per benchmark, and never panics.
+#[test]
+fn ids_stored_unchecked_are_printed_escaped_and_never_panic() {
+    let store = Store::sqlite();
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    let mut history = store.open("h");
+    history
+        .record(&context("a1"), &machine(), &benches)
+        .unwrap();
+    history
+        .record(&context("b2"), &machine(), &benches)
+        .unwrap();
+    drop(history);
+    let long = "x".repeat(70_000);
+    for id in [
+        "g/f\nrecorded run 999: fake".to_owned(),
+        "g/f\u{1b}[31m | ``tick``\n# Heading".to_owned(),
+        long.clone(),
+    ] {
+        store.tamper(
+            "h",
+            &format!("UPDATE results SET bench_id = '{}'", id.replace('\'', "''")),
+        );
+        let history = History::open_read_only(store.db("h")).unwrap();
+        let report = compare(&history, "a1", "b2", &CompareOptions::default()).unwrap();
+        let mut table = Vec::new();
+        proflab_track::write_table(&mut table, &report, false).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert_eq!(table.lines().count(), 2, "{table:.300}");
+        assert!(!table.contains('\u{1b}'), "{table:.300}");
+        let mut markdown = Vec::new();
+        proflab_track::write_markdown(&mut markdown, &report).unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), 1, "{markdown:.500}");
+        assert!(
+            !markdown.lines().any(|l| l.starts_with("# ")),
+            "{markdown:.500}"
+        );
+        assert_eq!(
+            rows[0].matches(" | ").count(),
+            7,
+            "one cell per column: {:.300}",
+            rows[0]
+        );
+    }
 }

@@ -747,8 +747,8 @@ impl History {
     /// Reads result rows `(run, bench, metric, samples, machine, round, side)`
     /// selected by `sql` with one parameter. Values that older versions could
     /// store but that no analysis can use (JSON `null` for an infinite time, a
-    /// negative or NaN value) are dropped as the row is read; a row left with
-    /// nothing is skipped.
+    /// value outside [`crate::VALUE_RANGE`]: zero, negative, NaN, 1e308) are
+    /// dropped as the row is read; a row left with nothing is skipped.
     fn result_rows(&self, sql: &str, param: Value) -> Result<Vec<ResultRow>, TrackError> {
         let raw = self
             .read(|db| db.query(sql, &[param]))?
@@ -776,7 +776,7 @@ impl History {
             let values: Vec<f64> = stored
                 .into_iter()
                 .flatten()
-                .filter(|v| v.is_finite() && *v >= 0.0)
+                .filter(|v| crate::VALUE_RANGE.contains(v))
                 .collect();
             if values.is_empty() {
                 continue;
