@@ -300,6 +300,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     refuses_a_database_from_a_newer_schema_and_leaves_it_alone,
     unknown_commit_is_named,
+    an_exact_label_wins_over_longer_ones_it_begins,
     a_five_percent_slowdown_is_flagged_and_nothing_else,
     a_one_percent_change_stays_under_the_two_percent_threshold,
     different_machines_are_refused_unless_allowed,
@@ -415,6 +416,24 @@ fn unknown_commit_is_named(store: &Store) {
         matches!(&err, TrackError::UnknownCommit { reference, .. } if reference == "abc"),
         "{err}"
     );
+}
+
+/// Issue 35, item 14: `v1` beside `v1-tuned` was "ambiguous".
+fn an_exact_label_wins_over_longer_ones_it_begins(store: &Store) {
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    let mut history = store.open("h");
+    for label in ["v1-tuned", "v1", "v1-tuned-again"] {
+        history
+            .record(&context(label), &machine(), &benches)
+            .unwrap();
+    }
+    assert_eq!(history.resolve("v1").unwrap(), "v1");
+    assert!(matches!(
+        history.resolve("v1-t"),
+        Err(TrackError::AmbiguousCommit { .. })
+    ));
 }
 
 /// Records twelve benchmarks for commits `aaaa` and `bbbb`, slowing `slowed` by `factor` in B.
@@ -1079,4 +1098,22 @@ fn ids_stored_unchecked_are_printed_escaped_and_never_panic() {
             rows[0]
         );
     }
+}
+
+/// Issue 35, item 16: `--db //tmp/x.sqlite` was written, then every read
+/// failed with `invalid uri authority: tmp`.
+#[test]
+fn a_path_beginning_with_two_slashes_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doubled = std::ffi::OsString::from("/");
+    doubled.push(dir.path().join("h.sqlite"));
+    let db = Database::Sqlite(doubled.into());
+    drop(History::open(db.clone()).unwrap());
+    assert!(
+        History::open_read_only(db)
+            .unwrap()
+            .runs()
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -609,7 +609,7 @@ impl History {
             sql.query(
                 "SELECT DISTINCT commit_sha FROM runs
                  WHERE substr(commit_sha, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT)
-                 ORDER BY commit_sha LIMIT 3",
+                 ORDER BY length(commit_sha), commit_sha LIMIT 3",
                 &[reference.into()],
             )
         })?;
@@ -620,6 +620,9 @@ impl History {
             .map_err(|e| self.db_error(e))?;
         match found.as_slice() {
             [] => Err(unknown()),
+            // An exact match, the shortest, sorts first and wins over the
+            // names it is a prefix of: label `v1` beside `v1-tuned`.
+            [one, ..] if one == reference => Ok(one.clone()),
             [one] => Ok(one.clone()),
             several => Err(TrackError::AmbiguousCommit {
                 reference: reference.to_owned(),

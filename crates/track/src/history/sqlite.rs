@@ -278,8 +278,11 @@ fn schema_version(conn: &Connection, name: &str) -> Result<usize, TrackError> {
 }
 
 /// `path` as an SQLite `file:` URI (percent-encoding what URIs reserve).
+/// Always absolute with an empty authority (`file:///…`): a path that
+/// begins `//` would otherwise read as `file://HOST/…`.
 fn url_path(path: &Path) -> String {
-    let mut uri = String::from("file:");
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file://");
     for byte in path.as_os_str().as_encoded_bytes() {
         match byte {
             b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{byte:02X}")),
