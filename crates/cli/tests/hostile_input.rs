@@ -574,3 +574,142 @@ fn issue_35_ids_and_times_no_analysis_can_show_are_refused_on_import() {
         assert!(!db.exists(), "something was stored");
     }
 }
+
+/// `proflab timeit` with its cache in `cache`; the first build of a snippet
+/// takes seconds to minutes.
+fn timeit(cache: &Path) -> Command {
+    let mut command = proflab();
+    command
+        .timeout(Duration::from_secs(600))
+        .env("PROFLAB_CACHE_DIR", cache)
+        .arg("timeit");
+    command
+}
+
+/// Issue 35, item 13: the snippet's stdout was read as its timings
+/// (`println!("1")` reported "1 msec per loop") and its stdin was the
+/// request pipe. Now timings travel on a channel of their own, the
+/// snippet's output passes through and its stdin is null.
+#[test]
+fn issue_35_13_a_snippets_output_passes_through_and_its_stdin_is_null() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let output = timeit(cache.path())
+        .args(["-n", "1000", "-r", "1", r#"println!("1")"#])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(output.status.success(), "{stdout}");
+    let ones = stdout.lines().filter(|line| *line == "1").count();
+    assert!(
+        ones >= 1000,
+        "the snippet's output was swallowed: {ones} lines"
+    );
+    let report = stdout.lines().last().expect("a report");
+    assert!(report.starts_with("1000 loops, best of 1: "), "{report}");
+    assert_ne!(report, "1000 loops, best of 1: 1 msec per loop");
+
+    // A snippet reading stdin, under a parent whose stdin stays open.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("proflab"))
+        .env("PROFLAB_CACHE_DIR", cache.path())
+        .args(["timeit", "-n", "3", "-r", "1"])
+        .arg("let mut line = String::new(); std::io::stdin().read_line(&mut line).unwrap()")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the snippet waits on proflab's stdin"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+}
+
+/// The snippet program proflab `parent` runs, once it runs.
+fn snippet_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ppid …`; comm may hold spaces, not `)`.
+        let (comm, rest) = stat.split_once('(')?.1.rsplit_once(')')?;
+        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == parent && comm.starts_with("snippet_")).then_some(pid)
+    })
+}
+
+/// Whether `pid` is still running (neither gone nor a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
+/// Issue 35, item 10: SIGTERM, SIGINT or SIGHUP to proflab alone (as a
+/// supervisor sends) ended proflab and left `loop {}` spinning forever.
+#[test]
+fn issue_35_10_a_signal_to_proflab_stops_the_snippet_too() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    for signal in ["TERM", "INT", "HUP"] {
+        let mut proflab = std::process::Command::new(assert_cmd::cargo::cargo_bin("proflab"))
+            .env("PROFLAB_CACHE_DIR", cache.path())
+            .args(["timeit", "-n", "1", "-r", "1", "loop {}"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts");
+        let started = std::time::Instant::now();
+        let snippet = loop {
+            if let Some(pid) = snippet_of(proflab.id()) {
+                break pid;
+            }
+            assert!(
+                proflab.try_wait().expect("waits").is_none(),
+                "proflab ended before its snippet ran"
+            );
+            assert!(started.elapsed() < Duration::from_secs(600), "no snippet");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let sent = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(proflab.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = proflab.wait().expect("proflab ends");
+        assert!(!status.success(), "SIG{signal}: {status}");
+        let stopped = std::time::Instant::now();
+        while alive(snippet) && stopped.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(snippet), "SIG{signal}: the snippet runs on");
+    }
+}
+
+/// Issue 35, item 19 (timeit's part): an exiting snippet said "failed
+/// while running:" and nothing else, and a Cargo that fails before
+/// compiling anything said "the snippet does not compile".
+#[test]
+fn issue_35_19_timeit_failures_say_what_failed() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    timeit(cache.path())
+        .args(["-n", "1", "-r", "1", "std::process::exit(3)"])
+        .assert()
+        .code(2)
+        .stderr(contains("the snippet exited with code 3 while being timed"));
+    timeit(cache.path())
+        .env("CARGO", "false")
+        .args(["-n", "1", "-r", "1", "1 + 1"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("cargo could not build the snippet").and(contains("does not compile").not()),
+        );
+}
