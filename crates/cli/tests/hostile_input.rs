@@ -713,3 +713,39 @@ fn issue_35_19_timeit_failures_say_what_failed() {
             contains("cargo could not build the snippet").and(contains("does not compile").not()),
         );
 }
+
+/// Issue 35, item 8: two symlinks to `.` inside a Criterion folder made
+/// `track record` (and `summary`) walk forever, memory growing.
+#[test]
+fn issue_35_8_symlink_cycles_in_a_criterion_folder_are_not_followed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    git_repo(dir.path());
+    let crit = dir.path().join("crit");
+    criterion_result(&crit, "g/f", "g/f", &[1.0, 2.0], &[100.0, 200.0]);
+    for name in ["a", "b"] {
+        std::os::unix::fs::symlink(".", crit.join(name)).expect("symlink");
+        std::os::unix::fs::symlink(".", crit.join("g").join(name)).expect("symlink");
+    }
+    proflab()
+        .timeout(Duration::from_secs(20))
+        .current_dir(dir.path())
+        .args([
+            "track",
+            "--db",
+            "h.sqlite",
+            "record",
+            "--label",
+            "v1",
+            "--criterion-dir",
+        ])
+        .arg(&crit)
+        .assert()
+        .success()
+        .stdout(contains("1 benchmarks"));
+    proflab()
+        .timeout(Duration::from_secs(20))
+        .args(["summary", "--criterion-dir"])
+        .arg(&crit)
+        .assert()
+        .code(predicate::in_iter([0, 2]));
+}

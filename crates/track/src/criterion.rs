@@ -320,10 +320,11 @@ pub(crate) fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
 }
 
 /// Collects the result folders named `folder` (`new`, or a baseline's name)
-/// that hold a `benchmark.json`.
+/// that hold a `benchmark.json`. Symlinks to folders are not followed:
+/// Criterion writes none, and two pointing at `.` made the walk endless.
 fn find_result_dirs(dir: &Path, folder: &str, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
     for path in entries(dir)? {
-        if !path.is_dir() {
+        if !std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_dir()) {
             continue;
         }
         // `report/` holds Criterion's HTML; `base/` and other baselines are other runs.
