@@ -749,3 +749,68 @@ fn issue_35_8_symlink_cycles_in_a_criterion_folder_are_not_followed() {
         .assert()
         .code(predicate::in_iter([0, 2]));
 }
+
+/// Issue 35, item 19: messages that named the wrong problem.
+#[test]
+fn issue_35_19_messages_name_the_real_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    git_repo(dir.path());
+    let crit = dir.path().join("crit");
+    criterion_result(&crit, "g/f", "g/f", &[1.0, 2.0], &[100.0, 200.0]);
+    let output = proflab()
+        .args(["cv", "--data", "x.csv", "--alpha", "0", "--eta0=1e300"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("1e300 is out of range"), "{stderr}");
+    assert!(!stderr.contains("0000000000"), "{stderr}");
+
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).expect("mkdir");
+    for command in [
+        &["history"][..],
+        &["record", "--label", "v1", "--criterion-dir", "crit"],
+    ] {
+        proflab()
+            .current_dir(dir.path())
+            .args(["track", "--db"])
+            .arg(&folder)
+            .args(command)
+            .assert()
+            .code(2)
+            .stderr(contains("is a folder").and(contains("record a run first").not()));
+    }
+
+    proflab()
+        .current_dir(dir.path())
+        .args(["track", "--db", "h.sqlite", "bisect", "HEAD", "HEAD"])
+        .assert()
+        .code(2)
+        .stderr(contains("GOOD and BAD are the same commit"));
+
+    proflab()
+        .current_dir(dir.path())
+        .args([
+            "track",
+            "--db",
+            "h.sqlite",
+            "record",
+            "--label",
+            "v1",
+            "--criterion-dir",
+        ])
+        .arg(&crit)
+        .assert()
+        .success();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "mine").expect("write");
+    proflab()
+        .current_dir(dir.path())
+        .args(["track", "--db", "h.sqlite", "report", "-o"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(contains("cannot write").and(contains("cannot read").not()));
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine");
+}

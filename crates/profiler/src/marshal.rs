@@ -346,11 +346,23 @@ fn function_key(value: &Value, budget: &mut Budget) -> Result<FunctionKey, Marsh
         return Err(not_stats("a function key is not (file, line, name)"));
     };
     budget.take(ENTRY_COST + file.len() + name.len())?;
-    let line = count(line)?;
+    let line = match line {
+        Value::Int(n) => u32::try_from(*n).map_err(|_| {
+            not_stats(format!(
+                "line number {n} is not a line number (from 0 to {})",
+                u32::MAX
+            ))
+        })?,
+        other => {
+            return Err(not_stats(format!(
+                "expected a line number, found {}",
+                other.kind()
+            )));
+        }
+    };
     Ok(FunctionKey {
         file: file.to_string(),
-        line: u32::try_from(line)
-            .map_err(|_| not_stats(format!("line number {line} is too large")))?,
+        line,
         name: name.to_string(),
     })
 }
@@ -685,6 +697,23 @@ mod tests {
         assert_eq!(
             Stats::from_marshal(&stats.to_marshal()).expect("valid"),
             stats
+        );
+    }
+
+    /// Issue 35, item 19: a line number of -1 was "a call count is negative".
+    #[test]
+    fn a_negative_line_number_is_named_as_one() {
+        let mut bytes = sample().to_marshal();
+        let twelve = b"i\x0c\x00\x00\x00";
+        let at = bytes
+            .windows(twelve.len())
+            .position(|w| w == twelve)
+            .expect("work's line");
+        bytes[at + 1..at + 5].copy_from_slice(&(-1i32).to_le_bytes());
+        let error = Stats::from_marshal(&bytes).unwrap_err().to_string();
+        assert!(
+            error.contains("line number -1 is not a line number"),
+            "{error}"
         );
     }
 

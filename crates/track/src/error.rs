@@ -15,6 +15,12 @@ pub enum TrackError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: not a Criterion file")]
     Json {
         path: PathBuf,
@@ -58,6 +64,8 @@ pub enum TrackError {
         "{db} is not a proflab history ({reason}); nothing in it was changed: give --db a new file or a history proflab made"
     )]
     ForeignDatabase { db: String, reason: String },
+    #[error("history database {db} is a folder; give a file name (e.g. {db}/history.sqlite)")]
+    DatabaseIsFolder { db: String },
     #[error("no history database at {db} (record a run first)")]
     NoDatabase { db: String },
     #[error(
@@ -99,6 +107,8 @@ pub enum TrackError {
         "submodule `{path}` (commit {commit}) is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
     )]
     MissingSubmodule { path: String, commit: String },
+    #[error("GOOD and BAD are the same commit ({commit}): bisection needs BAD after GOOD")]
+    SameCommit { commit: String },
     #[error("{good} is not an ancestor of {bad}: bisection needs GOOD before BAD in one history")]
     NotAnAncestor { good: String, bad: String },
     #[error(

@@ -115,8 +115,13 @@ fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
 impl Sqlite {
     /// Opens (creating the file and its folder if needed) and migrates.
     pub(super) fn open(path: &Path, name: &str) -> Result<Sqlite, TrackError> {
+        if path.is_dir() {
+            return Err(TrackError::DatabaseIsFolder {
+                db: name.to_owned(),
+            });
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| TrackError::Io {
+            std::fs::create_dir_all(parent).map_err(|source| TrackError::Write {
                 path: parent.to_owned(),
                 source,
             })?;
@@ -146,6 +151,11 @@ impl Sqlite {
 
     /// Opens an existing file read-only; see [`super::History::open_read_only`].
     pub(super) fn open_read_only(path: &Path, name: &str) -> Result<Sqlite, TrackError> {
+        if path.is_dir() {
+            return Err(TrackError::DatabaseIsFolder {
+                db: name.to_owned(),
+            });
+        }
         if !path.is_file() {
             return Err(TrackError::NoDatabase {
                 db: name.to_owned(),
