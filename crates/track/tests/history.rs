@@ -1117,3 +1117,117 @@ fn a_path_beginning_with_two_slashes_reads_back() {
             .is_empty()
     );
 }
+
+/// A TCP proxy on 127.0.0.1 in front of the PostgreSQL server `url` names,
+/// which can be frozen: it then still accepts connections and reads what
+/// clients send (the kernel acknowledges it, as for a stopped process) but
+/// forwards nothing either way. Returns its port and its switch.
+fn frozen_proxy(url: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read as _, Write as _};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let config: postgres::Config = url.parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(host) => host.clone(),
+        postgres::config::Host::Unix(_) => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let switch = Arc::clone(&frozen);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect((host.as_str(), port)) else {
+                return;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                let frozen = Arc::clone(&frozen);
+                std::thread::spawn(move || {
+                    let mut buffer = [0; 8192];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        while frozen.load(Ordering::SeqCst) {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (proxy_port, switch)
+}
+
+/// `url` through 127.0.0.1:`port`, with these libpq parameters added.
+fn through_proxy(url: &str, port: u16, parameters: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (credentials, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let path = &rest[rest.find(['/', '?']).unwrap_or(rest.len())..];
+    let at = if credentials.is_empty() { "" } else { "@" };
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{scheme}://{credentials}{at}127.0.0.1:{port}{path}{separator}{parameters}")
+}
+
+/// Issue 35, item 9: a server that stops answering hung `record` and
+/// `history` forever, even with `?connect_timeout=3`. Through a frozen
+/// proxy, opening fails within the connect timeout, and a read on an open
+/// history within the statement timeout plus it, each saying so.
+#[test]
+fn a_server_that_stops_answering_fails_within_the_timeouts() {
+    let Some(url) = postgres_url_or_skip("a_server_that_stops_answering_fails_within_the_timeouts")
+    else {
+        return;
+    };
+    let store = Store::postgres("frozen").unwrap();
+    let Database::Postgres(with_schema) = store.db("h") else {
+        unreachable!()
+    };
+    let schema = with_schema
+        .rsplit_once("search_path%3D")
+        .unwrap()
+        .1
+        .to_owned();
+    let (port, frozen) = frozen_proxy(&url);
+    let options = format!(
+        "connect_timeout=2&options=-c%20search_path%3D{schema}%20-c%20statement_timeout%3D1000"
+    );
+    let db = Database::Postgres(through_proxy(&url, port, &options));
+
+    let mut history = History::open(db.clone()).unwrap();
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    history
+        .record(&context("a1"), &machine(), &benches)
+        .unwrap();
+
+    frozen.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let err = history.runs().unwrap_err();
+    let waited = started.elapsed();
+    assert!(err.to_string().contains("history database"), "{err}");
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("did not answer within"), "{cause}");
+    assert!(waited < std::time::Duration::from_secs(15), "{waited:?}");
+
+    let started = std::time::Instant::now();
+    let err = History::open_read_only(db).err().expect("a frozen server");
+    let waited = started.elapsed();
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        cause.contains("did not answer within 2 s"),
+        "{err}: {cause}"
+    );
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+}

@@ -254,6 +254,12 @@ pub enum StoreError {
     },
     #[error("an insert returned no id")]
     NoId,
+    #[error(
+        "the server did not answer within {seconds} s (the connect timeout, or the session's statement timeout plus it); is it up and reachable?"
+    )]
+    NoAnswer { seconds: f64 },
+    #[error("the connection to the server is gone (it did not answer earlier)")]
+    NoConnection,
 }
 
 /// One SQL value as both backends bind and return it. The store keeps only
@@ -607,9 +613,9 @@ impl History {
         // `LIKE` ignores case. The cast tells PostgreSQL the parameter's type.
         let rows = self.read(|sql| {
             sql.query(
-                "SELECT DISTINCT commit_sha FROM runs
+                "SELECT commit_sha FROM runs
                  WHERE substr(commit_sha, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT)
-                 ORDER BY length(commit_sha), commit_sha LIMIT 3",
+                 GROUP BY commit_sha ORDER BY length(commit_sha), commit_sha LIMIT 3",
                 &[reference.into()],
             )
         })?;
