@@ -165,4 +165,26 @@ mod tests {
             "{text}"
         );
     }
+
+    /// Issue 35, item 4: a name from Criterion's folders could end the
+    /// table and start a heading in a pull-request comment.
+    #[test]
+    fn names_stay_inside_their_cell_and_heading() {
+        let mut summary = summary();
+        summary.tables[0].group = "vm\n# Injected".into();
+        summary.tables[0].rows[1].function = "m|a`p\u{1b}[31m".into();
+        let mut out = Vec::new();
+        write_markdown(&mut out, &summary, &MarkdownOptions::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("#### vm\\n# Injected, n = 1000\n"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|line| line.starts_with("# ")), "{text}");
+        assert!(
+            text.contains("| m\\|a\\`p\\u{1b}\\[31m | 250 ns |"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
+    }
 }
