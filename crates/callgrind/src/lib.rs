@@ -390,10 +390,8 @@ fn measure_and_report(ids: &[&str], save: bool) -> Result<(), CallgrindError> {
         path: path.clone(),
         source,
     })?;
-    // Written beside, then renamed: an interrupted run leaves the old report whole.
-    let partial = path.with_extension("json.partial");
-    std::fs::write(&partial, json).map_err(io_error(&partial))?;
-    std::fs::rename(&partial, &path).map_err(io_error(&path))
+    // Written whole or not at all: an interrupted run leaves the old report whole.
+    proflab_output::write(&path, json).map_err(io_error(&path))
 }
 
 #[cfg(test)]

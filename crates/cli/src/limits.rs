@@ -42,11 +42,13 @@ pub fn float(
             .trim()
             .parse()
             .map_err(|_| format!("{text:?} is not a number"))?;
+        // Named as typed: `{value}` would write 1e300 out in 301 digits.
+        let typed = text.trim();
         if !value.is_finite() {
-            return Err(format!("{value} is not a finite number"));
+            return Err(format!("{typed} is not a finite number"));
         }
         if !range.contains(&value) {
-            return Err(format!("{value} is out of range: expected {expected}"));
+            return Err(format!("{typed} is out of range: expected {expected}"));
         }
         Ok(value)
     }

@@ -55,7 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let html_path = root.join("summary.html");
     let mut html = Vec::new();
     write_html(&mut html, &everything)?;
-    std::fs::write(&html_path, html)
+    proflab_output::write(&html_path, html)
         .with_context(|| format!("cannot write {}", html_path.display()))?;
     let md_path = root.join("summary.md");
     let mut markdown = Vec::new();
@@ -64,7 +64,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ..MarkdownOptions::default()
     };
     write_markdown(&mut markdown, &everything, &linked)?;
-    std::fs::write(&md_path, markdown)
+    proflab_output::write(&md_path, markdown)
         .with_context(|| format!("cannot write {}", md_path.display()))?;
 
     let selected = summarize(&measured, &args.limits, &args.prefixes);

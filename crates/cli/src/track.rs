@@ -457,7 +457,11 @@ fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "proflab: skipped {} stale result(s), older than the latest `cargo bench` (--all imports them): {}",
             stale.len(),
-            stale.join(", ")
+            stale
+                .iter()
+                .map(|id| proflab_track::printable(id))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let mut history = History::open(db)?;
@@ -671,7 +675,7 @@ fn changes(db: &Database, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "{:<40}  {:<12}  {:<12}  {:>7.3}  {:>10.3}",
-            change.id,
+            proflab_track::printable(&change.id),
             proflab_track::short_sha(&change.before, 12),
             proflab_track::short_sha(&change.after, 12),
             change.ratio,

@@ -164,20 +164,17 @@ impl Value {
 
 impl Stats {
     /// Writes the statistics in the format of `python -m cProfile -o`, so
-    /// `python3 -m pstats FILE`, snakeviz and gprof2dot open it. The file is
-    /// written beside the target and renamed into place, so a failure never
-    /// leaves a truncated file under `path`.
+    /// `python3 -m pstats FILE`, snakeviz and gprof2dot open it. Written by
+    /// `proflab_output`, so a failure never leaves a truncated file under
+    /// `path`.
     ///
     /// # Errors
     /// [`StatsError::Io`] when the file cannot be written.
     pub fn dump_stats(&self, path: &Path) -> Result<(), StatsError> {
-        let io_error = |source| StatsError::Io {
+        proflab_output::write(path, self.to_marshal()).map_err(|source| StatsError::Io {
             path: path.display().to_string(),
             source,
-        };
-        let partial = path.with_extension("prof.partial");
-        std::fs::write(&partial, self.to_marshal()).map_err(io_error)?;
-        std::fs::rename(&partial, path).map_err(io_error)
+        })
     }
 
     /// The marshal bytes of [`Stats::dump_stats`].
@@ -396,11 +393,23 @@ fn function_key(
     let before = names.interner.bytes();
     let (file, name) = (names.get(file), names.get(name));
     budget.take(ENTRY_COST + names.interner.bytes() - before)?;
-    let line = count(line)?;
+    let line = match line {
+        Value::Int(n) => u32::try_from(*n).map_err(|_| {
+            not_stats(format!(
+                "line number {n} is not a line number (from 0 to {})",
+                u32::MAX
+            ))
+        })?,
+        other => {
+            return Err(not_stats(format!(
+                "expected a line number, found {}",
+                other.kind()
+            )));
+        }
+    };
     Ok(FunctionKey {
         file,
-        line: u32::try_from(line)
-            .map_err(|_| not_stats(format!("line number {line} is too large")))?,
+        line,
         name,
     })
 }
@@ -780,6 +789,23 @@ mod tests {
         assert_eq!(
             Stats::from_marshal(&stats.to_marshal()).expect("valid"),
             stats
+        );
+    }
+
+    /// Issue 35, item 19: a line number of -1 was "a call count is negative".
+    #[test]
+    fn a_negative_line_number_is_named_as_one() {
+        let mut bytes = sample().to_marshal();
+        let twelve = b"i\x0c\x00\x00\x00";
+        let at = bytes
+            .windows(twelve.len())
+            .position(|w| w == twelve)
+            .expect("work's line");
+        bytes[at + 1..at + 5].copy_from_slice(&(-1i32).to_le_bytes());
+        let error = Stats::from_marshal(&bytes).unwrap_err().to_string();
+        assert!(
+            error.contains("line number -1 is not a line number"),
+            "{error}"
         );
     }
 

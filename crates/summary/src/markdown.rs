@@ -45,11 +45,11 @@ pub fn write_markdown(
 
 fn write_table(out: &mut dyn Write, table: &Table, options: &MarkdownOptions) -> io::Result<()> {
     let heading = options.heading;
-    writeln!(out, "{heading}#### {}{heading:#}\n", table.title())?;
+    writeln!(out, "{heading}#### {}{heading:#}\n", escape(&table.title()))?;
     let mut header = "| variant | median | 95% CI | ratio to fastest |".to_owned();
     let mut rule = "|---|---:|---:|---:|".to_owned();
     for limit in &table.limits {
-        header.push_str(&format!(" ratio to {limit} |"));
+        header.push_str(&format!(" ratio to {} |", escape(limit)));
         rule.push_str("---:|");
     }
     writeln!(out, "{header}\n{rule}")?;
@@ -80,9 +80,23 @@ fn write_table(out: &mut dyn Write, table: &Table, options: &MarkdownOptions) ->
     writeln!(out)
 }
 
-/// A `|` inside a cell would end it.
+/// Text from Criterion's folders as plain Markdown text: control
+/// characters written as Rust escapes (a newline would end the table or
+/// start a heading) and the punctuation that could end a cell or a link,
+/// open code or emphasis, or start HTML backslash-escaped.
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|")
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            if "\\`*[]<>|".contains(c) {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+    }
+    escaped
 }
 
 #[cfg(test)]
@@ -150,5 +164,27 @@ mod tests {
             text.contains("\u{1b}[1m#### vm, n = 1000\u{1b}[0m"),
             "{text}"
         );
+    }
+
+    /// Issue 35, item 4: a name from Criterion's folders could end the
+    /// table and start a heading in a pull-request comment.
+    #[test]
+    fn names_stay_inside_their_cell_and_heading() {
+        let mut summary = summary();
+        summary.tables[0].group = "vm\n# Injected".into();
+        summary.tables[0].rows[1].function = "m|a`p\u{1b}[31m".into();
+        let mut out = Vec::new();
+        write_markdown(&mut out, &summary, &MarkdownOptions::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("#### vm\\n# Injected, n = 1000\n"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|line| line.starts_with("# ")), "{text}");
+        assert!(
+            text.contains("| m\\|a\\`p\\u{1b}\\[31m | 250 ns |"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
     }
 }

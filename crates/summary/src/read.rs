@@ -76,7 +76,10 @@ fn find_benchmark_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Summa
     for entry in entries {
         let entry = entry.map_err(io_error(dir))?;
         let path = entry.path();
-        if path.is_dir() && entry.file_name() != "report" {
+        // Not through symlinks: Criterion writes none, and one pointing at
+        // a parent folder would make the walk endless.
+        let folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if folder && entry.file_name() != "report" {
             find_benchmark_dirs(&path, found)?;
         }
     }

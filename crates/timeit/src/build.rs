@@ -4,10 +4,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::Timer;
+use crate::children::Running;
 
 /// A crate the snippet uses, as `--dep 'name=version'` gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -75,9 +78,41 @@ pub enum TimeitError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The timed program stopped answering (a panic in the snippet).
-    #[error("the snippet failed while running:\n{0}")]
-    Run(String),
+    /// The cache folder is not ours alone: code planted there would run.
+    #[error(
+        "the timeit cache {path} {problem}; other users could plant code there that timeit would build and run (set PROFLAB_CACHE_DIR to a folder of your own)"
+    )]
+    UnsafeCache {
+        /// The cache folder.
+        path: PathBuf,
+        /// Who else controls it.
+        problem: String,
+    },
+    /// Cargo failed before compiling the snippet: the toolchain, the
+    /// cache, or a `--dep` that cannot be fetched or built.
+    #[error("cargo could not build the snippet (no error in the snippet itself):\n{0}")]
+    Build(String),
+    /// The timed program stopped answering: the snippet panicked, exited
+    /// or was killed.
+    #[error("the snippet {0} while being timed")]
+    Run(Ending),
+}
+
+/// How a snippet's program ended, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending(ExitStatus);
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::os::unix::process::ExitStatusExt as _;
+        match (self.0.code(), self.0.signal()) {
+            // What Rust's runtime exits with after a panic.
+            (Some(101), _) => write!(f, "panicked (its message is above)"),
+            (Some(code), _) => write!(f, "exited with code {code}"),
+            (None, Some(signal)) => write!(f, "was killed by signal {signal}"),
+            (None, None) => write!(f, "ended ({})", self.0),
+        }
+    }
 }
 
 /// Compiler errors, shown against the user's own snippet lines.
@@ -98,8 +133,10 @@ impl std::fmt::Display for CompileError {
 }
 
 impl Snippet {
-    /// The generated program and, per line, where it came from. It reads
-    /// loop counts on stdin and answers each with the seconds taken.
+    /// The generated program and, per line, where it came from. It connects
+    /// to the Unix socket its first argument names, reads loop counts there
+    /// and answers each with the seconds taken: the snippet's own stdin and
+    /// stdout stay its own.
     #[must_use]
     fn program_with_origins(&self) -> (String, Vec<Origin>) {
         let mut lines: Vec<(String, Origin)> = Vec::new();
@@ -107,7 +144,7 @@ impl Snippet {
             lines.extend(text.lines().map(|l| (l.to_owned(), Origin::Generated)));
         };
         generated(
-            "#![allow(unused)]\nuse std::hint::black_box;\nuse std::io::BufRead as _;\nfn main() {",
+            "#![allow(unused)]\nuse std::hint::black_box;\nuse std::io::BufRead as _;\nfn main() {\n    let __channel = std::os::unix::net::UnixStream::connect(std::env::args_os().nth(1).expect(\"the channel\")).expect(\"the channel\");\n    let mut __answers = __channel.try_clone().expect(\"the channel\");",
             &mut lines,
         );
         lines.extend(
@@ -127,7 +164,7 @@ impl Snippet {
                 .map(|(i, l)| (format!("                {l}"), Origin::Statement(i))),
         );
         generated(
-            "            });\n        }\n        __start.elapsed().as_secs_f64()\n    };\n    for __line in std::io::stdin().lock().lines() {\n        let Ok(__number) = __line.unwrap_or_default().trim().parse::<u64>() else { break };\n        println!(\"{}\", __run(__number));\n    }\n}",
+            "            });\n        }\n        __start.elapsed().as_secs_f64()\n    };\n    for __line in std::io::BufReader::new(__channel).lines() {\n        let Ok(__number) = __line.unwrap_or_default().trim().parse::<u64>() else { break };\n        let __answer = format!(\"{}\\n\", __run(__number));\n        if std::io::Write::write_all(&mut __answers, __answer.as_bytes()).is_err() { break }\n    }\n}",
             &mut lines,
         );
         let origins = lines.iter().map(|(_, o)| *o).collect();
@@ -160,7 +197,10 @@ impl Snippet {
 /// `~/.cache/proflab/timeit`: never the user's project. Empty or relative
 /// values are ignored, as the XDG Base Directory specification says of
 /// `XDG_CACHE_HOME` ("a relative path ... should be considered invalid"), so
-/// no setting makes the cache land in the current folder.
+/// no setting makes the cache land in the current folder. With none of them
+/// set, `<temp>/proflab-timeit-<uid>`. Whichever it is, the folder is created
+/// 0700 and must be owned by the user and writable by no one else, since
+/// timeit builds and runs what is in it.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
@@ -207,6 +247,7 @@ impl Cache {
         progress: &mut dyn FnMut(&BuildProgress),
     ) -> Result<ProgramTimer, TimeitError> {
         let io = |context: String| move |source| TimeitError::Io { context, source };
+        self.make_private()?;
         // One crate per set of dependencies shares their compiled artifacts;
         // one binary per snippet lets several snippets coexist.
         let crate_dir = self
@@ -225,7 +266,8 @@ impl Cache {
         let source_path = crate_dir.join("src/bin").join(format!("{bin}.rs"));
         write_if_changed(&source_path, &source)?;
         let target = self.root.join("target");
-        let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo
             .args([
                 "build",
                 "--release",
@@ -239,9 +281,9 @@ impl Cache {
             .env("CARGO_TARGET_DIR", &target)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io("cannot run cargo".to_owned()))?;
+            .stderr(Stdio::piped());
+        let (mut child, _running) =
+            Running::spawn(&mut cargo).map_err(io("cannot run cargo".to_owned()))?;
         // Cargo's stderr is read on its own thread so that neither pipe can
         // fill up and stall the build while the other is read.
         let mut stderr_pipe = child.stderr.take().expect("stderr was piped");
@@ -271,14 +313,57 @@ impl Cache {
         let stderr = stderr_reader.join().unwrap_or_default();
         if !status.success() {
             let diagnostics = diagnostics(&json_lines, &bin, snippet, &origins);
-            let diagnostics = if diagnostics.is_empty() {
-                vec![stderr]
-            } else {
-                diagnostics
-            };
+            if diagnostics.is_empty() {
+                return Err(TimeitError::Build(stderr.trim_end().to_owned()));
+            }
             return Err(TimeitError::Compile(CompileError { diagnostics }));
         }
         ProgramTimer::start(&target.join("release").join(&bin))
+    }
+}
+
+impl Cache {
+    /// Creates the root 0700 (its parents as usual), then refuses it unless
+    /// it is ours and no one else can write to it.
+    fn make_private(&self) -> Result<(), TimeitError> {
+        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+        let io = |source| TimeitError::Io {
+            context: format!("cannot create {}", self.root.display()),
+            source,
+        };
+        if let Some(parent) = self.root.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&self.root) {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io(error));
+            }
+            _ => {}
+        }
+        // Not followed: a symlink planted in place of the folder is refused
+        // by its own owner and type.
+        let metadata = std::fs::symlink_metadata(&self.root).map_err(io)?;
+        let unsafe_cache = |problem: String| TimeitError::UnsafeCache {
+            path: self.root.clone(),
+            problem,
+        };
+        let me = rustix::process::geteuid().as_raw();
+        if metadata.uid() != me {
+            return Err(unsafe_cache(format!(
+                "is owned by uid {}, not by you (uid {me})",
+                metadata.uid()
+            )));
+        }
+        if !metadata.is_dir() {
+            return Err(unsafe_cache("is not a folder".into()));
+        }
+        if metadata.mode() & 0o022 != 0 {
+            return Err(unsafe_cache(format!(
+                "has mode {:o}: others can write to it",
+                metadata.mode() & 0o777
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -296,7 +381,10 @@ fn cache_root(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
             } else {
                 PathBuf::from("/tmp")
             };
-            temp.join("proflab-timeit")
+            temp.join(format!(
+                "proflab-timeit-{}",
+                rustix::process::geteuid().as_raw()
+            ))
         })
 }
 
@@ -394,39 +482,88 @@ fn diagnostics(json_lines: &str, bin: &str, snippet: &Snippet, origins: &[Origin
 }
 
 /// A running snippet program: each request runs the statement N times.
+/// Requests and answers go over a Unix socket of their own, so the
+/// snippet's output (passed through to proflab's) is never read as a
+/// timing, and its stdin is null, so reading it never waits on anyone.
 pub struct ProgramTimer {
     child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    running: Running,
+    requests: UnixStream,
+    answers: BufReader<UnixStream>,
+    /// Holds the socket's folder until the program has exited.
+    _channel_dir: tempfile::TempDir,
 }
+
+/// How long an exiting program gets to finish before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 impl ProgramTimer {
     fn start(binary: &Path) -> Result<Self, TimeitError> {
-        let mut child = Command::new(binary)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| TimeitError::Io {
-                context: format!("cannot start {}", binary.display()),
-                source,
-            })?;
-        let stdin = child.stdin.take().expect("stdin was piped");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout was piped"));
+        let io = |context: String| move |source| TimeitError::Io { context, source };
+        // A private folder (0700) for the socket: no one else can connect.
+        let channel_dir = tempfile::Builder::new()
+            .prefix("proflab-timeit-channel")
+            .tempdir()
+            .map_err(io("cannot create the timing channel's folder".into()))?;
+        let socket = channel_dir.path().join("channel");
+        let listener = UnixListener::bind(&socket)
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+            .map_err(io(format!("cannot listen on {}", socket.display())))?;
+        let mut command = Command::new(binary);
+        command
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let (mut child, running) = Running::spawn(&mut command)
+            .map_err(io(format!("cannot start {}", binary.display())))?;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return Err(TimeitError::Run(Ending(status)));
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(error) => {
+                    running.kill();
+                    let _ = child.wait();
+                    return Err(io("the snippet did not connect".into())(error));
+                }
+            }
+        };
+        let answers = stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.try_clone())
+            .map_err(io("cannot read the timing channel".into()))?;
         Ok(Self {
             child,
-            stdin,
-            stdout,
+            running,
+            requests: stream,
+            answers: BufReader::new(answers),
+            _channel_dir: channel_dir,
         })
     }
 
+    /// The program stopped answering: how it ended, waiting a little for a
+    /// program on its way out before killing it.
     fn failure(&mut self) -> TimeitError {
-        let _ = self.child.kill();
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        let deadline = Instant::now() + EXIT_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return TimeitError::Run(Ending(status));
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        TimeitError::Run(stderr)
+        self.running.kill();
+        match self.child.wait() {
+            Ok(status) => TimeitError::Run(Ending(status)),
+            Err(source) => TimeitError::Io {
+                context: "cannot wait for the snippet".into(),
+                source,
+            },
+        }
     }
 }
 
@@ -434,14 +571,14 @@ impl Timer for ProgramTimer {
     type Error = TimeitError;
 
     fn time(&mut self, number: u64) -> Result<f64, TimeitError> {
-        if writeln!(self.stdin, "{number}")
-            .and_then(|()| self.stdin.flush())
+        if writeln!(self.requests, "{number}")
+            .and_then(|()| self.requests.flush())
             .is_err()
         {
             return Err(self.failure());
         }
         let mut answer = String::new();
-        match self.stdout.read_line(&mut answer) {
+        match self.answers.read_line(&mut answer) {
             Ok(n) if n > 0 => answer.trim().parse().map_err(|_| self.failure()),
             _ => Err(self.failure()),
         }
@@ -450,7 +587,7 @@ impl Timer for ProgramTimer {
 
 impl Drop for ProgramTimer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.running.kill();
         let _ = self.child.wait();
     }
 }
@@ -537,5 +674,13 @@ mod tests {
         }
         let fallback = root(&[("HOME", ""), ("XDG_CACHE_HOME", "")]);
         assert!(fallback.is_absolute(), "{}", fallback.display());
+        assert!(
+            fallback.ends_with(format!(
+                "proflab-timeit-{}",
+                rustix::process::geteuid().as_raw()
+            )),
+            "one folder per user, not one shared by all: {}",
+            fallback.display()
+        );
     }
 }

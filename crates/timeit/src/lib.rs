@@ -5,7 +5,7 @@
 //! choosing the loop count with timeit's `autorange` when none is given.
 //!
 //! The pieces: [`Snippet`] (what to time) becomes a program ([`Snippet::program`])
-//! that answers "run the statement N times" requests on stdin; [`Cache`]
+//! that answers "run the statement N times" requests on a socket of its own; [`Cache`]
 //! builds it, sharing one target directory across snippets so a second run
 //! starts quickly, and maps compiler errors back to the user's own lines;
 //! [`measure`] drives `autorange` and `repeat` against any [`Timer`]; and
@@ -13,7 +13,8 @@
 //! with statistics: use Criterion (`cargo bench`) for that.
 
 mod build;
+mod children;
 mod measure;
 
-pub use build::{BuildProgress, Cache, CompileError, Dependency, Snippet, TimeitError};
+pub use build::{BuildProgress, Cache, CompileError, Dependency, Ending, Snippet, TimeitError};
 pub use measure::{Measurement, Timer, format_report, format_time, measure, unreliable_warning};

@@ -52,6 +52,9 @@ pub fn bisect(
     progress: &mut dyn FnMut(&str),
 ) -> Result<BisectOutcome, TrackError> {
     let (good, bad) = (commit_sha(repo, good)?, commit_sha(repo, bad)?);
+    if good == bad {
+        return Err(TrackError::SameCommit { commit: good });
+    }
     let path = git(
         repo,
         &[
@@ -68,7 +71,7 @@ pub fn bisect(
     let kept = tempfile::Builder::new()
         .prefix("proflab-bisect-")
         .tempdir()
-        .map_err(|source| TrackError::Io {
+        .map_err(|source| TrackError::Write {
             path: std::env::temp_dir(),
             source,
         })?;

@@ -24,6 +24,7 @@ use std::io::Write;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::criterion::{MAX_ID_BYTES, printable};
 use crate::environment::short_sha;
 use crate::model::{CommitSeries, PairedSeries};
 use crate::stats::{
@@ -612,7 +613,14 @@ pub fn write_table(
     color: bool,
 ) -> Result<(), TrackError> {
     let rows = &report.benchmarks;
-    let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0).max(9);
+    // Ids stored by an older proflab may be longer than any column (or
+    // than a format width can be): those overflow their column.
+    let width = rows
+        .iter()
+        .map(|r| printable(&r.id).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(9, MAX_ID_BYTES);
     let mut write = || -> std::io::Result<()> {
         writeln!(
             out,
@@ -634,7 +642,7 @@ pub fn write_table(
             writeln!(
                 out,
                 "{:<width$}  {:>11}  {:>11}  {:>7.3}  [{:>6.3}, {:>6.3}]  {:>8.2e}  {rounds:>6}  {verdict}",
-                r.id,
+                printable(&r.id),
                 format_value(r.metric, r.a_median),
                 format_value(r.metric, r.b_median),
                 r.ratio,
@@ -648,6 +656,7 @@ pub fn write_table(
             ("removed in B", &report.removed),
         ] {
             if !ids.is_empty() {
+                let ids: Vec<_> = ids.iter().map(|id| printable(id)).collect();
                 writeln!(out, "{label} (not compared): {}", ids.join(", "))?;
             }
         }
@@ -710,8 +719,8 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
     };
     let row = |c: &Comparison| {
         format!(
-            "| `{}` | {} | {} | {:.3} | [{:.3}, {:.3}] | {:.2e} | {} | {} |",
-            c.id.replace('|', "\\|"),
+            "| {} | {} | {} | {:.3} | [{:.3}, {:.3}] | {:.2e} | {} | {} |",
+            markdown_code(&c.id),
             format_value(c.metric, c.a_median),
             format_value(c.metric, c.b_median),
             c.ratio,
@@ -777,13 +786,29 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
             ("Identical code on both sides", &report.identical_code),
         ] {
             if !ids.is_empty() {
-                let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+                let ids: Vec<String> = ids.iter().map(|id| markdown_code(id)).collect();
                 writeln!(out, "\n{label} (not compared): {}", ids.join(", "))?;
             }
         }
         Ok(())
     };
     write().map_err(TrackError::Output)
+}
+
+/// `text` as a Markdown code span that stays one table cell: control
+/// characters escaped (a newline would end the table and start a heading),
+/// `|` escaped (GitHub splits cells on it before reading code spans), and
+/// fenced by one more backtick than the longest run inside it.
+fn markdown_code(text: &str) -> String {
+    let text = printable(text).replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 #[cfg(test)]

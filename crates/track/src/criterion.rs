@@ -65,9 +65,51 @@ pub struct Benchmark {
 /// any real use, and keeps every comparison's resampling fast.
 pub const MAX_VALUES: usize = 10_000;
 
+/// The longest benchmark id accepted, in bytes: Criterion's ids are a group,
+/// a function and a value, far shorter; a longer one is a mistake, and a
+/// table cannot lay it out.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// The range a stored value must lie in: a nanosecond (or instruction) count
+/// every statistic can take ratios, squares and sums of without overflowing.
+/// Criterion's times per iteration of code optimized away are still above
+/// a billionth of a nanosecond; a billion seconds per iteration is no
+/// benchmark.
+pub const VALUE_RANGE: std::ops::RangeInclusive<f64> = 1e-9..=1e18;
+
+/// `text` as a terminal or a log may show it: control characters (a
+/// newline, a terminal escape, NUL) written as Rust escapes, so stored text
+/// cannot fake a line or recolour a terminal.
+#[must_use]
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// An id in an error message: printable, and cut to its first 80 characters.
+pub(crate) fn shown_id(id: &str) -> String {
+    let printable = printable(id);
+    match printable.char_indices().nth(80) {
+        Some((end, _)) => format!("{}… ({} bytes)", &printable[..end], id.len()),
+        None => printable.into_owned(),
+    }
+}
+
 impl Benchmark {
-    /// Checks what every analysis assumes: at least one value, each finite
-    /// and not negative, and a finite summary.
+    /// Checks what every analysis and printer assumes: an id of at most
+    /// [`MAX_ID_BYTES`] without control characters, at least one value,
+    /// each in [`VALUE_RANGE`], and a finite summary.
     pub fn validate(&self) -> Result<(), TrackError> {
         let invalid = |reason: &str| TrackError::InvalidBenchmark {
             id: self.id.clone(),
@@ -75,6 +117,17 @@ impl Benchmark {
         };
         if self.id.is_empty() {
             return Err(invalid("the id is empty"));
+        }
+        if self.id.len() > MAX_ID_BYTES {
+            return Err(invalid(&format!(
+                "the id is {} bytes long, more than the {MAX_ID_BYTES} an id may have",
+                self.id.len()
+            )));
+        }
+        if self.id.chars().any(char::is_control) {
+            return Err(invalid(
+                "the id holds a control character (a newline, tab, escape or NUL); rename the benchmark",
+            ));
         }
         if self.values.is_empty() {
             return Err(invalid("no values"));
@@ -85,8 +138,12 @@ impl Benchmark {
                 self.values.len()
             )));
         }
-        if let Some(bad) = self.values.iter().find(|v| !v.is_finite() || **v < 0.0) {
-            return Err(invalid(&format!("a value is {bad}, not a finite amount")));
+        if let Some(bad) = self.values.iter().find(|v| !VALUE_RANGE.contains(*v)) {
+            return Err(invalid(&format!(
+                "a value is {bad:e}, not a time per iteration or count proflab can compare (from {:e} to {:e})",
+                VALUE_RANGE.start(),
+                VALUE_RANGE.end()
+            )));
         }
         if !self.summary.is_finite() {
             return Err(invalid(&format!("the summary is {}", self.summary)));
@@ -263,10 +320,11 @@ pub(crate) fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
 }
 
 /// Collects the result folders named `folder` (`new`, or a baseline's name)
-/// that hold a `benchmark.json`.
+/// that hold a `benchmark.json`. Symlinks to folders are not followed:
+/// Criterion writes none, and two pointing at `.` made the walk endless.
 fn find_result_dirs(dir: &Path, folder: &str, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
     for path in entries(dir)? {
-        if !path.is_dir() {
+        if !std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_dir()) {
             continue;
         }
         // `report/` holds Criterion's HTML; `base/` and other baselines are other runs.

@@ -15,6 +15,12 @@ pub enum TrackError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: not a Criterion file")]
     Json {
         path: PathBuf,
@@ -54,6 +60,12 @@ pub enum TrackError {
     UnknownBatch { batch: i64, db: String },
     #[error("batch {batch} measured {a} against {b}, not the commits asked for")]
     BatchMismatch { batch: i64, a: String, b: String },
+    #[error(
+        "{db} is not a proflab history ({reason}); nothing in it was changed: give --db a new file or a history proflab made"
+    )]
+    ForeignDatabase { db: String, reason: String },
+    #[error("history database {db} is a folder; give a file name (e.g. {db}/history.sqlite)")]
+    DatabaseIsFolder { db: String },
     #[error("no history database at {db} (record a run first)")]
     NoDatabase { db: String },
     #[error(
@@ -62,9 +74,12 @@ pub enum TrackError {
     OlderSchema { db: String, found: i64 },
     #[error("history database {db} has schema version {found}, which no proflab writes")]
     CorruptSchema { db: String, found: i64 },
-    #[error("benchmark `{id}` appears twice in one run")]
+    #[error(
+        "benchmark `{}` appears twice in one run",
+        crate::criterion::shown_id(id)
+    )]
     DuplicateBenchmark { id: String },
-    #[error("benchmark `{id}`: {reason}")]
+    #[error("benchmark `{}`: {reason}", crate::criterion::shown_id(id))]
     InvalidBenchmark { id: String, reason: String },
     #[error("git {args}: {message}")]
     Git { args: String, message: String },
@@ -92,6 +107,8 @@ pub enum TrackError {
         "submodule `{path}` (commit {commit}) is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
     )]
     MissingSubmodule { path: String, commit: String },
+    #[error("GOOD and BAD are the same commit ({commit}): bisection needs BAD after GOOD")]
+    SameCommit { commit: String },
     #[error("{good} is not an ancestor of {bad}: bisection needs GOOD before BAD in one history")]
     NotAnAncestor { good: String, bad: String },
     #[error(

@@ -28,8 +28,8 @@ pub use compare::{
     median_interval, write_json, write_markdown, write_table,
 };
 pub use criterion::{
-    Benchmark, Freshness, Import, LATEST, MAX_VALUES, Metric, SESSION_GAP, import_criterion_dir,
-    import_fresh,
+    Benchmark, Freshness, Import, LATEST, MAX_ID_BYTES, MAX_VALUES, Metric, SESSION_GAP,
+    VALUE_RANGE, import_criterion_dir, import_fresh, printable,
 };
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;

@@ -148,7 +148,7 @@ pub fn write_report(
     dir: &Path,
     options: &CompareOptions,
 ) -> Result<PathBuf, TrackError> {
-    std::fs::create_dir_all(dir).map_err(|source| TrackError::Io {
+    std::fs::create_dir_all(dir).map_err(|source| TrackError::Write {
         path: dir.to_owned(),
         source,
     })?;
@@ -251,7 +251,7 @@ td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}td:first-c
     html.push_str("</body></html>\n");
 
     let path = dir.join("index.html");
-    std::fs::write(&path, html).map_err(|source| TrackError::Io {
+    proflab_output::write(&path, html).map_err(|source| TrackError::Write {
         path: path.clone(),
         source,
     })?;

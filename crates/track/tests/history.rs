@@ -300,6 +300,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     refuses_a_database_from_a_newer_schema_and_leaves_it_alone,
     unknown_commit_is_named,
+    an_exact_label_wins_over_longer_ones_it_begins,
     a_five_percent_slowdown_is_flagged_and_nothing_else,
     a_one_percent_change_stays_under_the_two_percent_threshold,
     different_machines_are_refused_unless_allowed,
@@ -415,6 +416,24 @@ fn unknown_commit_is_named(store: &Store) {
         matches!(&err, TrackError::UnknownCommit { reference, .. } if reference == "abc"),
         "{err}"
     );
+}
+
+/// Issue 35, item 14: `v1` beside `v1-tuned` was "ambiguous".
+fn an_exact_label_wins_over_longer_ones_it_begins(store: &Store) {
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    let mut history = store.open("h");
+    for label in ["v1-tuned", "v1", "v1-tuned-again"] {
+        history
+            .record(&context(label), &machine(), &benches)
+            .unwrap();
+    }
+    assert_eq!(history.resolve("v1").unwrap(), "v1");
+    assert!(matches!(
+        history.resolve("v1-t"),
+        Err(TrackError::AmbiguousCommit { .. })
+    ));
 }
 
 /// Records twelve benchmarks for commits `aaaa` and `bbbb`, slowing `slowed` by `factor` in B.
@@ -651,7 +670,7 @@ fn nothing_a_later_read_rejects_is_stored(store: &Store) {
     for (benches, expected) in [
         (
             vec![bench("g/a", vec![f64::INFINITY])],
-            "not a finite amount",
+            "not a time per iteration or count",
         ),
         (vec![bench("g/a", vec![])], "no values"),
         (
@@ -969,4 +988,246 @@ fn a_dropped_connection_is_opened_again() {
         Err(TrackError::Db { .. })
     ));
     assert_eq!(reader.runs().unwrap().len(), 2);
+}
+
+/// Issue 35, item 2: another application's SQLite file was taken over (our
+/// tables added, `user_version` set, the file switched to WAL). Now it is
+/// refused and left byte for byte as it was; a history from before the mark
+/// still opens, and gets it.
+#[test]
+fn another_applications_sqlite_file_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, setup) in [
+        ("notes", "CREATE TABLE notes (text TEXT);"),
+        (
+            "runs-of-its-own",
+            "CREATE TABLE runs (id INTEGER, laps INTEGER);",
+        ),
+        ("marked", "PRAGMA application_id = 42;"),
+    ] {
+        let path = dir.path().join(format!("{name}.sqlite"));
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(setup)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let opens: [fn(Database) -> Result<History, TrackError>; 2] =
+            [|db| History::open(db), |db| History::open_read_only(db)];
+        for open in opens {
+            let err = open(Database::Sqlite(path.clone()))
+                .err()
+                .expect("a foreign file is refused");
+            assert!(
+                matches!(err, TrackError::ForeignDatabase { .. }),
+                "{name}: {err}"
+            );
+            assert!(err.to_string().contains("not a proflab history"), "{err}");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} changed");
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        assert!(!Path::new(&wal).exists(), "{name} got a write-ahead log");
+    }
+
+    let legacy = dir.path().join("legacy.sqlite");
+    drop(History::open(Database::Sqlite(legacy.clone())).unwrap());
+    let application_id = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap()
+    };
+    assert_ne!(application_id(&legacy), 0, "a new history is marked");
+    rusqlite::Connection::open(&legacy)
+        .unwrap()
+        .execute_batch("PRAGMA application_id = 0;")
+        .unwrap();
+    drop(History::open_read_only(Database::Sqlite(legacy.clone())).unwrap());
+    drop(History::open(Database::Sqlite(legacy.clone())).unwrap());
+    assert_ne!(application_id(&legacy), 0, "an old history gets the mark");
+}
+
+/// Issue 35, items 4 and 6: ids an older proflab stored unchecked (a
+/// newline, a terminal escape, a `|` and backticks, 70 000 bytes) made
+/// `compare` panic or print fake lines and Markdown. Each printer now
+/// shows them escaped, one row per benchmark, and never panics.
+#[test]
+fn ids_stored_unchecked_are_printed_escaped_and_never_panic() {
+    let store = Store::sqlite();
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    let mut history = store.open("h");
+    history
+        .record(&context("a1"), &machine(), &benches)
+        .unwrap();
+    history
+        .record(&context("b2"), &machine(), &benches)
+        .unwrap();
+    drop(history);
+    let long = "x".repeat(70_000);
+    for id in [
+        "g/f\nrecorded run 999: fake".to_owned(),
+        "g/f\u{1b}[31m | ``tick``\n# Heading".to_owned(),
+        long.clone(),
+    ] {
+        store.tamper(
+            "h",
+            &format!("UPDATE results SET bench_id = '{}'", id.replace('\'', "''")),
+        );
+        let history = History::open_read_only(store.db("h")).unwrap();
+        let report = compare(&history, "a1", "b2", &CompareOptions::default()).unwrap();
+        let mut table = Vec::new();
+        proflab_track::write_table(&mut table, &report, false).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert_eq!(table.lines().count(), 2, "{table:.300}");
+        assert!(!table.contains('\u{1b}'), "{table:.300}");
+        let mut markdown = Vec::new();
+        proflab_track::write_markdown(&mut markdown, &report).unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), 1, "{markdown:.500}");
+        assert!(
+            !markdown.lines().any(|l| l.starts_with("# ")),
+            "{markdown:.500}"
+        );
+        assert_eq!(
+            rows[0].matches(" | ").count(),
+            7,
+            "one cell per column: {:.300}",
+            rows[0]
+        );
+    }
+}
+
+/// Issue 35, item 16: `--db //tmp/x.sqlite` was written, then every read
+/// failed with `invalid uri authority: tmp`.
+#[test]
+fn a_path_beginning_with_two_slashes_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doubled = std::ffi::OsString::from("/");
+    doubled.push(dir.path().join("h.sqlite"));
+    let db = Database::Sqlite(doubled.into());
+    drop(History::open(db.clone()).unwrap());
+    assert!(
+        History::open_read_only(db)
+            .unwrap()
+            .runs()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the PostgreSQL server `url` names,
+/// which can be frozen: it then still accepts connections and reads what
+/// clients send (the kernel acknowledges it, as for a stopped process) but
+/// forwards nothing either way. Returns its port and its switch.
+fn frozen_proxy(url: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read as _, Write as _};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let config: postgres::Config = url.parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(host) => host.clone(),
+        postgres::config::Host::Unix(_) => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let switch = Arc::clone(&frozen);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect((host.as_str(), port)) else {
+                return;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                let frozen = Arc::clone(&frozen);
+                std::thread::spawn(move || {
+                    let mut buffer = [0; 8192];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        while frozen.load(Ordering::SeqCst) {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (proxy_port, switch)
+}
+
+/// `url` through 127.0.0.1:`port`, with these libpq parameters added.
+fn through_proxy(url: &str, port: u16, parameters: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (credentials, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let path = &rest[rest.find(['/', '?']).unwrap_or(rest.len())..];
+    let at = if credentials.is_empty() { "" } else { "@" };
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{scheme}://{credentials}{at}127.0.0.1:{port}{path}{separator}{parameters}")
+}
+
+/// Issue 35, item 9: a server that stops answering hung `record` and
+/// `history` forever, even with `?connect_timeout=3`. Through a frozen
+/// proxy, opening fails within the connect timeout, and a read on an open
+/// history within the statement timeout plus it, each saying so.
+#[test]
+fn a_server_that_stops_answering_fails_within_the_timeouts() {
+    let Some(url) = postgres_url_or_skip("a_server_that_stops_answering_fails_within_the_timeouts")
+    else {
+        return;
+    };
+    let store = Store::postgres("frozen").unwrap();
+    let Database::Postgres(with_schema) = store.db("h") else {
+        unreachable!()
+    };
+    let schema = with_schema
+        .rsplit_once("search_path%3D")
+        .unwrap()
+        .1
+        .to_owned();
+    let (port, frozen) = frozen_proxy(&url);
+    let options = format!(
+        "connect_timeout=2&options=-c%20search_path%3D{schema}%20-c%20statement_timeout%3D1000"
+    );
+    let db = Database::Postgres(through_proxy(&url, port, &options));
+
+    let mut history = History::open(db.clone()).unwrap();
+    let root = store.dir().join("crit");
+    write_bench(&root, "g/f", &noisy(100.0, 1));
+    let benches = import_criterion_dir(&root).unwrap();
+    history
+        .record(&context("a1"), &machine(), &benches)
+        .unwrap();
+
+    frozen.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let err = history.runs().unwrap_err();
+    let waited = started.elapsed();
+    assert!(err.to_string().contains("history database"), "{err}");
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(cause.contains("did not answer within"), "{cause}");
+    assert!(waited < std::time::Duration::from_secs(15), "{waited:?}");
+
+    let started = std::time::Instant::now();
+    let err = History::open_read_only(db).err().expect("a frozen server");
+    let waited = started.elapsed();
+    let cause = std::error::Error::source(&err)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        cause.contains("did not answer within 2 s"),
+        "{err}: {cause}"
+    );
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
 }

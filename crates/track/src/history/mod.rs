@@ -254,6 +254,12 @@ pub enum StoreError {
     },
     #[error("an insert returned no id")]
     NoId,
+    #[error(
+        "the server did not answer within {seconds} s (the connect timeout, or the session's statement timeout plus it); is it up and reachable?"
+    )]
+    NoAnswer { seconds: f64 },
+    #[error("the connection to the server is gone (it did not answer earlier)")]
+    NoConnection,
 }
 
 /// One SQL value as both backends bind and return it. The store keeps only
@@ -607,9 +613,9 @@ impl History {
         // `LIKE` ignores case. The cast tells PostgreSQL the parameter's type.
         let rows = self.read(|sql| {
             sql.query(
-                "SELECT DISTINCT commit_sha FROM runs
+                "SELECT commit_sha FROM runs
                  WHERE substr(commit_sha, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT)
-                 ORDER BY commit_sha LIMIT 3",
+                 GROUP BY commit_sha ORDER BY length(commit_sha), commit_sha LIMIT 3",
                 &[reference.into()],
             )
         })?;
@@ -620,6 +626,9 @@ impl History {
             .map_err(|e| self.db_error(e))?;
         match found.as_slice() {
             [] => Err(unknown()),
+            // An exact match, the shortest, sorts first and wins over the
+            // names it is a prefix of: label `v1` beside `v1-tuned`.
+            [one, ..] if one == reference => Ok(one.clone()),
             [one] => Ok(one.clone()),
             several => Err(TrackError::AmbiguousCommit {
                 reference: reference.to_owned(),
@@ -772,8 +781,8 @@ impl History {
     /// Reads result rows `(run, bench, metric, samples, machine, round, side)`
     /// selected by `sql` with one parameter. Values that older versions could
     /// store but that no analysis can use (JSON `null` for an infinite time, a
-    /// negative or NaN value) are dropped as the row is read; a row left with
-    /// nothing is skipped.
+    /// value outside [`crate::VALUE_RANGE`]: zero, negative, NaN, 1e308) are
+    /// dropped as the row is read; a row left with nothing is skipped.
     fn result_rows(&self, sql: &str, param: Value) -> Result<Vec<ResultRow>, TrackError> {
         let raw = self
             .read(|db| db.query(sql, &[param]))?
@@ -801,7 +810,7 @@ impl History {
             let values: Vec<f64> = stored
                 .into_iter()
                 .flatten()
-                .filter(|v| v.is_finite() && *v >= 0.0)
+                .filter(|v| crate::VALUE_RANGE.contains(v))
                 .collect();
             if values.is_empty() {
                 continue;

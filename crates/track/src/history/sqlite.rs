@@ -1,6 +1,8 @@
 //! The SQLite backend: one file, for one user. WAL and a busy timeout so that
 //! concurrent `record` processes on one machine queue instead of failing;
-//! `PRAGMA user_version` is the schema version.
+//! `PRAGMA user_version` is the schema version, `PRAGMA application_id` the
+//! mark that the file is a proflab history: another application's file is
+//! refused before anything in it changes.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +22,71 @@ pub(super) const DIALECT: Dialect = Dialect {
 
 pub(super) struct Sqlite {
     conn: Connection,
+}
+
+/// `PRAGMA application_id` of a proflab history: "PRFL" in ASCII.
+const APPLICATION_ID: i32 = 0x5052_464C;
+
+/// Every table some version of [`MIGRATIONS`] creates: a file with these
+/// and no mark is a history from before the mark.
+const OUR_TABLES: &[&str] = &["runs", "results", "batches"];
+
+/// Refuses a file that is neither empty nor a proflab history, before
+/// anything is written to it.
+fn check_ours(conn: &Connection, name: &str) -> Result<(), TrackError> {
+    let db = |source: rusqlite::Error| TrackError::Db {
+        db: name.to_owned(),
+        source: source.into(),
+    };
+    let application: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(db)?;
+    if application == APPLICATION_ID {
+        return Ok(());
+    }
+    let foreign = |reason: String| TrackError::ForeignDatabase {
+        db: name.to_owned(),
+        reason,
+    };
+    if application != 0 {
+        return Err(foreign(format!(
+            "its application_id is {application:#010x}"
+        )));
+    }
+    let mut statement = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type <> 'index' ORDER BY name")
+        .map_err(db)?;
+    let tables = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .and_then(Iterator::collect::<Result<Vec<String>, _>>)
+        .map_err(db)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db)?;
+    let strangers: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|table| !OUR_TABLES.contains(table))
+        .collect();
+    if !strangers.is_empty() {
+        return Err(foreign(format!(
+            "it holds tables proflab did not make: {}",
+            strangers.join(", ")
+        )));
+    }
+    match (tables.is_empty(), version) {
+        // Empty, or a history from before the mark.
+        (true, 0) => Ok(()),
+        (false, 1..) if tables.iter().any(|table| table == "runs") => Ok(()),
+        _ => Err(foreign(format!(
+            "user_version {version} with tables {}",
+            if tables.is_empty() {
+                "none".to_owned()
+            } else {
+                tables.join(", ")
+            }
+        ))),
+    }
 }
 
 /// How long a statement waits for another process's lock before failing.
@@ -48,8 +115,13 @@ fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
 impl Sqlite {
     /// Opens (creating the file and its folder if needed) and migrates.
     pub(super) fn open(path: &Path, name: &str) -> Result<Sqlite, TrackError> {
+        if path.is_dir() {
+            return Err(TrackError::DatabaseIsFolder {
+                db: name.to_owned(),
+            });
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| TrackError::Io {
+            std::fs::create_dir_all(parent).map_err(|source| TrackError::Write {
                 path: parent.to_owned(),
                 source,
             })?;
@@ -60,6 +132,7 @@ impl Sqlite {
         };
         let mut conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        check_ours(&conn, name)?;
         switch_to_wal(&conn).map_err(db)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -70,12 +143,19 @@ impl Sqlite {
         }
         tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
             .map_err(db)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(Sqlite { conn })
     }
 
     /// Opens an existing file read-only; see [`super::History::open_read_only`].
     pub(super) fn open_read_only(path: &Path, name: &str) -> Result<Sqlite, TrackError> {
+        if path.is_dir() {
+            return Err(TrackError::DatabaseIsFolder {
+                db: name.to_owned(),
+            });
+        }
         if !path.is_file() {
             return Err(TrackError::NoDatabase {
                 db: name.to_owned(),
@@ -107,6 +187,7 @@ impl Sqlite {
             db: name.to_owned(),
             source: source.into(),
         })?;
+        check_ours(&conn, name)?;
         let found = schema_version(&conn, name)?;
         if found < MIGRATIONS.len() {
             return Err(TrackError::OlderSchema {
@@ -207,8 +288,11 @@ fn schema_version(conn: &Connection, name: &str) -> Result<usize, TrackError> {
 }
 
 /// `path` as an SQLite `file:` URI (percent-encoding what URIs reserve).
+/// Always absolute with an empty authority (`file:///…`): a path that
+/// begins `//` would otherwise read as `file://HOST/…`.
 fn url_path(path: &Path) -> String {
-    let mut uri = String::from("file:");
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file://");
     for byte in path.as_os_str().as_encoded_bytes() {
         match byte {
             b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{byte:02X}")),

@@ -257,8 +257,9 @@ impl LinkCommand {
             })?;
         args[place + 1] = output.as_os_str().to_owned();
         if let Some(seed) = seed {
-            // Seed 0 means "pick one" to LLD: the layout would not be reproducible.
-            let seed = seed.max(1);
+            // LLD reads a seed as a signed integer, and 0 means "pick one",
+            // which would not be reproducible: a seed from 1 to 2^31 - 1.
+            let seed = seed % ((1 << 31) - 1) + 1;
             args.push(format!("-Wl,--shuffle-sections=.text*={seed}").into());
             args.push(format!("-Wl,--randomize-section-padding={seed}").into());
         }
@@ -382,7 +383,7 @@ mod tests {
         let before = stamps(&release);
         let cargo_linked = address_of_marked_function(&executable);
         let mut addresses = Vec::new();
-        for seed in [Some(1), Some(2), None] {
+        for seed in [Some(1), Some(u64::MAX), None] {
             let relinked = dir.path().join(format!("spin-{seed:?}"));
             command.link(&relinked, seed).unwrap();
             let run = Command::new(&relinked).output().unwrap();
