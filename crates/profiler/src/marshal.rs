@@ -407,11 +407,7 @@ fn function_key(
             )));
         }
     };
-    Ok(FunctionKey {
-        file,
-        line,
-        name,
-    })
+    Ok(FunctionKey { file, line, name })
 }
 
 fn count(value: &Value) -> Result<u64, MarshalError> {

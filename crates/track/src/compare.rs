@@ -206,6 +206,9 @@ pub struct ComparisonReport {
     /// Benchmarks not measured: their executable's code was the same on
     /// both sides (`track run`).
     pub identical_code: Vec<String>,
+    /// Batches of the same two commits, newer than the one judged, that an
+    /// interrupt cut short: left out unless named with `--batch`.
+    pub skipped_incomplete: Vec<i64>,
 }
 
 impl ComparisonReport {
@@ -236,6 +239,21 @@ pub fn compare(
         (Some(batch), false) => Some(batch),
         (None, false) => history.latest_batch(&a, &b)?,
     };
+    // Interrupted batches newer than the one judged: left out, and said so.
+    let skipped_incomplete: Vec<i64> = if options.batch.is_none() && !options.unpaired {
+        history
+            .batches_of(&a, &b)?
+            .into_iter()
+            .filter(|(id, complete)| !complete && batch.is_none_or(|batch| *id > batch))
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let with_skipped = |report: ComparisonReport| ComparisonReport {
+        skipped_incomplete: skipped_incomplete.clone(),
+        ..report
+    };
     if let Some(batch) = batch {
         let series = history.paired_series(batch)?;
         let series = if (series.a.as_str(), series.b.as_str()) == (a.as_str(), b.as_str()) {
@@ -250,11 +268,11 @@ pub fn compare(
             });
         };
         check_machines(&series.machines, options)?;
-        return Ok(compare_paired(&series, options));
+        return Ok(with_skipped(compare_paired(&series, options)));
     }
     let (a, b) = (history.commit_series(&a)?, history.commit_series(&b)?);
     check_machines(&a.machines.union(&b.machines).cloned().collect(), options)?;
-    Ok(compare_runs(&a, &b, options))
+    Ok(with_skipped(compare_runs(&a, &b, options)))
 }
 
 /// The batch of `options.batch` seen from `a`, when `a` and `b` begin its
@@ -413,6 +431,7 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
         added: pick(&series.only_b),
         removed: pick(&series.only_a),
         identical_code: pick(&series.identical_code),
+        skipped_incomplete: Vec::new(),
     }
 }
 
@@ -469,6 +488,7 @@ pub fn compare_runs(
         added: only(b, a),
         removed: only(a, b),
         identical_code: Vec::new(),
+        skipped_incomplete: Vec::new(),
     }
 }
 
@@ -659,6 +679,12 @@ pub fn write_table(
                 let ids: Vec<_> = ids.iter().map(|id| printable(id)).collect();
                 writeln!(out, "{label} (not compared): {}", ids.join(", "))?;
             }
+        }
+        for batch in &report.skipped_incomplete {
+            writeln!(
+                out,
+                "batch {batch} of these commits was interrupted and is left out (name it with --batch {batch})"
+            )?;
         }
         if !report.identical_code.is_empty() {
             writeln!(
@@ -933,6 +959,7 @@ pub(crate) mod tests {
             added: Vec::new(),
             removed: Vec::new(),
             identical_code: Vec::new(),
+            skipped_incomplete: Vec::new(),
         };
         let mut table = Vec::new();
         write_table(&mut table, &report, false).unwrap();

@@ -305,6 +305,7 @@ on_both_backends!(
     a_one_percent_change_stays_under_the_two_percent_threshold,
     different_machines_are_refused_unless_allowed,
     batches_pair_only_their_own_runs,
+    an_interrupted_batch_is_left_out_unless_named,
     nothing_a_later_read_rejects_is_stored,
     schema_versions_no_proflab_wrote_are_refused,
     an_ambiguous_prefix_names_the_candidates,
@@ -518,8 +519,23 @@ fn different_machines_are_refused_unless_allowed(store: &Store) {
 
 /// Records one batch of `rounds` paired rounds of twelve benchmarks into
 /// `history`: round `r` of every benchmark drifts by the same amount on both
-/// sides, and B's `slowed` benchmark is `factor` slower. Returns the batch id.
+/// sides, and B's `slowed` benchmark is `factor` slower. Returns the batch id;
+/// the batch is complete, as a `track run` that ended leaves it.
 fn record_batch(
+    history: &mut History,
+    a: &str,
+    b: &str,
+    slowed: &str,
+    factor: f64,
+    seed: u64,
+) -> i64 {
+    let batch = record_unfinished_batch(history, a, b, slowed, factor, seed);
+    history.finish_batch(batch).unwrap();
+    batch
+}
+
+/// [`record_batch`]'s rounds without the end: what an interrupted run leaves.
+fn record_unfinished_batch(
     history: &mut History,
     a: &str,
     b: &str,
@@ -555,6 +571,48 @@ fn record_batch(
         }
     }
     batch
+}
+
+/// An interrupted `track run` (issue 35, item 12): its batch is never judged
+/// in place of the complete one before it, and the comparison says so; named
+/// with `--batch` it can still be read.
+fn an_interrupted_batch_is_left_out_unless_named(store: &Store) {
+    let mut history = store.open("h");
+    let options = CompareOptions::default();
+    let complete = record_batch(&mut history, "aaaa", "bbbb", "g/f03", 1.05, 3);
+    let interrupted = record_unfinished_batch(&mut history, "aaaa", "bbbb", "g/f05", 1.2, 4);
+    let report = compare(&history, "aaaa", "bbbb", &options).unwrap();
+    assert_eq!(report.batch, Some(complete));
+    assert_eq!(report.skipped_incomplete, [interrupted]);
+    let regressed: Vec<&str> = report
+        .benchmarks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Regressed)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(regressed, ["g/f03"]);
+    let mut table = Vec::new();
+    proflab_track::write_table(&mut table, &report, false).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains(&format!(
+            "batch {interrupted} of these commits was interrupted"
+        )),
+        "{table}"
+    );
+    let named = CompareOptions {
+        batch: Some(interrupted),
+        ..CompareOptions::default()
+    };
+    let report = compare(&history, "aaaa", "bbbb", &named).unwrap();
+    assert_eq!(report.batch, Some(interrupted));
+    assert!(report.skipped_incomplete.is_empty());
+    // With no complete batch at all, the runs are judged as independent ones.
+    let mut alone = store.open("alone");
+    record_unfinished_batch(&mut alone, "aaaa", "bbbb", "g/f05", 1.2, 4);
+    let report = compare(&alone, "aaaa", "bbbb", &options).unwrap();
+    assert_eq!(report.batch, None);
+    assert_eq!(report.skipped_incomplete.len(), 1);
 }
 
 fn verdicts(report: &ComparisonReport) -> Vec<(String, Verdict, f64, f64)> {
@@ -928,7 +986,7 @@ fn writers_opening_a_fresh_database_at_once_all_get_in(store: &Store) {
             "c{writer}: {stored:?} != {written:?}"
         );
     }
-    assert_eq!(store.schema_version("h"), 4);
+    assert_eq!(store.schema_version("h"), 5);
 }
 
 /// PostgreSQL only: a connection the server dropped between two transactions

@@ -69,6 +69,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_batch ON runs(batch_id);
     ALTER TABLE results RENAME COLUMN criterion_mean_ns TO summary;
     ALTER TABLE results RENAME COLUMN samples_ns TO samples;",
+    // Version 5: a batch is complete only once its run ended; an interrupted
+    // one is not compared unless named. Batches from before cannot tell.
+    "ALTER TABLE batches ADD COLUMN complete {int} NOT NULL DEFAULT 1;",
 ];
 
 /// How one dialect spells the column types of [`MIGRATIONS`].
@@ -494,10 +497,22 @@ impl History {
         let time = crate::environment::unix_seconds_now();
         self.write(|sql| {
             inserted_id(sql.query(
-                "INSERT INTO batches (a_commit, b_commit, time, settings)
-                 VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO batches (a_commit, b_commit, time, settings, complete)
+                 VALUES ($1, $2, $3, $4, 0) RETURNING id",
                 &[a.into(), b.into(), time.into(), settings.into()],
             )?)
+        })
+    }
+
+    /// Marks batch `batch` complete: its run ended, so its rounds are all
+    /// there is ([`History::latest_batch`] picks only complete batches).
+    pub fn finish_batch(&mut self, batch: i64) -> Result<(), TrackError> {
+        self.write(|sql| {
+            sql.query(
+                "UPDATE batches SET complete = 1 WHERE id = $1",
+                &[batch.into()],
+            )
+            .map(drop)
         })
     }
 
@@ -637,19 +652,31 @@ impl History {
         }
     }
 
-    /// The newest batch that measured `a` against `b` (in either order).
+    /// The newest complete batch that measured `a` against `b` (in either order).
     pub fn latest_batch(&self, a: &str, b: &str) -> Result<Option<i64>, TrackError> {
+        Ok(self
+            .batches_of(a, b)?
+            .into_iter()
+            .filter(|(_, complete)| *complete)
+            .map(|(batch, _)| batch)
+            .max())
+    }
+
+    /// The batches that measured `a` against `b` (either way round), oldest
+    /// first, each with whether its run ended.
+    pub fn batches_of(&self, a: &str, b: &str) -> Result<Vec<(i64, bool)>, TrackError> {
         let rows = self.read(|sql| {
             sql.query(
-                "SELECT MAX(id) FROM batches
-                 WHERE (a_commit = $1 AND b_commit = $2) OR (a_commit = $2 AND b_commit = $1)",
+                "SELECT id, complete FROM batches
+                 WHERE (a_commit = $1 AND b_commit = $2) OR (a_commit = $2 AND b_commit = $1)
+                 ORDER BY id",
                 &[a.into(), b.into()],
             )
         })?;
-        match rows.first() {
-            Some(row) => row.optional_int(0).map_err(|e| self.db_error(e)),
-            None => Ok(None),
-        }
+        rows.into_iter()
+            .map(|row| Ok((row.int(0)?, row.int(1)? != 0)))
+            .collect::<Result<_, StoreError>>()
+            .map_err(|e| self.db_error(e))
     }
 
     /// The two commits of batch `batch`, A first.

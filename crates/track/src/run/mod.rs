@@ -262,6 +262,8 @@ pub fn run_paired(
     };
     let budget_exhausted = rounds.measure(compare, history, &context, progress)?;
     count_instructions(&sides, options, history, batch, &context, progress)?;
+    // Only now: an interrupted run leaves a batch that comparisons skip.
+    history.finish_batch(batch)?;
     let links = rounds.layouts_sampled.iter().sum::<usize>();
     let layouts = LayoutSummary {
         mode: plan.layouts.clone(),

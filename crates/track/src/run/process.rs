@@ -1,10 +1,13 @@
 //! Child processes of a paired run: run to completion, stopped on an interrupt.
 
 use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use rustix::process::{Pid, Signal, kill_process_group};
 
 use crate::TrackError;
 
@@ -26,10 +29,15 @@ pub(super) fn interrupted_flag() -> Arc<AtomicBool> {
 
 /// Runs `cmd` to completion and returns its stdout; fails naming the command,
 /// the commit and the end of its stderr unless it succeeds. An interrupt
-/// (SIGINT, SIGTERM, SIGHUP) kills the child and fails with `Interrupted`.
+/// (SIGINT, SIGTERM, SIGHUP) kills the child's process group and fails with
+/// `Interrupted`.
 pub(super) fn run_checked(mut cmd: Command, commit: &str) -> Result<String, TrackError> {
     let command = format!("{cmd:?}");
+    // A group of its own: an interrupt kills what the child started too (the
+    // `rustc`s of a build would otherwise compile on for seconds into a
+    // target folder the next run reuses).
     let mut child = cmd
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -61,7 +69,7 @@ pub(super) fn run_checked(mut cmd: Command, commit: &str) -> Result<String, Trac
     let interrupted = interrupted_flag();
     let status = loop {
         if interrupted.load(Ordering::SeqCst) {
-            let _ = child.kill();
+            let _ = kill_process_group(Pid::from_child(&child), Signal::KILL);
             let _ = child.wait();
             return Err(TrackError::Interrupted);
         }
