@@ -60,7 +60,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("proflab: {}", error_message(&error));
-            ExitCode::from(2)
+            // As a shell reports a command stopped by Ctrl-C, so a script can
+            // tell an interrupt from a failure.
+            let interrupted = matches!(
+                error.downcast_ref::<proflab_track::TrackError>(),
+                Some(proflab_track::TrackError::Interrupted)
+            );
+            ExitCode::from(if interrupted { 130 } else { 2 })
         }
     }
 }

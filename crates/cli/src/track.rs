@@ -215,6 +215,11 @@ struct MeasureArgs {
     /// in the batch's settings].
     #[arg(long)]
     seed: Option<u64>,
+    /// Refuse to run when a commit records a submodule this clone has not checked out (by
+    /// default it is left out with a warning, and the smoke test names it if a bench fails on
+    /// a path inside it).
+    #[arg(long)]
+    require_submodules: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -246,6 +251,7 @@ impl MeasureArgs {
             random_layouts: self.layouts == Layouts::Random,
             measure_identical: self.measure_identical,
             seed: self.seed,
+            require_submodules: self.require_submodules,
         })
     }
 }
@@ -560,6 +566,14 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
             layouts.seed, layouts.sampled[0], layouts.sampled[1], layouts.seconds_per_link
         ),
         LayoutMode::Fixed(reason) => eprintln!("layouts: fixed ({reason})"),
+    }
+    for missing in &run.missing_submodules {
+        eprintln!(
+            "warning: submodule `{}` (commit {}) is not checked out in this clone: left out of the \
+             worktrees, and no bench needed it (--require-submodules to refuse)",
+            missing.path,
+            proflab_track::short_sha(&missing.commit, 12)
+        );
     }
     if let Some(reason) = &run.identical_measured_because {
         eprintln!("identical code measured all the same: {reason}");

@@ -107,6 +107,14 @@ pub enum TrackError {
         "submodule `{path}` (commit {commit}) is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
     )]
     MissingSubmodule { path: String, commit: String },
+    #[error(
+        "{failure}\nit names a path inside submodule `{path}` (commit {commit}), which is not checked out in this clone, and `track run` uses no network: run `git submodule update --init --recursive` first"
+    )]
+    BenchNeedsSubmodule {
+        path: String,
+        commit: String,
+        failure: Box<TrackError>,
+    },
     #[error("GOOD and BAD are the same commit ({commit}): bisection needs BAD after GOOD")]
     SameCommit { commit: String },
     #[error("{good} is not an ancestor of {bad}: bisection needs GOOD before BAD in one history")]
@@ -115,7 +123,9 @@ pub enum TrackError {
         "{bad} shows no regression against {good} for the benchmarks chosen: nothing to bisect"
     )]
     NoRegression { good: String, bad: String },
-    #[error("interrupted; temporary worktrees removed (a --worktree-dir is kept for the next run)")]
+    #[error(
+        "interrupted; the rounds measured so far are kept as an incomplete batch (compare leaves it out unless named with --batch), temporary worktrees removed"
+    )]
     Interrupted,
     #[error("random code layouts: {reason}")]
     Layout { reason: String },

@@ -121,10 +121,20 @@ impl Sqlite {
             });
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let created = !parent.exists();
             std::fs::create_dir_all(parent).map_err(|source| TrackError::Write {
                 path: parent.to_owned(),
                 source,
             })?;
+            // A folder made for the history (the default `.proflab/` inside
+            // the user's repository) keeps itself out of `git status`.
+            if created {
+                let ignore = parent.join(".gitignore");
+                std::fs::write(&ignore, "*\n").map_err(|source| TrackError::Write {
+                    path: ignore,
+                    source,
+                })?;
+            }
         }
         let db = |source: rusqlite::Error| TrackError::Db {
             db: name.to_owned(),

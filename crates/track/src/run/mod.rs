@@ -46,8 +46,8 @@ use self::layout::{LinkCommand, LinkRecorder};
 use self::process::{interrupted_flag, run_checked};
 use self::schedule::{Candidate, next_round};
 pub use self::schedule::{rounds_left, wants_another_round};
-pub use self::worktree::WORKING_TREE;
 pub(crate) use self::worktree::Worktrees;
+pub use self::worktree::{MissingSubmodule, WORKING_TREE};
 use self::worktree::{add_worktree, populate_submodules};
 use crate::compare::compare_paired;
 use crate::environment::{commit_sha, git, rustc_version, short_sha, unix_seconds_now};
@@ -102,6 +102,10 @@ pub struct PairedOptions {
     /// Seed of the layouts and of the environment paddings; a random one,
     /// recorded in the batch's settings, when `None`.
     pub seed: Option<u64>,
+    /// Refuse to run when a commit records a submodule that the local clone
+    /// lacks (by default it is left out, and the smoke test names it if a
+    /// bench fails on a path inside it).
+    pub require_submodules: bool,
 }
 
 /// The rustc flag behind [`PairedOptions::align_functions`]. A change to one
@@ -144,6 +148,7 @@ impl Default for PairedOptions {
             random_layouts: true,
             measure_identical: false,
             seed: None,
+            require_submodules: false,
         }
     }
 }
@@ -165,6 +170,8 @@ pub struct PairedRun {
     /// Why benchmarks of identical code were measured all the same, if they were.
     pub identical_measured_because: Option<String>,
     pub layouts: LayoutSummary,
+    /// Submodules left out of the worktrees: the local clone lacks them.
+    pub missing_submodules: Vec<MissingSubmodule>,
 }
 
 /// How the rounds' executables were laid out.
@@ -197,6 +204,8 @@ struct Workspace {
     root: PathBuf,
     worktrees: [PathBuf; 2],
     targets_root: PathBuf,
+    /// Submodules that could not be cloned from the local clone, either side.
+    missing_submodules: Vec<MissingSubmodule>,
 }
 
 /// Builds `a` and `b` of the repository at `repo`, smoke-tests every bench
@@ -224,7 +233,7 @@ pub fn run_paired(
     let commits = [sha(a)?, sha(b)?];
     let workspace = Workspace::prepare(repo, &commits, options)?;
     let sides = build_sides(&workspace, &commits, options, compare, progress)?;
-    smoke_test(&sides, &workspace.root, options, progress)?;
+    smoke_test(&sides, &workspace, options, progress)?;
     let plan = plan_rounds(repo, &sides, options)?;
     let settings = serde_json::json!({
         "min_rounds": options.min_rounds,
@@ -272,6 +281,7 @@ pub fn run_paired(
         seed: plan.seed,
     };
     let rounds_run = rounds.rounds_run;
+    let missing_submodules = workspace.missing_submodules.clone();
     drop(workspace);
     let [a, b] = commits;
     Ok(PairedRun {
@@ -284,6 +294,7 @@ pub fn run_paired(
         identical_code: plan.identical,
         identical_measured_because: plan.identical_measured_because,
         layouts,
+        missing_submodules,
     })
 }
 
@@ -322,6 +333,15 @@ impl Workspace {
         };
         let kept = options.worktree_dir.as_ref().map(absolute).transpose()?;
         let mut worktrees = Vec::new();
+        let mut missing_submodules = Vec::new();
+        let mut populate = |path: &Path, commit: &str| -> Result<(), TrackError> {
+            for missing in populate_submodules(repo, path, commit, options.require_submodules)? {
+                if !missing_submodules.contains(&missing) {
+                    missing_submodules.push(missing);
+                }
+            }
+            Ok(())
+        };
         for (side, commit) in ["a", "b"].iter().zip(commits) {
             let path = if commit == WORKING_TREE {
                 repo.to_owned()
@@ -334,14 +354,14 @@ impl Workspace {
                     )?;
                 } else {
                     add_worktree(repo, &path, commit)?;
-                    populate_submodules(repo, &path, commit)?;
+                    populate(&path, commit)?;
                 }
                 path
             } else {
                 let path = root.join(side);
                 guard.paths.push(path.clone());
                 add_worktree(repo, &path, commit)?;
-                populate_submodules(repo, &path, commit)?;
+                populate(&path, commit)?;
                 path
             };
             worktrees.push(path);
@@ -352,6 +372,7 @@ impl Workspace {
             root,
             worktrees: [a, b],
             targets_root,
+            missing_submodules,
         })
     }
 }
@@ -422,19 +443,37 @@ fn build_sides(
 }
 
 /// Fails fast: every benchmark once in Criterion's test mode, both sides,
-/// before any round, so a bench that panics costs seconds, not the run.
+/// before any round, so a bench that panics costs seconds, not the run. A
+/// failure whose output names a path inside a submodule left out of the
+/// worktrees says so.
 fn smoke_test(
     sides: &[SideBuild],
-    root: &Path,
+    workspace: &Workspace,
     options: &PairedOptions,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(), TrackError> {
     for side in sides {
         progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
         for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
-            let mut cmd = bench_command(binary, &root.join("smoke"));
+            let mut cmd = bench_command(binary, &workspace.root.join("smoke"));
             cmd.arg("--test").args(options.filter.as_slice());
-            run_checked(cmd, &side.commit)?;
+            run_checked(cmd, &side.commit).map_err(|failure| {
+                let TrackError::BenchFailed { stderr, .. } = &failure else {
+                    return failure;
+                };
+                match workspace
+                    .missing_submodules
+                    .iter()
+                    .find(|missing| stderr.contains(&missing.path))
+                {
+                    Some(missing) => TrackError::BenchNeedsSubmodule {
+                        path: missing.path.clone(),
+                        commit: missing.commit.clone(),
+                        failure: Box::new(failure),
+                    },
+                    None => failure,
+                }
+            })?;
         }
     }
     Ok(())

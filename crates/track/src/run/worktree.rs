@@ -42,16 +42,28 @@ pub(super) fn add_worktree(repo: &Path, path: &Path, commit: &str) -> Result<(),
     .map(drop)
 }
 
+/// A submodule a commit records that the local clone does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingSubmodule {
+    /// Its path in the repository (inside a parent submodule, that one's path first).
+    pub path: String,
+    pub commit: String,
+}
+
 /// Gives the worktree at `worktree` (checked out at `commit` of `repo`) the
 /// submodules that commit records, cloned from the ones checked out in
 /// `repo` (`--shared`: their objects are borrowed, nothing is copied or
 /// fetched), recursively. A submodule whose commit the local clone lacks is
-/// named, with how to get it: `track run` uses no network.
+/// left out and returned (`track run` uses no network): many benches never
+/// read theirs, and the smoke test finds those that do. With `required`,
+/// the first one is an error instead.
 pub(super) fn populate_submodules(
     repo: &Path,
     worktree: &Path,
     commit: &str,
-) -> Result<(), TrackError> {
+    required: bool,
+) -> Result<Vec<MissingSubmodule>, TrackError> {
+    let mut missing = Vec::new();
     let tree = git(repo, &["ls-tree", "-r", commit])?;
     for line in tree.lines() {
         let Some((meta, path)) = line.split_once('\t') else {
@@ -68,10 +80,17 @@ pub(super) fn populate_submodules(
             .is_ok_and(|top| Path::new(&top) == source.canonicalize().unwrap_or_default())
             && git(&source, &["cat-file", "-e", &format!("{sha}^{{commit}}")]).is_ok();
         if !present {
-            return Err(TrackError::MissingSubmodule {
+            if required {
+                return Err(TrackError::MissingSubmodule {
+                    path: path.to_owned(),
+                    commit: sha.to_owned(),
+                });
+            }
+            missing.push(MissingSubmodule {
                 path: path.to_owned(),
                 commit: sha.to_owned(),
             });
+            continue;
         }
         let target = worktree.join(path);
         git(
@@ -86,7 +105,14 @@ pub(super) fn populate_submodules(
             ],
         )?;
         git(&target, &["checkout", "--quiet", "--detach", sha])?;
-        populate_submodules(&source, &target, sha)?;
+        missing.extend(
+            populate_submodules(&source, &target, sha, required)?
+                .into_iter()
+                .map(|inner| MissingSubmodule {
+                    path: format!("{path}/{}", inner.path),
+                    ..inner
+                }),
+        );
     }
-    Ok(())
+    Ok(missing)
 }
