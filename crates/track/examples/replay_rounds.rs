@@ -166,7 +166,7 @@ fn replay(
     }
     let flagged: Vec<(&String, &Verdict)> = last_verdicts
         .iter()
-        .filter(|(_, v)| **v != Verdict::Unchanged)
+        .filter(|(_, v)| v.is_change())
         .collect();
     println!(
         "batch {batch}: {} timed benchmarks, up to {measured} rounds measured; rules: min {} max {} rounds{}, {}{}",

@@ -40,7 +40,20 @@ use crate::{History, Metric, TrackError};
 pub enum Verdict {
     Improved,
     Regressed,
+    /// No change found, and none beyond the threshold either way hidden by
+    /// the interval on at least one side.
     Unchanged,
+    /// No change found, but the interval reaches past the threshold on both
+    /// sides: it rules nothing out.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// Regressed or improved: a change was called.
+    #[must_use]
+    pub fn is_change(self) -> bool {
+        matches!(self, Verdict::Regressed | Verdict::Improved)
+    }
 }
 
 /// Settings of a comparison.
@@ -106,7 +119,7 @@ impl CompareOptions {
     #[must_use]
     pub fn settles(&self, comparison: &Comparison, rounds_to_flag: usize) -> bool {
         match comparison.verdict {
-            Verdict::Unchanged => self.equivalent(comparison),
+            Verdict::Unchanged | Verdict::Inconclusive => self.equivalent(comparison),
             Verdict::Regressed | Verdict::Improved => comparison.rounds >= rounds_to_flag,
         }
     }
@@ -587,6 +600,10 @@ fn judge(
             Verdict::Regressed
         } else if significant && row.ci_high < 1.0 / (1.0 + options.threshold) {
             Verdict::Improved
+        } else if row.ci_low < 1.0 / (1.0 + options.threshold)
+            && row.ci_high > 1.0 + options.threshold
+        {
+            Verdict::Inconclusive
         } else {
             Verdict::Unchanged
         };
@@ -654,6 +671,7 @@ pub fn write_table(
                 (Verdict::Regressed, false) => "regressed",
                 (Verdict::Improved, false) => "improved",
                 (Verdict::Unchanged, _) => "unchanged",
+                (Verdict::Inconclusive, _) => "inconclusive",
             };
             let rounds = match r.set_aside {
                 0 => r.rounds.to_string(),
@@ -695,7 +713,7 @@ pub fn write_table(
         }
         let unchanged = rows
             .iter()
-            .filter(|r| r.metric == Metric::TimeNs && r.verdict == Verdict::Unchanged);
+            .filter(|r| r.metric == Metric::TimeNs && !r.verdict.is_change());
         let (shown, all) = unchanged.fold((0, 0), |(shown, all), r| {
             (shown + usize::from(r.shown_within_threshold), all + 1)
         });
@@ -729,6 +747,7 @@ fn verdict_name(verdict: Verdict) -> &'static str {
         Verdict::Regressed => "regressed",
         Verdict::Improved => "improved",
         Verdict::Unchanged => "unchanged",
+        Verdict::Inconclusive => "inconclusive",
     }
 }
 
@@ -771,7 +790,11 @@ pub fn write_markdown(out: &mut dyn Write, report: &ComparisonReport) -> Result<
         };
         writeln!(
             out,
-            "{mark} **{regressed} regressed**, {improved} improved, {unchanged} unchanged, {} added, {} removed{} (`{}` → `{}`{})\n",
+            "{mark} **{regressed} regressed**, {improved} improved, {unchanged} unchanged{}, {} added, {} removed{} (`{}` → `{}`{})\n",
+            match count(Verdict::Inconclusive) {
+                0 => String::new(),
+                n => format!(", {n} inconclusive"),
+            },
             report.added.len(),
             report.removed.len(),
             match report.identical_code.len() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::PairedOptions;
 use crate::compare::Comparison;
-use crate::{CompareOptions, Verdict};
+use crate::CompareOptions;
 
 /// Rounds a benchmark gets (at most `max_rounds`) before a change is called
 /// ([`CompareOptions::settles`]): three rounds of a benchmark that switches
@@ -59,7 +59,7 @@ pub fn next_round<'a>(
     let wants = |candidate: &Candidate<'_>, sharing: Option<usize>| {
         let affordable = time_left
             .zip(sharing)
-            .filter(|_| candidate.comparison.verdict == Verdict::Unchanged)
+            .filter(|_| !candidate.comparison.verdict.is_change())
             .map(|(left, sharing)| affordable_rounds(left, sharing, candidate.seconds_a_round));
         wants_another_round(
             candidate.comparison,
