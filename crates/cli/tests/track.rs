@@ -427,29 +427,31 @@ fn template_repo() -> tempfile::TempDir {
     repo
 }
 
-/// Held by each test that runs `paired_run`: they share its target folder,
+/// Held by each test that runs `quick_track`: they share its target folder,
 /// and two runs writing one Criterion folder at once would read each other's files.
 static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `proflab track ARGS` (a `run` or `bisect`) on quick Criterion settings,
-/// printing JSON; the target folder `target` under Cargo's test folder is
-/// kept between test runs, so Criterion builds once per side, not every time.
-fn quick_track(repo: &Path, target: &str, args: &[&str]) -> Command {
+/// printing JSON; one target folder under Cargo's test folder, shared by
+/// every test (holding [`TARGET_FOLDER`]) and kept between test runs, so
+/// Criterion builds once per side, not every time.
+fn quick_track(repo: &Path, args: &[&str]) -> Command {
     let mut cmd = proflab(repo);
     cmd.arg("track")
         .args(args)
         .args(["--json", "--target-dir"])
-        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join(target))
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run"))
         .args(["--warm-up", "0.05", "--measurement", "0.1"])
         .args(["--criterion-arg=--sample-size", "--criterion-arg=10"]);
     cmd
 }
 
-/// `track run HEAD~1 HEAD` with `rounds` rounds of the benchmarks `filter` selects.
-fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
+/// `track run HEAD~1 HEAD` with `rounds` rounds of the benchmarks `filter`
+/// selects in the bench target `bench`: building only that one of the
+/// template's three saves two bench executables a side, each run.
+fn paired_run(repo: &Path, rounds: &str, bench: &str, filter: &str) -> Command {
     quick_track(
         repo,
-        "track-run",
         &[
             "run",
             "HEAD~1",
@@ -458,6 +460,8 @@ fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
             rounds,
             "--max-rounds",
             rounds,
+            "--bench",
+            bench,
             "--filter",
             filter,
         ],
@@ -482,13 +486,46 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "3", "work/00").output().unwrap();
+    // Every bench target, as without `--bench`.
+    let out = quick_track(
+        repo.path(),
+        &[
+            "run",
+            "HEAD~1",
+            "HEAD",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "3",
+            "--filter",
+            "work/00",
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["benchmarks"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["counts/work/00", "work/00"]);
+    // Each round a line of 80 columns at most, naming its batch by short SHAs.
+    let table = proflab(repo.path())
+        .args(["track", "history"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let batch = format!(
+        "#1 {}..{}",
+        &rev_parse(repo.path(), "HEAD~1")[..8],
+        &rev_parse(repo.path(), "HEAD")[..8]
+    );
+    let lines: Vec<&str> = table.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 9, "a header and eight runs: {table}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(&batch)) && lines.iter().all(|l| l.len() <= 80),
+        "{table}"
+    );
     assert_eq!(rows[0]["metric"], "instructions");
     assert_eq!(rows[0]["ratio"], 1.0, "the same code counts the same");
     let history = proflab(repo.path())
@@ -514,7 +551,7 @@ fn relative_folders_are_the_callers() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let caller = repo.path().join("scratch");
     std::fs::create_dir(&caller).unwrap();
-    let out = paired_run(repo.path(), "2", "^work/00$")
+    let out = paired_run(repo.path(), "2", "suite", "^work/00$")
         .current_dir(&caller)
         .args(["--worktree-dir", "kept"])
         .output()
@@ -540,7 +577,7 @@ fn functions_are_built_aligned() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "2", "^spoiled/00$")
+    let out = paired_run(repo.path(), "2", "spoiled", "^spoiled/00$")
         .env("CHECK_ALIGNED", "1")
         .output()
         .unwrap();
@@ -563,7 +600,6 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
     let marker = repo.path().join("spoiled-once");
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "run",
             "HEAD~1",
@@ -636,7 +672,7 @@ fn a_failing_bench_fails_fast_with_its_stderr() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "3", "spoiled")
+    let out = paired_run(repo.path(), "3", "spoiled", "spoiled")
         .env("BREAK_BENCH", "1")
         .output()
         .unwrap();
@@ -681,7 +717,7 @@ fn interrupt_run_with(signal: &str) {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let child = paired_run(repo.path(), "50", "work/0")
+    let child = paired_run(repo.path(), "50", "suite", "work/0")
         .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -877,7 +913,7 @@ fn submodules_come_from_the_local_clone_or_are_named() {
     );
     commit_empty(repo.path(), "with data");
     commit_empty(repo.path(), "with data again");
-    let out = paired_run(repo.path(), "2", "spoiled")
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
         .env("NEED_FILE", "data/input.txt")
         .output()
         .unwrap();
@@ -885,7 +921,9 @@ fn submodules_come_from_the_local_clone_or_are_named() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(worktree_count(repo.path()), 1);
     git(repo.path(), &["submodule", "deinit", "-q", "-f", "data"]);
-    let out = paired_run(repo.path(), "2", "spoiled").output().unwrap();
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -914,7 +952,6 @@ fn the_working_tree_is_measured_as_it_is() {
     .unwrap();
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "run",
             "HEAD",
@@ -1006,6 +1043,11 @@ fn a_saved_baseline_is_recorded_under_a_label() {
 /// `--exact`). The sensitivity template's suite, with B doubling `work/00`.
 #[test]
 fn older_criterion_versions_are_run_and_read() {
+    // The shared target folder: Criterion 0.3, 0.4 and 0.8 have most of
+    // their dependencies in common (serde, regex, rayon), built once.
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (version, dependency) in [
         ("0.3", "criterion = \"0.3\""),
         (
@@ -1050,7 +1092,6 @@ fn older_criterion_versions_are_run_and_read() {
         commit_empty(repo.path(), "B");
         let out = quick_track(
             repo.path(),
-            &format!("track-run-criterion-{version}"),
             &[
                 "run",
                 "HEAD~1",
@@ -1173,7 +1214,6 @@ fn bisect_names_the_commit_that_regressed() {
     }
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "bisect",
             &good,
