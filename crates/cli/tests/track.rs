@@ -427,29 +427,33 @@ fn template_repo() -> tempfile::TempDir {
     repo
 }
 
-/// Held by each test that runs `paired_run`: they share its target folder,
+/// Held by each test that runs `quick_track`: they share its target folder,
 /// and two runs writing one Criterion folder at once would read each other's files.
 static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `proflab track ARGS` (a `run` or `bisect`) on quick Criterion settings,
-/// printing JSON; the target folder `target` under Cargo's test folder is
-/// kept between test runs, so Criterion builds once per side, not every time.
-fn quick_track(repo: &Path, target: &str, args: &[&str]) -> Command {
+/// printing JSON; one target folder under Cargo's test folder, shared by
+/// every test (holding [`TARGET_FOLDER`]) and kept between test runs, so
+/// Criterion builds once per side, not every time.
+fn quick_track(repo: &Path, args: &[&str]) -> Command {
     let mut cmd = proflab(repo);
+    // The template's two commits hold the same code, and these tests are
+    // about the rounds: measured all the same.
     cmd.arg("track")
         .args(args)
-        .args(["--json", "--target-dir"])
-        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join(target))
+        .args(["--measure-identical", "--json", "--target-dir"])
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run"))
         .args(["--warm-up", "0.05", "--measurement", "0.1"])
         .args(["--criterion-arg=--sample-size", "--criterion-arg=10"]);
     cmd
 }
 
-/// `track run HEAD~1 HEAD` with `rounds` rounds of the benchmarks `filter` selects.
-fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
+/// `track run HEAD~1 HEAD` with `rounds` rounds of the benchmarks `filter`
+/// selects in the bench target `bench`: building only that one of the
+/// template's three saves two bench executables a side, each run.
+fn paired_run(repo: &Path, rounds: &str, bench: &str, filter: &str) -> Command {
     quick_track(
         repo,
-        "track-run",
         &[
             "run",
             "HEAD~1",
@@ -458,6 +462,8 @@ fn paired_run(repo: &Path, rounds: &str, filter: &str) -> Command {
             rounds,
             "--max-rounds",
             rounds,
+            "--bench",
+            bench,
             "--filter",
             filter,
         ],
@@ -482,13 +488,46 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "3", "work/00").output().unwrap();
+    // Every bench target, as without `--bench`.
+    let out = quick_track(
+        repo.path(),
+        &[
+            "run",
+            "HEAD~1",
+            "HEAD",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "3",
+            "--filter",
+            "work/00",
+        ],
+    )
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["benchmarks"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["counts/work/00", "work/00"]);
+    // Each round a line of 80 columns at most, naming its batch by short SHAs.
+    let table = proflab(repo.path())
+        .args(["track", "history"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let batch = format!(
+        "#1 {}..{}",
+        &rev_parse(repo.path(), "HEAD~1")[..8],
+        &rev_parse(repo.path(), "HEAD")[..8]
+    );
+    let lines: Vec<&str> = table.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 9, "a header and eight runs: {table}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(&batch)) && lines.iter().all(|l| l.len() <= 80),
+        "{table}"
+    );
     assert_eq!(rows[0]["metric"], "instructions");
     assert_eq!(rows[0]["ratio"], 1.0, "the same code counts the same");
     let history = proflab(repo.path())
@@ -514,7 +553,7 @@ fn relative_folders_are_the_callers() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let caller = repo.path().join("scratch");
     std::fs::create_dir(&caller).unwrap();
-    let out = paired_run(repo.path(), "2", "^work/00$")
+    let out = paired_run(repo.path(), "2", "suite", "^work/00$")
         .current_dir(&caller)
         .args(["--worktree-dir", "kept"])
         .output()
@@ -540,7 +579,7 @@ fn functions_are_built_aligned() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "2", "^spoiled/00$")
+    let out = paired_run(repo.path(), "2", "spoiled", "^spoiled/00$")
         .env("CHECK_ALIGNED", "1")
         .output()
         .unwrap();
@@ -563,7 +602,6 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
     let marker = repo.path().join("spoiled-once");
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "run",
             "HEAD~1",
@@ -636,7 +674,7 @@ fn a_failing_bench_fails_fast_with_its_stderr() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out = paired_run(repo.path(), "3", "spoiled")
+    let out = paired_run(repo.path(), "3", "spoiled", "spoiled")
         .env("BREAK_BENCH", "1")
         .output()
         .unwrap();
@@ -681,7 +719,7 @@ fn interrupt_run_with(signal: &str) {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let child = paired_run(repo.path(), "50", "work/0")
+    let child = paired_run(repo.path(), "50", "suite", "work/0")
         .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -704,7 +742,7 @@ fn interrupt_run_with(signal: &str) {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(worktree_count(repo.path()), 1);
     let leftover = std::fs::read_dir(repo.path().join(".git/worktrees"))
@@ -851,7 +889,9 @@ fn stale_results_are_skipped_and_one_sided_benchmarks_listed() {
 }
 
 /// A bench that reads a file from a git submodule: the worktrees get the
-/// submodule from the local clone; without it, the run names it.
+/// submodule from the local clone; without it, the run warns and goes on,
+/// and fails naming it only if a bench needs it (or with
+/// `--require-submodules`).
 #[test]
 fn submodules_come_from_the_local_clone_or_are_named() {
     let repo = template_repo();
@@ -877,7 +917,7 @@ fn submodules_come_from_the_local_clone_or_are_named() {
     );
     commit_empty(repo.path(), "with data");
     commit_empty(repo.path(), "with data again");
-    let out = paired_run(repo.path(), "2", "spoiled")
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
         .env("NEED_FILE", "data/input.txt")
         .output()
         .unwrap();
@@ -885,7 +925,34 @@ fn submodules_come_from_the_local_clone_or_are_named() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(worktree_count(repo.path()), 1);
     git(repo.path(), &["submodule", "deinit", "-q", "-f", "data"]);
-    let out = paired_run(repo.path(), "2", "spoiled").output().unwrap();
+    // Not checked out, and not read: a warning, and the run goes on.
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: submodule `data`") && stderr.contains("not checked out"),
+        "{stderr}"
+    );
+    // Read by the bench: the smoke test fails, naming the submodule.
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .env("NEED_FILE", "data/input.txt")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("data/input.txt\" is missing")
+            && stderr.contains("inside submodule `data`")
+            && stderr.contains("git submodule update"),
+        "{stderr}"
+    );
+    // The strict check refuses before building.
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .arg("--require-submodules")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -893,6 +960,79 @@ fn submodules_come_from_the_local_clone_or_are_named() {
         "{stderr}"
     );
     assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// Identical bench executables on both sides: their benchmarks get no round
+/// and are reported as identical code, unless a file the bench may read
+/// changed too.
+#[test]
+fn identical_code_is_reported_not_measured() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let run = || {
+        let mut cmd = proflab(repo.path());
+        cmd.args([
+            "track", "run", "HEAD~1", "HEAD", "--bench", "suite", "--filter",
+        ])
+        .args(["work/0[01]", "--json", "--target-dir"])
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("track-run"))
+        .args([
+            "--warm-up",
+            "0.05",
+            "--measurement",
+            "0.1",
+            "--max-rounds",
+            "3",
+        ]);
+        cmd.output().unwrap()
+    };
+    // The template's B is an empty commit: the same code.
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["benchmarks"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+    assert_eq!(
+        report["identical_code"],
+        serde_json::json!(["work/00", "work/01"])
+    );
+    assert!(
+        stderr.contains("0 benchmarks measured, 2 not (identical code"),
+        "{stderr}"
+    );
+    // A data file a bench could read changes: measured after all, and said why.
+    std::fs::write(repo.path().join("input.csv"), "1,2\n").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "data");
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["benchmarks"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    assert!(
+        stderr.contains("input.csv changed and a bench may read it"),
+        "{stderr}"
+    );
+    // Documentation alone changes: identical again.
+    std::fs::write(repo.path().join("NOTES.md"), "notes\n").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "notes");
+    let report: serde_json::Value = serde_json::from_slice(&run().stdout).unwrap();
+    assert_eq!(
+        report["identical_code"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
 }
 
 /// `track run HEAD WORKTREE` measures uncommitted changes.
@@ -914,7 +1054,6 @@ fn the_working_tree_is_measured_as_it_is() {
     .unwrap();
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "run",
             "HEAD",
@@ -1006,6 +1145,11 @@ fn a_saved_baseline_is_recorded_under_a_label() {
 /// `--exact`). The sensitivity template's suite, with B doubling `work/00`.
 #[test]
 fn older_criterion_versions_are_run_and_read() {
+    // The shared target folder: Criterion 0.3, 0.4 and 0.8 have most of
+    // their dependencies in common (serde, regex, rayon), built once.
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (version, dependency) in [
         ("0.3", "criterion = \"0.3\""),
         (
@@ -1050,7 +1194,6 @@ fn older_criterion_versions_are_run_and_read() {
         commit_empty(repo.path(), "B");
         let out = quick_track(
             repo.path(),
-            &format!("track-run-criterion-{version}"),
             &[
                 "run",
                 "HEAD~1",
@@ -1173,7 +1316,6 @@ fn bisect_names_the_commit_that_regressed() {
     }
     let out = quick_track(
         repo.path(),
-        "track-run",
         &[
             "bisect",
             &good,

@@ -464,7 +464,7 @@ fn smoke_test(
                 match workspace
                     .missing_submodules
                     .iter()
-                    .find(|missing| stderr.contains(&missing.path))
+                    .find(|missing| stderr.contains(&format!("{}/", missing.path)))
                 {
                     Some(missing) => TrackError::BenchNeedsSubmodule {
                         path: missing.path.clone(),

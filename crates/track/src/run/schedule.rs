@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::PairedOptions;
-use crate::compare::Comparison;
 use crate::CompareOptions;
+use crate::compare::Comparison;
 
 /// Rounds a benchmark gets (at most `max_rounds`) before a change is called
 /// ([`CompareOptions::settles`]): three rounds of a benchmark that switches
