@@ -199,10 +199,11 @@ struct SideBuild {
 
 /// Where a run works: the temporary folder (removed, with the worktrees, when dropped).
 struct Workspace {
-    /// Held for its `Drop`.
+    /// Held for its `Drop`; it knows the repository.
     _worktrees: Worktrees,
     root: PathBuf,
-    worktrees: [PathBuf; 2],
+    /// `--worktree-dir`, absolute.
+    kept: Option<PathBuf>,
     targets_root: PathBuf,
     /// Submodules that could not be cloned from the local clone, either side.
     missing_submodules: Vec<MissingSubmodule>,
@@ -231,8 +232,8 @@ pub fn run_paired(
         commit_sha(repo, reference)
     };
     let commits = [sha(a)?, sha(b)?];
-    let workspace = Workspace::prepare(repo, &commits, options)?;
-    let sides = build_sides(&workspace, &commits, options, compare, progress)?;
+    let mut workspace = Workspace::prepare(repo, options)?;
+    let sides = build_sides(&mut workspace, &commits, options, compare, progress)?;
     smoke_test(&sides, &workspace, options, progress)?;
     let plan = plan_rounds(repo, &sides, options)?;
     let settings = serde_json::json!({
@@ -299,13 +300,8 @@ pub fn run_paired(
 }
 
 impl Workspace {
-    /// Checks each commit out in a worktree (the working tree itself for
-    /// [`WORKING_TREE`]; the kept ones of `--worktree-dir`, moved to it).
-    fn prepare(
-        repo: &Path,
-        commits: &[String; 2],
-        options: &PairedOptions,
-    ) -> Result<Workspace, TrackError> {
+    /// The temporary folder and where the target folders go; no worktree yet.
+    fn prepare(repo: &Path, options: &PairedOptions) -> Result<Workspace, TrackError> {
         let dir = tempfile::Builder::new()
             .prefix("proflab-run-")
             .tempdir()
@@ -314,11 +310,6 @@ impl Workspace {
                 source,
             })?;
         let root = dir.path().to_owned();
-        let mut guard = Worktrees {
-            repo: repo.to_owned(),
-            paths: Vec::new(),
-            _dir: dir,
-        };
         // Relative folders mean the caller's directory: git and cargo run
         // elsewhere (in the repository, in each worktree).
         let absolute = |path: &PathBuf| {
@@ -331,49 +322,57 @@ impl Workspace {
             Some(dir) => absolute(dir)?,
             None => root.join("target"),
         };
-        let kept = options.worktree_dir.as_ref().map(absolute).transpose()?;
-        let mut worktrees = Vec::new();
-        let mut missing_submodules = Vec::new();
-        let mut populate = |path: &Path, commit: &str| -> Result<(), TrackError> {
-            for missing in populate_submodules(repo, path, commit, options.require_submodules)? {
-                if !missing_submodules.contains(&missing) {
-                    missing_submodules.push(missing);
-                }
-            }
-            Ok(())
-        };
-        for (side, commit) in ["a", "b"].iter().zip(commits) {
-            let path = if commit == WORKING_TREE {
-                repo.to_owned()
-            } else if let Some(kept) = &kept {
-                let path = kept.join(side);
-                if path.join(".git").exists() {
-                    git(
-                        &path,
-                        &["checkout", "--quiet", "--force", "--detach", commit],
-                    )?;
-                } else {
-                    add_worktree(repo, &path, commit)?;
-                    populate(&path, commit)?;
-                }
-                path
-            } else {
-                let path = root.join(side);
-                guard.paths.push(path.clone());
-                add_worktree(repo, &path, commit)?;
-                populate(&path, commit)?;
-                path
-            };
-            worktrees.push(path);
-        }
-        let [a, b] = <[PathBuf; 2]>::try_from(worktrees).expect("two sides");
         Ok(Workspace {
-            _worktrees: guard,
+            _worktrees: Worktrees {
+                repo: repo.to_owned(),
+                paths: Vec::new(),
+                _dir: dir,
+            },
             root,
-            worktrees: [a, b],
+            kept: options.worktree_dir.as_ref().map(absolute).transpose()?,
             targets_root,
-            missing_submodules,
+            missing_submodules: Vec::new(),
         })
+    }
+
+    /// Checks `commit` out for `side` (the working tree itself for
+    /// [`WORKING_TREE`]; the kept worktree of `--worktree-dir`, moved to it)
+    /// and returns its folder. Called just before that side is built: Cargo
+    /// calls a unit fresh when its sources are older than its last build,
+    /// and B's target folder starts as a copy of A's, so B's files must be
+    /// written after A was built.
+    fn check_out(
+        &mut self,
+        side: &str,
+        commit: &str,
+        options: &PairedOptions,
+    ) -> Result<PathBuf, TrackError> {
+        let repo = self._worktrees.repo.clone();
+        if commit == WORKING_TREE {
+            return Ok(repo);
+        }
+        let kept = self.kept.as_ref().map(|kept| kept.join(side));
+        if let Some(path) = &kept
+            && path.join(".git").exists()
+        {
+            git(
+                path,
+                &["checkout", "--quiet", "--force", "--detach", commit],
+            )?;
+            return Ok(path.clone());
+        }
+        let path = kept.unwrap_or_else(|| {
+            let path = self.root.join(side);
+            self._worktrees.paths.push(path.clone());
+            path
+        });
+        add_worktree(&repo, &path, commit)?;
+        for missing in populate_submodules(&repo, &path, commit, options.require_submodules)? {
+            if !self.missing_submodules.contains(&missing) {
+                self.missing_submodules.push(missing);
+            }
+        }
+        Ok(path)
     }
 }
 
@@ -381,7 +380,7 @@ impl Workspace {
 /// each with the link recorder where layouts are to be random, and refuses
 /// two toolchains unless the comparison allows different machines.
 fn build_sides(
-    workspace: &Workspace,
+    workspace: &mut Workspace,
     commits: &[String; 2],
     options: &PairedOptions,
     compare: &CompareOptions,
@@ -389,7 +388,8 @@ fn build_sides(
 ) -> Result<Vec<SideBuild>, TrackError> {
     let mut sides: Vec<SideBuild> = Vec::new();
     let mut toolchains = Vec::new();
-    for ((side, commit), worktree) in ["a", "b"].iter().zip(commits).zip(&workspace.worktrees) {
+    for (side, commit) in ["a", "b"].iter().zip(commits) {
+        let worktree = &workspace.check_out(side, commit, options)?;
         toolchains.push(rustc_version(worktree).map_err(|source| TrackError::Spawn {
             command: "rustc -V".to_owned(),
             source,
@@ -402,7 +402,11 @@ fn build_sides(
         // One target folder per side: the same package at two paths gets the
         // same binary name, so a single folder would hold only the last side built.
         let target = workspace.targets_root.join(side);
-        if let Some(built) = sides.last() {
+        // Not for the working tree: its files were written before A was
+        // built, so Cargo would take A's copies for B's ([`Workspace::check_out`]).
+        if let Some(built) = sides.last()
+            && commit != WORKING_TREE
+        {
             seed_target(&built.target, &target);
         }
         // Recorded whatever the layouts: the build is then the same for
