@@ -199,8 +199,8 @@ struct SideBuild {
 
 /// Where a run works: the temporary folder (removed, with the worktrees, when dropped).
 struct Workspace {
-    /// Held for its `Drop`; it knows the repository.
-    _worktrees: Worktrees,
+    /// Removes the worktrees it lists when dropped; it knows the repository.
+    worktrees: Worktrees,
     root: PathBuf,
     /// `--worktree-dir`, absolute.
     kept: Option<PathBuf>,
@@ -323,7 +323,7 @@ impl Workspace {
             None => root.join("target"),
         };
         Ok(Workspace {
-            _worktrees: Worktrees {
+            worktrees: Worktrees {
                 repo: repo.to_owned(),
                 paths: Vec::new(),
                 _dir: dir,
@@ -347,7 +347,7 @@ impl Workspace {
         commit: &str,
         options: &PairedOptions,
     ) -> Result<PathBuf, TrackError> {
-        let repo = self._worktrees.repo.clone();
+        let repo = self.worktrees.repo.clone();
         if commit == WORKING_TREE {
             return Ok(repo);
         }
@@ -363,7 +363,7 @@ impl Workspace {
         }
         let path = kept.unwrap_or_else(|| {
             let path = self.root.join(side);
-            self._worktrees.paths.push(path.clone());
+            self.worktrees.paths.push(path.clone());
             path
         });
         add_worktree(&repo, &path, commit)?;
