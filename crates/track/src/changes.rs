@@ -10,7 +10,7 @@
 //! reader can weigh. Its O(n²) per split is nothing for histories of a few
 //! hundred commits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rand_pcg::Pcg64;
@@ -18,7 +18,8 @@ use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::report::commits_in_order;
+use crate::environment::git;
+use crate::model::CommitSeries;
 use crate::{History, Metric, TrackError};
 
 /// Settings of the search.
@@ -197,6 +198,42 @@ fn shuffle(values: &mut [f64], rng: &mut Pcg64) {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         values.swap(i, j);
     }
+}
+
+/// Orders `commits` (SHAs in the order first recorded) as the git history of
+/// `repo` does, oldest first; commits git does not know keep their recorded
+/// order, after the known ones. Without a readable repository, recorded order.
+pub(crate) fn in_git_order(commits: Vec<String>, repo: Option<&Path>) -> Vec<String> {
+    let Some(listed) =
+        repo.and_then(|repo| git(repo, &["rev-list", "--all", "--topo-order", "--reverse"]).ok())
+    else {
+        return commits;
+    };
+    let position: HashMap<&str, usize> = listed.lines().zip(0..).collect();
+    let (mut known, unknown): (Vec<String>, Vec<String>) = commits
+        .into_iter()
+        .partition(|c| position.contains_key(c.as_str()));
+    known.sort_by_key(|c| position[c.as_str()]);
+    known.extend(unknown);
+    known
+}
+
+/// Every recorded commit's series, in the order of the git history of `repo`
+/// (else the order first recorded): what the dashboard and change points read.
+pub(crate) fn commits_in_order(
+    history: &History,
+    repo: Option<&Path>,
+) -> Result<Vec<CommitSeries>, TrackError> {
+    let mut recorded: Vec<String> = Vec::new();
+    for run in history.runs()? {
+        if !recorded.contains(&run.commit) {
+            recorded.push(run.commit);
+        }
+    }
+    in_git_order(recorded, repo)
+        .iter()
+        .map(|commit| history.commit_series(commit))
+        .collect()
 }
 
 #[cfg(test)]

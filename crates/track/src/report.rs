@@ -1,12 +1,12 @@
 //! The static HTML dashboard: one self-contained file with inline SVG charts,
 //! no script and no network, so it opens from `file://` and in any CI artifact viewer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::Comparison;
-use crate::changes::{ChangeOptions, ChangePoint, change_points};
+use crate::changes::{ChangeOptions, ChangePoint, change_points, commits_in_order};
 use crate::compare::{
     ComparisonReport, check_machines, compare_runs, format_value, median_interval,
 };
@@ -95,42 +95,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// Orders `commits` (SHAs in the order first recorded) as the git history of
-/// `repo` does, oldest first; commits git does not know keep their recorded
-/// order, after the known ones. Without a readable repository, recorded order.
-fn in_git_order(commits: Vec<String>, repo: Option<&Path>) -> Vec<String> {
-    let Some(listed) =
-        repo.and_then(|repo| git(repo, &["rev-list", "--all", "--topo-order", "--reverse"]).ok())
-    else {
-        return commits;
-    };
-    let position: HashMap<&str, usize> = listed.lines().zip(0..).collect();
-    let (mut known, unknown): (Vec<String>, Vec<String>) = commits
-        .into_iter()
-        .partition(|c| position.contains_key(c.as_str()));
-    known.sort_by_key(|c| position[c.as_str()]);
-    known.extend(unknown);
-    known
-}
-
-/// Every recorded commit's series, in the order of the git history of `repo`
-/// (else the order first recorded): what the dashboard and change points read.
-pub(crate) fn commits_in_order(
-    history: &History,
-    repo: Option<&Path>,
-) -> Result<Vec<CommitSeries>, TrackError> {
-    let mut recorded: Vec<String> = Vec::new();
-    for run in history.runs()? {
-        if !recorded.contains(&run.commit) {
-            recorded.push(run.commit);
-        }
-    }
-    in_git_order(recorded, repo)
-        .iter()
-        .map(|commit| history.commit_series(commit))
-        .collect()
 }
 
 /// Writes `<dir>/index.html`: a summary table (latest change per benchmark),
@@ -359,6 +323,7 @@ fn chart(points: &[Point], changes: &[ChangePoint], metric: Metric) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::changes::in_git_order;
 
     #[test]
     fn commits_follow_the_git_history_and_unknown_ones_come_last() {
