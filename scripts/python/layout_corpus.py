@@ -64,7 +64,7 @@ def table(out):
             data = json.loads(report.read_text())
         except json.JSONDecodeError:
             continue
-        flags = [b["id"] for b in data["benchmarks"] if b["verdict"] != "unchanged"]
+        flags = [b["id"] for b in data["benchmarks"] if b["verdict"] in ("regressed", "improved")]
         rules.setdefault(rule, []).append((int(trial), flags, len(data.get("identical_code", []))))
     criterion = []
     for path in sorted(out.glob("criterion-*.txt")):

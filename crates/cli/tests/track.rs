@@ -1145,7 +1145,11 @@ fn the_working_tree_is_measured_as_it_is() {
             .clone()
     };
     assert_eq!(verdict("work/00"), "regressed", "{report}");
-    assert_eq!(verdict("work/01"), "unchanged", "{report}");
+    // Not flagged: "inconclusive" when three rounds leave it wider than ±2% both ways.
+    assert!(
+        ["unchanged", "inconclusive"].contains(&verdict("work/01").as_str().unwrap()),
+        "{report}"
+    );
     assert!(
         std::fs::read_to_string(&lib).unwrap().contains("[100,"),
         "left as it was"
