@@ -258,8 +258,10 @@ pub fn run_paired(
         branch: format!("run {a}..{b}"),
         time: unix_seconds_now(),
     };
+    let machine = Machine::current();
     let mut rounds = Rounds {
         sides: &sides,
+        machine: &machine,
         plan: &plan,
         options,
         root: &workspace.root,
@@ -271,7 +273,9 @@ pub fn run_paired(
         link_time: Duration::ZERO,
     };
     let budget_exhausted = rounds.measure(compare, history, &context, progress)?;
-    count_instructions(&sides, options, history, batch, &context, progress)?;
+    count_instructions(
+        &sides, &machine, options, history, batch, &context, progress,
+    )?;
     // Only now: an interrupted run leaves a batch that comparisons skip.
     history.finish_batch(batch)?;
     let links = rounds.layouts_sampled.iter().sum::<usize>();
@@ -602,6 +606,8 @@ fn changed_files(repo: &Path, a: &str, b: &str) -> Result<ChangedFiles, TrackErr
 /// The rounds of one batch and what they have measured so far.
 struct Rounds<'run> {
     sides: &'run [SideBuild],
+    /// Where the rounds run, recorded with each of them.
+    machine: &'run Machine,
     plan: &'run RoundPlan,
     options: &'run PairedOptions,
     root: &'run Path,
@@ -625,7 +631,6 @@ impl Rounds<'_> {
         context: &dyn Fn(&String) -> RunContext,
         progress: &mut dyn FnMut(usize, usize, &str),
     ) -> Result<bool, TrackError> {
-        let machine = Machine::current();
         let mut active: Vec<&str> = self.plan.ids.iter().map(String::as_str).collect();
         let mut round: i64 = 0;
         while !active.is_empty() {
@@ -645,7 +650,7 @@ impl Rounds<'_> {
                     round,
                     side: if side == 0 { Side::A } else { Side::B },
                 };
-                history.record_round(slot, &context(&build.commit), &machine, &benches)?;
+                history.record_round(slot, &context(&build.commit), self.machine, &benches)?;
             }
             // Best effort: the temporary folder's guard removes whatever is left.
             let _ = std::fs::remove_dir_all(&executables);
@@ -818,13 +823,13 @@ fn layout_seed(seed: u64, round: i64, side: usize) -> u64 {
 /// Counts do not drift: one run per side, recorded as round 0 of the batch.
 fn count_instructions(
     sides: &[SideBuild],
+    machine: &Machine,
     options: &PairedOptions,
     history: &mut History,
     batch: i64,
     context: &dyn Fn(&String) -> RunContext,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(), TrackError> {
-    let machine = Machine::current();
     for (side, build) in sides.iter().enumerate() {
         let counters: Vec<&BenchBinary> = build
             .binaries
@@ -850,7 +855,7 @@ fn count_instructions(
             round: 0,
             side: if side == 0 { Side::A } else { Side::B },
         };
-        history.record_round(slot, &context(&build.commit), &machine, &counts)?;
+        history.record_round(slot, &context(&build.commit), machine, &counts)?;
     }
     Ok(())
 }
