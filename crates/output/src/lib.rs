@@ -13,6 +13,9 @@
 //!   link, or another owner) is rewritten in place, as `cp` does, so the other
 //!   names and the owner see the new contents: the one case that is not atomic.
 //!
+//! [`printable`] is the one way control characters in text we did not write
+//! (benchmark ids, function names) are shown in what the tools print.
+//!
 //! It is not a general file library: it writes only, and it reports
 //! [`std::io::Error`]s whose text names the problem, leaving the path to the
 //! caller's error type. It is its own leaf crate because the lowest library
@@ -26,6 +29,9 @@ use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _}
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
+
+mod text;
+pub use text::printable;
 
 /// A file about to be written, checked before the work that fills it so a
 /// bad path fails in a second, not after a long run. Nothing exists on disk

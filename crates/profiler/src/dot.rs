@@ -63,6 +63,50 @@ impl Stats {
     }
 }
 
+/// `text` inside a double-quoted DOT label: control characters from the
+/// profile shown as escapes (a name read from a `.prof` file may hold any),
+/// then the label's own backslashes and quotes escaped.
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
+    proflab_output::printable(text)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{FunctionKey, FunctionStats, Stats};
+
+    #[test]
+    fn names_from_a_profile_cannot_break_out_of_their_label() {
+        let hostile = FunctionKey {
+            file: "/src/a\"b.rs".into(),
+            line: 3,
+            name: "work\n\x1b[31m}\"; evil [label=x]".into(),
+        };
+        let stats = Stats::from_entries([(
+            hostile,
+            FunctionStats {
+                primitive_calls: 1,
+                calls: 1,
+                tottime: 0.5,
+                cumtime: 0.5,
+                ..FunctionStats::default()
+            },
+        )]);
+        let mut out = Vec::new();
+        stats.write_dot(&mut out).expect("in-memory io");
+        let dot = String::from_utf8(out).expect("utf-8");
+        assert!(
+            !dot.chars().any(|c| c.is_control() && c != '\n'),
+            "no control character but the line ends: {dot:?}"
+        );
+        let node = dot.lines().nth(2).expect("the node line");
+        assert!(
+            node.starts_with(
+                r#"  f0 [label="work\\n\\u{1b}[31m}\"; evil [label=x]\n/src/a\"b.rs:3\n"#
+            ),
+            "{node}"
+        );
+        assert_eq!(dot.lines().count(), 4, "one node, no line added: {dot}");
+    }
 }

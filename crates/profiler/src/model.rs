@@ -410,8 +410,10 @@ fn folded_paths(recorded: &Recorded) -> BTreeMap<String, u64> {
                     .rsplit(['/', '\\'])
                     .next()
                     .unwrap_or(site.file());
-                // `;` separates frames in the folded format.
-                format!("{} ({file}:{})", site.name(), site.line()).replace(';', ":")
+                // `;` separates frames and a newline ends a line in the
+                // folded format; a file path may hold either.
+                let label = format!("{} ({file}:{})", site.name(), site.line());
+                proflab_output::printable(&label).replace(';', ":")
             })
             .collect();
         for (index, node) in tree.iter().enumerate() {

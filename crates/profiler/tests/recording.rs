@@ -228,6 +228,26 @@ fn scopes_are_recorded_under_their_name() {
 }
 
 #[test]
+fn a_scope_name_cannot_add_a_frame_or_a_line_to_the_folded_stacks() {
+    let (_, stats) = profiled(|| {
+        proflab::profile_scope!("two\nlines;\x1b[31m");
+        leaf(1);
+    });
+    let stacks = stats.folded_stacks();
+    assert!(!stacks.is_empty());
+    for stack in &stacks {
+        assert!(!stack.chars().any(char::is_control), "{stack:?}");
+        let (frames, nanos) = stack.rsplit_once(' ').expect("`frames nanos`");
+        assert!(nanos.parse::<u64>().is_ok(), "{stack:?}");
+        assert!(frames.starts_with("two\\nlines:\\u{1b}[31m ("), "{stack:?}");
+        assert!(
+            frames.split(';').count() <= 2,
+            "the scope and leaf at most: {stack:?}"
+        );
+    }
+}
+
+#[test]
 fn nothing_is_recorded_without_an_enabled_profile() {
     let _serial = SERIAL
         .lock()

@@ -77,25 +77,7 @@ pub const MAX_ID_BYTES: usize = 1024;
 /// benchmark.
 pub const VALUE_RANGE: std::ops::RangeInclusive<f64> = 1e-9..=1e18;
 
-/// `text` as a terminal or a log may show it: control characters (a
-/// newline, a terminal escape, NUL) written as Rust escapes, so stored text
-/// cannot fake a line or recolour a terminal.
-#[must_use]
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
+pub use proflab_output::printable;
 
 /// An id in an error message: printable, and cut to its first 80 characters.
 pub(crate) fn shown_id(id: &str) -> String {
