@@ -814,3 +814,95 @@ fn issue_35_19_messages_name_the_real_problem() {
         .stderr(contains("cannot write").and(contains("cannot read").not()));
     assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine");
 }
+
+/// Issue 35, item 11: a supervisor's SIGTERM to `proflab track run` alone
+/// during its build must end what the build started too, not only Cargo:
+/// a compiler or build script left running writes on into a target folder
+/// the next run reuses. The fixture's build script sleeps (after writing its
+/// pid), so only killing the build's whole process group stops it in time.
+#[test]
+fn issue_35_11_a_terminated_build_takes_its_build_scripts_with_it() {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let files = [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"slow-build\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [[bench]]\nname = \"suite\"\nharness = false\n",
+        ),
+        ("src/lib.rs", ""),
+        ("benches/suite.rs", "fn main() {}\n"),
+        (
+            "build.rs",
+            "fn main() {\n    \
+             if let Some(path) = std::env::var_os(\"BUILD_SCRIPT_PID\") {\n        \
+             std::fs::write(path, std::process::id().to_string()).unwrap();\n        \
+             std::thread::sleep(std::time::Duration::from_secs(300));\n    }\n}\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = repo.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("in the repo")).expect("folder");
+        std::fs::write(path, text).expect("fixture file");
+    }
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "one"],
+        &["commit", "-q", "--allow-empty", "-m", "two"],
+    ] {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+    let pid_file = repo.path().join("build-script.pid");
+    let target = tempfile::tempdir().expect("temp dir");
+    let mut proflab = std::process::Command::new(assert_cmd::cargo::cargo_bin("proflab"))
+        .current_dir(repo.path())
+        .env("BUILD_SCRIPT_PID", &pid_file)
+        .args(["track", "run", "HEAD~1", "HEAD", "--target-dir"])
+        .arg(target.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let started = std::time::Instant::now();
+    let build_script: u32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.parse().ok())
+        {
+            break pid;
+        }
+        assert!(
+            proflab.try_wait().expect("waits").is_none(),
+            "proflab ended before the build script ran"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no build script"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(alive(build_script));
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &proflab.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = proflab.wait().expect("proflab ends");
+    assert!(
+        matches!(status.code(), Some(130 | 143)),
+        "an interrupt's exit code: {status}"
+    );
+    // A killed process group is gone at once; the kernel reaps it in moments.
+    let stopped = std::time::Instant::now();
+    while alive(build_script) && stopped.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(build_script), "the build script runs on");
+}

@@ -712,67 +712,6 @@ fn terminated_run_leaves_no_worktree() {
     interrupt_run_with("-HUP");
 }
 
-/// A supervisor's SIGTERM to proflab alone during the build: the build's
-/// `rustc`s die with it, instead of compiling on into a target folder the
-/// next run reuses (issue 35, item 11). On this machine killing Cargo alone
-/// (the code before process groups) also passed this test, so it guards the
-/// behaviour without having shown the leftover compilers the issue saw.
-#[test]
-fn a_terminated_build_takes_its_compilers_with_it() {
-    let repo = template_repo();
-    // A target folder of its own, empty: the build is long enough to catch.
-    let target = tempfile::tempdir().unwrap();
-    let mut child = proflab(repo.path())
-        .args([
-            "track",
-            "run",
-            "HEAD~1",
-            "HEAD",
-            "--bench",
-            "suite",
-            "--target-dir",
-        ])
-        .arg(target.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // The compilers building into that folder, by their command lines.
-    let compilers = || -> Vec<String> {
-        let needle = target.path().to_string_lossy().into_owned();
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-            .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
-            .filter(|cmdline| cmdline.contains("rustc") && cmdline.contains(&needle))
-            .collect()
-    };
-    // Until a crate that takes seconds to compile is under way (`syn`, which
-    // Criterion's serde needs): a quick one might end by itself in time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while !compilers()
-        .iter()
-        .any(|cmdline| cmdline.contains("--crate-name syn "))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the build never compiled syn"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(130));
-    // A killed process group is gone at once; give the kernel a moment to reap it.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(compilers(), Vec::<String>::new());
-}
-
 fn interrupt_run_with(signal: &str) {
     let repo = template_repo();
     // The run's temporary folder goes here, to check that it is removed.
