@@ -8,8 +8,8 @@ use anstyle::{AnsiColor, Style};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use proflab_timeit::{
-    BuildProgress, Cache, Dependency, Measurement, Snippet, Timer, format_report, format_time,
-    measure, unreliable_warning,
+    BuildProgress, Cache, Dependency, Progress, Snippet, fastest_best, format_report, format_time,
+    measure_side_by_side, unreliable_warning,
 };
 
 use crate::color::ColorArgs;
@@ -114,38 +114,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         };
         timers.push(cache.build_with_progress(&snippet, &mut show)?);
     }
-    // Each snippet gets its own loop count, then repetitions alternate
-    // between snippets so that machine drift touches them all alike.
-    spinner.set_message("choosing loop counts");
-    let mut numbers = Vec::new();
-    for timer in &mut timers {
-        numbers.push(measure(timer, args.number, 0)?.number);
-    }
-    let mut measurements: Vec<Measurement> = numbers
-        .iter()
-        .map(|&number| Measurement {
-            number,
-            raw_timings: Vec::new(),
-        })
-        .collect();
-    for round in 0..args.repeat {
-        spinner.set_message(format!(
-            "timing: repetition {} of {}",
-            round + 1,
-            args.repeat
-        ));
-        for (timer, measurement) in timers.iter_mut().zip(&mut measurements) {
-            measurement
-                .raw_timings
-                .push(timer.time(measurement.number)?);
-        }
-    }
+    let measurements = measure_side_by_side(&mut timers, args.number, args.repeat, |progress| {
+        spinner.set_message(match progress {
+            Progress::ChoosingLoopCounts => "choosing loop counts".to_owned(),
+            Progress::Repetition { number, of } => format!("timing: repetition {number} of {of}"),
+        });
+    })?;
     spinner.finish_and_clear();
     if args.json {
-        let fastest = measurements
-            .iter()
-            .map(Measurement::best)
-            .fold(f64::INFINITY, f64::min);
+        let fastest = fastest_best(&measurements);
         let results: Vec<serde_json::Value> = statements
             .iter()
             .zip(&measurements)
@@ -188,10 +165,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if args.compare {
-        let fastest = measurements
-            .iter()
-            .map(Measurement::best)
-            .fold(f64::INFINITY, f64::min);
+        let fastest = fastest_best(&measurements);
         writeln!(stdout)?;
         for (statement, measurement) in statements.iter().zip(&measurements) {
             let ratio = measurement.best() / fastest;

@@ -17,4 +17,7 @@ mod children;
 mod measure;
 
 pub use build::{BuildProgress, Cache, CompileError, Dependency, Ending, Snippet, TimeitError};
-pub use measure::{Measurement, Timer, format_report, format_time, measure, unreliable_warning};
+pub use measure::{
+    Measurement, Progress, Timer, fastest_best, format_report, format_time, measure,
+    measure_side_by_side, unreliable_warning,
+};

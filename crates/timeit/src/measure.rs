@@ -79,6 +79,58 @@ pub fn measure<T: Timer>(
     })
 }
 
+/// Where [`measure_side_by_side`] has got to, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Each statement's loop count is being chosen (autorange).
+    ChoosingLoopCounts,
+    /// Repetition `number` of `of` is being timed, for every statement.
+    Repetition { number: usize, of: usize },
+}
+
+/// Several statements timed together, as `timeit --compare` does: each gets
+/// its own loop count (`number`, or autorange's), then the repetitions take
+/// turns between the statements, so that a change in the machine's speed
+/// during the run touches them all alike. One statement is plain
+/// [`measure`].
+///
+/// # Errors
+/// The first timer error.
+pub fn measure_side_by_side<T: Timer>(
+    timers: &mut [T],
+    number: Option<u64>,
+    repeat: usize,
+    mut progress: impl FnMut(Progress),
+) -> Result<Vec<Measurement>, T::Error> {
+    progress(Progress::ChoosingLoopCounts);
+    let mut measurements = timers
+        .iter_mut()
+        .map(|timer| measure(timer, number, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    for round in 0..repeat {
+        progress(Progress::Repetition {
+            number: round + 1,
+            of: repeat,
+        });
+        for (timer, measurement) in timers.iter_mut().zip(&mut measurements) {
+            measurement
+                .raw_timings
+                .push(timer.time(measurement.number)?);
+        }
+    }
+    Ok(measurements)
+}
+
+/// The best time per loop of the fastest statement: what `--compare`'s
+/// ratios divide by.
+#[must_use]
+pub fn fastest_best(measurements: &[Measurement]) -> f64 {
+    measurements
+        .iter()
+        .map(Measurement::best)
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// CPython's `format_time`: the largest unit the time reaches, 3
 /// significant digits (`%.3g`).
 #[must_use]
@@ -222,6 +274,42 @@ mod tests {
             format_report(&measurement),
             "1 loop, best of 3: 2 sec per loop"
         );
+    }
+
+    #[test]
+    fn statements_side_by_side_take_turns_after_their_own_loop_counts() {
+        let mut timers = [
+            Constant {
+                per_loop: 1e-5,
+                calls: Vec::new(),
+            },
+            Constant {
+                per_loop: 1e-3,
+                calls: Vec::new(),
+            },
+        ];
+        let mut seen = Vec::new();
+        let measurements =
+            measure_side_by_side(&mut timers, None, 2, |progress| seen.push(progress))
+                .expect("no error");
+        assert_eq!(
+            seen,
+            [
+                Progress::ChoosingLoopCounts,
+                Progress::Repetition { number: 1, of: 2 },
+                Progress::Repetition { number: 2, of: 2 },
+            ]
+        );
+        let numbers: Vec<u64> = measurements.iter().map(|m| m.number).collect();
+        assert_eq!(numbers, [20_000, 200]);
+        assert!(measurements.iter().all(|m| m.raw_timings.len() == 2));
+        // After autorange, each timer ran its own count once per repetition.
+        assert_eq!(
+            timers[0].calls[timers[0].calls.len() - 2..],
+            [20_000, 20_000]
+        );
+        assert_eq!(timers[1].calls[timers[1].calls.len() - 2..], [200, 200]);
+        assert!((fastest_best(&measurements) - 1e-5).abs() < 1e-12);
     }
 
     #[test]
