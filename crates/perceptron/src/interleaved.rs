@@ -52,7 +52,7 @@ use crate::{FitError, FittedPerceptron, Perceptron, SeededRng};
 /// eight lanes one step's latency and the kernel's throughput meet (about
 /// 26 ns per eight-lane step on the project's machine); sixteen lanes, two
 /// registers per step, measured no faster per fit and leave more lanes idle
-/// at the end of a cross-validation (docs/RESULTS.md).
+/// at the end of a cross-validation (docs/experiments/notebook-2026-11-to-12.md).
 pub(crate) const LANES: usize = 8;
 
 /// `Sum::sum`'s starting value for f64, so a lane's dot product starts
@@ -358,7 +358,7 @@ enum LaneRows<'a> {
     /// The epoch's rows written out in order, kept by [`TrainingData`]:
     /// one load per lane and step where [`Self::ByOrder`] needs two more,
     /// worth writing out only when the sets are fitted again (the hill
-    /// climb 70.7 to 69.3 ms of CPU, docs/RESULTS.md).
+    /// climb 70.7 to 69.3 ms of CPU; docs/experiments/notebook-2026-11-to-12.md).
     InOrder([&'a [u32]; LANES]),
     /// The training set's rows and the epoch's order: `rows[order[k]]`.
     ByOrder([(&'a [usize], &'a [usize]); LANES]),

@@ -3,7 +3,7 @@
 //! at which round each benchmark would have stopped under the rules of this
 //! build, and with which verdict. Stopping rules are then compared on the
 //! same measurements instead of on runs that each met other noise
-//! (docs/RESULTS.md, "track run over the whole suite").
+//! (docs/experiments/notebook-2026-11-to-12.md, "track run over the whole suite").
 //!
 //! On a batch of an ordinary run, whose benchmarks stopped where that run's
 //! rules stopped them, a benchmark is cut at its last measured round at the

@@ -1006,7 +1006,8 @@ pub(crate) mod tests {
         };
         let row = |name: &str, e: Estimate| (format!("g/{name}"), Metric::TimeNs, 1.0, 1.0, e);
         // `vector_math/copy/10000000` in an A/B of this repository where
-        // its code was untouched: 18 rounds, B slower in 15 (docs/RESULTS.md).
+        // its code was untouched: 18 rounds, B slower in 15
+        // (docs/experiments/notebook-2026-11-to-12.md).
         let untouched = || estimate(1.061, 1.021, 1.102, 17.0);
         let verdict = |rows| -> Vec<Verdict> {
             judge(rows, &CompareOptions::default())

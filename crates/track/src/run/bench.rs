@@ -95,7 +95,8 @@ pub(super) fn bench_command(binary: &BenchBinary, output: &Path) -> Command {
 /// executables had identical code, `format_copy/10` read B/A 0.939 [0.916,
 /// 0.963] over 9 rounds, B faster in all; run again from the same two files,
 /// 12 of 12 pairs had B slower (1.086), and with both files copied afresh
-/// before each pair, 3 of 12 (0.987; docs/RESULTS.md). A fresh copy a round
+/// before each pair, 3 of 12 (0.987; docs/experiments/notebook-2026-11-to-12.md,
+/// "One file's cached pages"). A fresh copy a round
 /// gets fresh pages, so where a file lands is noise the rounds average out,
 /// not a bias one side keeps. The copies keep their names, so both sides'
 /// paths stay as long as each other.

@@ -115,7 +115,7 @@ pub struct PairedOptions {
 /// percent faster or slower for real, which a paired run rightly flags: in
 /// this repository `format/write/1000` measured 1.029 [1.020, 1.038] when
 /// `format_push_str` alone did 5% more work, and 1.000 [0.991, 1.010] with
-/// this flag, the slowed benchmark still 1.044 (docs/RESULTS.md). Aligning
+/// this flag, the slowed benchmark still 1.044 (docs/TRACKING.md). Aligning
 /// every function to a cache line keeps an unchanged function's place in
 /// its cache lines as it was; random layouts ([`layout`]) then move
 /// everything else (order, page offsets) from round to round.
@@ -131,11 +131,11 @@ impl Default for PairedOptions {
             // needs 20 or more rounds on a noisy day. Up to 60 of them flagged
             // it in 19 of 20 trials on ten benchmarks, against 14 of 20 for up
             // to 10 rounds of 0.1 + 0.2 s, in the same time
-            // (docs/RESULTS.md, "The balanced rule, live").
+            // (docs/experiments/notebook-2026-11-to-12.md, "The balanced rule, live").
             max_rounds: 60,
             // The budget keeps those 60 rounds from the benchmarks whose rounds
             // are dear: the whole suite took over 20 minutes without it
-            // (docs/RESULTS.md, "track run over the whole suite").
+            // (docs/experiments/notebook-2026-11-to-12.md, "track run over the whole suite").
             budget: Some(Duration::from_secs_f64(DEFAULT_BUDGET_MINUTES * 60.0)),
             filter: None,
             benches: Vec::new(),
