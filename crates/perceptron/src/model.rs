@@ -5,7 +5,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
 use crate::SeededRng;
-use crate::interleaved::TrainingData;
 
 /// The regularization term, as scikit-learn's `penalty`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,36 +201,6 @@ impl Perceptron {
         Ok(())
     }
 
-    /// Trains one perceptron per entry of `row_sets`, each as
-    /// [`Perceptron::fit_rows`] would and with bit-for-bit the same result,
-    /// but several at a time in one loop on the calling thread, so the
-    /// latency of one fit's step-to-step chain overlaps the others' work.
-    /// Results are in `row_sets` order.
-    ///
-    /// # Panics
-    /// If a row index is out of bounds.
-    ///
-    /// ```
-    /// use ndarray::array;
-    /// use proflab_perceptron::Perceptron;
-    /// let x = array![[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]];
-    /// let y = [1, 1, 0, 0];
-    /// let model = Perceptron::default();
-    /// let sets: [&[usize]; 2] = [&[0, 1, 2], &[1, 2, 3]];
-    /// let fits = model.fit_interleaved(x.view(), &y, &sets);
-    /// assert_eq!(fits[1], model.fit_rows(x.view(), &y, sets[1]));
-    /// ```
-    pub fn fit_interleaved(
-        &self,
-        features: ArrayView2<'_, f64>,
-        labels: &[usize],
-        row_sets: &[&[usize]],
-    ) -> Vec<Result<FittedPerceptron, FitError>> {
-        let borrowed = row_sets.iter().map(|&rows| rows.into()).collect();
-        // Sets fitted once: their epochs are not worth keeping in order.
-        TrainingData::new(features, labels, borrowed, 0).fit_interleaved(self, 0..row_sets.len())
-    }
-
     /// The constants of the SGD loop, derived from the hyperparameters.
     pub(crate) fn settings(&self) -> SgdSettings {
         let l1_ratio = match self.penalty {
@@ -423,19 +392,35 @@ fn fold_scale(weights: &mut [f64], scale: &mut f64) {
 fn truncate(weights: &mut [f64], received: &mut [f64], scale: f64, offered: f64) {
     let inverse_scale = 1.0 / scale;
     for (w, q) in weights.iter_mut().zip(received.iter_mut()) {
-        let before = *w;
-        let shrunk_positive = (before - (offered + *q) * inverse_scale).max(0.0);
-        let shrunk_negative = (before + (offered - *q) * inverse_scale).min(0.0);
-        let after = if before > 0.0 {
-            shrunk_positive
-        } else if before < 0.0 {
-            shrunk_negative
-        } else {
-            before
-        };
-        *w = after;
-        *q += scale * (after - before);
+        truncate_weight(w, q, scale, inverse_scale, offered);
     }
+}
+
+/// One weight's L1 truncation (see `truncate`): `weight` moves towards zero
+/// by the penalty `offered` minus what it has `received`, stopping at zero,
+/// and `received` records what it took. Shared by the reference and the
+/// interleaved portable kernel, whose lanes must do exactly this; the
+/// branches become selects once inlined into a loop.
+#[inline(always)]
+pub(crate) fn truncate_weight(
+    weight: &mut f64,
+    received: &mut f64,
+    scale: f64,
+    inverse_scale: f64,
+    offered: f64,
+) {
+    let before = *weight;
+    let shrunk_positive = (before - (offered + *received) * inverse_scale).max(0.0);
+    let shrunk_negative = (before + (offered - *received) * inverse_scale).min(0.0);
+    let after = if before > 0.0 {
+        shrunk_positive
+    } else if before < 0.0 {
+        shrunk_negative
+    } else {
+        before
+    };
+    *weight = after;
+    *received += scale * (after - before);
 }
 
 impl FittedPerceptron {
