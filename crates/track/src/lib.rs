@@ -24,8 +24,8 @@ mod stats;
 pub use bisect::{BisectOutcome, BisectStep, bisect};
 pub use changes::{BenchmarkChange, ChangeOptions, ChangePoint, change_points, history_changes};
 pub use compare::{
-    CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,
-    median_interval, write_json, write_markdown, write_table,
+    CompareOptions, Comparison, ComparisonReport, TableStyle, Verdict, compare, compare_paired,
+    compare_runs, median_interval, write_json, write_markdown, write_table,
 };
 pub use criterion::{
     Benchmark, Freshness, Import, LATEST, MAX_ID_BYTES, MAX_VALUES, Metric, SESSION_GAP,
@@ -44,7 +44,7 @@ pub use run::{
     WORKING_TREE, rounds_left, run_paired, wants_another_round,
 };
 pub use stats::{
-    VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
-    mann_whitney_p, median, moderation_priors, outlying_rounds, paired_rounds, round_log_ratios,
-    spoiled_rounds, t_interval, welch_log_interval,
+    Estimate, Interval, RatioTest, VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians,
+    fit_variance_prior, mann_whitney_p, median, moderation_priors, outlying_rounds,
+    round_log_ratios, spoiled_rounds, t_interval, welch_log_interval,
 };
