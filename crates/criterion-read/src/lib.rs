@@ -3,16 +3,21 @@
 //! (found by walking, since groups with and without values nest at different
 //! depths), and the JSON files in each, in the shapes every Criterion from
 //! 0.3.0 to 0.8 writes (`estimates.json` had capitalised keys and
-//! `sample.json` a pair of arrays before 0.3.3).
+//! `sample.json` a pair of arrays before 0.3.3). And [`format_time`], the one
+//! way proflab prints a time Criterion measured.
 //!
 //! It does not decide what a result means: each tool takes the fields it
 //! needs and says, with [`required`], which it cannot do without. Start from
 //! [`result_dirs`].
 
+mod time;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+pub use time::format_time;
 
 /// The folder where Criterion keeps each benchmark's latest result.
 pub const LATEST: &str = "new";

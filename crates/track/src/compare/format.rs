@@ -1,5 +1,7 @@
 //! Values as the printed reports show them, with the unit that keeps them readable.
 
+use proflab_criterion_read::format_time;
+
 use crate::Metric;
 
 /// Formats a value of `metric` with the unit that keeps it readable.
@@ -20,27 +22,9 @@ fn format_instructions(count: f64) -> String {
     }
 }
 
-/// Formats nanoseconds the way Criterion does: the unit that keeps 1–999.
-fn format_time(ns: f64) -> String {
-    let (value, unit) = match ns {
-        n if n < 1e3 => (n, "ns"),
-        n if n < 1e6 => (n / 1e3, "µs"),
-        n if n < 1e9 => (n / 1e6, "ms"),
-        n => (n / 1e9, "s"),
-    };
-    format!("{value:.2} {unit}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{format_instructions, format_time};
-
-    #[test]
-    fn times_pick_a_readable_unit() {
-        assert_eq!(format_time(12.345), "12.35 ns");
-        assert_eq!(format_time(1_500.0), "1.50 µs");
-        assert_eq!(format_time(2.5e9), "2.50 s");
-    }
+    use super::format_instructions;
 
     #[test]
     fn counts_pick_a_readable_prefix() {
