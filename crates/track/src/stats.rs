@@ -65,15 +65,12 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Ratio `median(b) / median(a)` with a percentile-bootstrap 95% interval.
 /// Deterministic for a given `seed` (PCG64), so a report can be reproduced.
-///
-/// ```
-/// let a = [10.0, 11.0, 10.5, 9.5, 10.2];
-/// let b = [20.0, 22.0, 21.0, 19.0, 20.4];
-/// let ratio = proflab_track::bootstrap_ratio_of_medians(&a, &b, 1000, 7);
-/// assert!((ratio.point - 2.0).abs() < 1e-9);
-/// assert!(ratio.interval.low <= ratio.point && ratio.point <= ratio.interval.high);
-/// ```
-pub fn bootstrap_ratio_of_medians(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Estimate {
+pub(crate) fn bootstrap_ratio_of_medians(
+    a: &[f64],
+    b: &[f64],
+    resamples: usize,
+    seed: u64,
+) -> Estimate {
     let ratio = median(b) / median(a);
     let mut rng = Pcg64::seed_from_u64(seed);
     let mut draw = |values: &[f64], buffer: &mut Vec<f64>| {
@@ -102,27 +99,6 @@ pub fn bootstrap_ratio_of_medians(a: &[f64], b: &[f64], resamples: usize, seed: 
     }
 }
 
-/// The logs of the per-round ratios of B to A, as `track run` records rounds
-/// (A, B, A, B, ...): per round the ratio of B's fastest sample to A's. The
-/// fastest sample, not the median, because noise on a shared machine only
-/// ever adds time: a burst from another tenant during part of a round moves
-/// the median but rarely every sample (the minimum as the robust timing
-/// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
-/// 2016). `None` with fewer than three rounds on either side.
-pub fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
-    (a.len().min(b.len()) >= 3).then(|| {
-        a.iter()
-            .zip(b)
-            .map(|(a, b)| log_ratio_of_fastest(a, b))
-            .collect()
-    })
-}
-
-/// One round's log ratio: of B's fastest sample to A's.
-fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
-    (fastest(b) / fastest(a)).ln()
-}
-
 /// The median absolute deviation times this estimates the standard
 /// deviation of normal data.
 const MAD_TO_SD: f64 = 1.4826;
@@ -145,7 +121,7 @@ pub const OUTLIER_DEVIATIONS: f64 = 4.0;
 /// one, the own one keeps a noisy benchmark from losing its ordinary rounds.
 /// At most `(n - 1) / 2` rounds of a benchmark are set aside, the farthest
 /// first, so the rest are always a majority; none with fewer than three.
-pub fn outlying_rounds(logs: &[&[f64]]) -> Vec<Vec<bool>> {
+pub(crate) fn outlying_rounds(logs: &[&[f64]]) -> Vec<Vec<bool>> {
     let distances: Vec<Vec<f64>> = logs
         .iter()
         .map(|rounds| {
@@ -223,7 +199,7 @@ pub const COMPARABLE_SLOWNESS: f64 = 0.5;
 /// an accident even where the other side wavered by 15% once (that kept the
 /// spoiled round of `a_spoiled_round_is_set_aside_and_measured_again` in 5
 /// of 12 runs on an idle machine).
-pub fn spoiled_rounds(rounds: &[Vec<(f64, f64)>]) -> Vec<Vec<bool>> {
+pub(crate) fn spoiled_rounds(rounds: &[Vec<(f64, f64)>]) -> Vec<Vec<bool>> {
     let column = |pick: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
         rounds
             .iter()
@@ -340,7 +316,7 @@ fn usable_variances(variances: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
 /// microarray experiments", 2004, section 6.2; limma's `fitFDist`). Zero
 /// variances carry no information on the spread and are left out. `None`
 /// with fewer than three usable variances.
-pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
+pub(crate) fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
     let usable = usable_variances(variances)?;
     let count = usable.len() as f64;
     // e = ln s² - E[ln χ²_d / d] centres each log variance on ln σ².
@@ -397,7 +373,7 @@ pub const HYPERVARIABLE_P: f64 = 0.05;
 /// expression", 2016) in spirit, more bluntly: their hypervariable genes
 /// get a smaller prior weight, these get none.
 #[must_use]
-pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
+pub(crate) fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
     let mut hypervariable = vec![false; variances.len()];
     let outliers = |prior: VariancePrior, apart: &[bool]| -> Vec<usize> {
         variances
@@ -487,7 +463,7 @@ fn above_prior_p(variance: f64, df: f64, prior: VariancePrior) -> f64 {
 /// `d0 + d` degrees of freedom (at most the prior's pooled ones): a benchmark
 /// then borrows the other benchmarks' evidence on how noisy rounds are,
 /// instead of trusting its own two to four degrees of freedom.
-pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> RatioTest {
+pub(crate) fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> RatioTest {
     let n = logs.len() as f64;
     let mean = logs.iter().sum::<f64>() / n;
     let own_df = n - 1.0;
@@ -582,7 +558,7 @@ pub(crate) fn chance_to_flag(
 /// means of two independent sets of logs (one log fastest sample per run),
 /// the ratio being `exp(mean b - mean a)`: runs recorded at different moments have no partner, so each run is
 /// one observation and the drift between runs is what the interval measures.
-pub fn welch_log_interval(a: &[f64], b: &[f64]) -> RatioTest {
+pub(crate) fn welch_log_interval(a: &[f64], b: &[f64]) -> RatioTest {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (na, nb) = (a.len() as f64, b.len() as f64);
     let difference = mean(b) - mean(a);
@@ -678,7 +654,7 @@ fn standard_t(df: f64) -> Option<StudentsT> {
 /// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from the
 /// same distribution: normal approximation with tie and continuity corrections,
 /// accurate for the 10+ samples Criterion always takes.
-pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     let (n1, n2) = (a.len() as f64, b.len() as f64);
     let mut all: Vec<(f64, bool)> = a
         .iter()
@@ -754,7 +730,7 @@ const NORMAL_QUANTILE_975: f64 = 1.959_963_984_540_054;
 
 /// Benjamini-Hochberg adjusted p-values (q-values), in the input order: controls
 /// the false discovery rate when many benchmarks are compared at once.
-pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+pub(crate) fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&i, &j| p[j].total_cmp(&p[i]));
@@ -771,6 +747,27 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod paired_tests {
     use super::*;
+
+    /// The logs of the per-round ratios of B to A, as `track run` records rounds
+    /// (A, B, A, B, ...): per round the ratio of B's fastest sample to A's. The
+    /// fastest sample, not the median, because noise on a shared machine only
+    /// ever adds time: a burst from another tenant during part of a round moves
+    /// the median but rarely every sample (the minimum as the robust timing
+    /// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
+    /// 2016). `None` with fewer than three rounds on either side.
+    fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
+        (a.len().min(b.len()) >= 3).then(|| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| log_ratio_of_fastest(a, b))
+                .collect()
+        })
+    }
+
+    /// One round's log ratio: of B's fastest sample to A's.
+    fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
+        (fastest(b) / fastest(a)).ln()
+    }
 
     /// One benchmark's comparison over paired rounds, on its own: [`t_interval`]
     /// of its [`round_log_ratios`] without a prior. `None` with fewer than three
@@ -1295,5 +1292,10 @@ mod tests {
         assert_eq!(first, bootstrap_ratio_of_medians(&a, &b, 2000, 1));
         let Interval { low, high } = first.interval;
         assert!(low <= 1.1 && 1.1 <= high && low > 1.0);
+        let a = [10.0, 11.0, 10.5, 9.5, 10.2];
+        let b = [20.0, 22.0, 21.0, 19.0, 20.4];
+        let ratio = bootstrap_ratio_of_medians(&a, &b, 1000, 7);
+        assert!((ratio.point - 2.0).abs() < 1e-9);
+        assert!(ratio.interval.low <= ratio.point && ratio.point <= ratio.interval.high);
     }
 }

@@ -18,10 +18,8 @@ mod table;
 
 pub(crate) use format::format_value;
 pub use json::write_json;
-pub use judge::{
-    CompareOptions, Comparison, ComparisonReport, Verdict, compare_paired, compare_runs,
-    median_interval,
-};
+pub use judge::{CompareOptions, Comparison, ComparisonReport, Verdict, compare_paired};
+pub(crate) use judge::{compare_runs, median_interval};
 pub use markdown::write_markdown;
 pub(crate) use select::check_machines;
 pub use select::compare;
