@@ -29,18 +29,9 @@ pub enum SummaryError {
     NoCriterionDir(PathBuf),
     #[error("{0} holds no Criterion results (no */new/benchmark.json): run `cargo bench` first")]
     NoBenchmarks(PathBuf),
-    #[error("cannot read {path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not Criterion's JSON")]
-    Json {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// A result file or folder that could not be read, named.
+    #[error(transparent)]
+    Read(#[from] proflab_criterion_read::ReadError),
     #[error("limit `{0}` is not GROUP/FUNCTION (e.g. vector_math/copy)")]
     BadLimit(String),
 }

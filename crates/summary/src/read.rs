@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use proflab_criterion_read::{
-    BenchmarkJson, EstimatesJson, LATEST, ReadError, read_json, required, result_dirs,
+    BenchmarkJson, EstimatesJson, LATEST, read_json, required, result_dirs,
 };
 
 use crate::{Estimate, SummaryError};
@@ -85,15 +85,6 @@ fn existing_page(root: &Path, dir: &Path) -> Option<String> {
             .collect::<Vec<_>>()
             .join("/")
     })
-}
-
-impl From<ReadError> for SummaryError {
-    fn from(error: ReadError) -> Self {
-        match error {
-            ReadError::Io { path, source } => SummaryError::Io { path, source },
-            ReadError::Json { path, source } => SummaryError::Json { path, source },
-        }
-    }
 }
 
 #[cfg(test)]
