@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::Metric;
 use crate::model::{CommitSeries, PairedBenchmark, PairedSeries};
 use crate::stats::{
-    Estimate, Interval, RatioTest, benjamini_hochberg, beyond_threshold_p,
+    Estimate, Interval, RatioTest, VariancePrior, benjamini_hochberg, beyond_threshold_p,
     bootstrap_ratio_of_medians, chance_to_flag, equivalence_interval, fastest, mann_whitney_p,
     median, moderation_priors, sample_variance, spoiled_rounds, t_interval, t_interval_df,
     welch_log_interval,
@@ -275,50 +275,10 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
         .iter()
         .filter(|(id, _)| options.selects(id))
         .collect();
-    // Timed benchmarks with the logs of each round's fastest samples, A and B.
-    let sides: Vec<Vec<(f64, f64)>> = selected
-        .iter()
-        .map(|(_, bench)| match bench.metric {
-            Metric::TimeNs => bench
-                .rounds
-                .iter()
-                .map(|r| (fastest(&r.a).ln(), fastest(&r.b).ln()))
-                .collect(),
-            Metric::Instructions => Vec::new(),
-        })
-        .collect();
-    let logs: Vec<Vec<f64>> = sides
-        .iter()
-        .map(|rounds| rounds.iter().map(|(a, b)| b - a).collect())
-        .collect();
-    let outlying = if options.set_aside_outliers {
-        spoiled_rounds(&sides)
-    } else {
-        logs.iter().map(|l| vec![false; l.len()]).collect()
-    };
-    let kept: Vec<Vec<f64>> = logs
-        .iter()
-        .zip(&outlying)
-        .map(|(logs, bad)| {
-            logs.iter()
-                .zip(bad)
-                .filter(|(_, bad)| !**bad)
-                .map(|(log, _)| *log)
-                .collect()
-        })
-        .collect();
-    // The timed benchmarks compared together share the machine's round-to-round
-    // noise, all but the hypervariable ones.
+    let benchmarks: Vec<&PairedBenchmark> = selected.iter().map(|(_, bench)| *bench).collect();
+    let kept = kept_log_ratios(&benchmarks, options);
     let priors = if options.moderate {
-        moderation_priors(
-            &kept
-                .iter()
-                .map(|logs| match logs.len() {
-                    0 | 1 => (f64::NAN, 0.0),
-                    n => (sample_variance(logs), n as f64 - 1.0),
-                })
-                .collect::<Vec<_>>(),
-        )
+        shared_priors(&kept)
     } else {
         vec![None; kept.len()]
     };
@@ -369,6 +329,56 @@ pub fn compare_paired(series: &PairedSeries, options: &CompareOptions) -> Compar
         identical_code: pick(&series.identical_code),
         skipped_incomplete: Vec::new(),
     }
+}
+
+/// Per benchmark, the log ratios B/A of each round's fastest samples, less
+/// the rounds one bad process spoiled (unless `set_aside_outliers` is off);
+/// none for instruction counts.
+fn kept_log_ratios(benchmarks: &[&PairedBenchmark], options: &CompareOptions) -> Vec<Vec<f64>> {
+    // The logs of each round's fastest samples, A and B.
+    let sides: Vec<Vec<(f64, f64)>> = benchmarks
+        .iter()
+        .map(|bench| match bench.metric {
+            Metric::TimeNs => bench
+                .rounds
+                .iter()
+                .map(|r| (fastest(&r.a).ln(), fastest(&r.b).ln()))
+                .collect(),
+            Metric::Instructions => Vec::new(),
+        })
+        .collect();
+    let outlying = if options.set_aside_outliers {
+        spoiled_rounds(&sides)
+    } else {
+        sides.iter().map(|s| vec![false; s.len()]).collect()
+    };
+    sides
+        .iter()
+        .zip(&outlying)
+        .map(|(rounds, bad)| {
+            rounds
+                .iter()
+                .zip(bad)
+                .filter(|(_, bad)| !**bad)
+                .map(|((a, b), _)| b - a)
+                .collect()
+        })
+        .collect()
+}
+
+/// Each benchmark's prior for moderating its variance: the timed benchmarks
+/// compared together share the machine's round-to-round noise, all but the
+/// hypervariable ones.
+fn shared_priors(kept: &[Vec<f64>]) -> Vec<Option<VariancePrior>> {
+    moderation_priors(
+        &kept
+            .iter()
+            .map(|logs| match logs.len() {
+                0 | 1 => (f64::NAN, 0.0),
+                n => (sample_variance(logs), n as f64 - 1.0),
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Judges independent runs of two commits.
