@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
     CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, LayoutMode,
-    Machine, PairedOptions, RunSummary, TrackError,
+    Machine, PairedOptions, RunSummary, TableStyle, TrackError,
 };
 
 use crate::color::ColorArgs;
@@ -827,10 +828,14 @@ fn print_comparison(
         (false, ReportFormat::Markdown) => {
             proflab_track::write_markdown(&mut std::io::stdout().lock(), report)?;
         }
-        // Coloured always; the stream strips the colour unless `--color` and
-        // the terminal ask for it.
+        // Styled always; the stream strips the styles unless `--color`,
+        // `NO_COLOR` and the terminal ask for them.
         (false, ReportFormat::Table) => {
-            proflab_track::write_table(&mut color.stdout().lock(), report, true)?;
+            let style = TableStyle {
+                regressed: Style::new().fg_color(Some(AnsiColor::Red.into())),
+                improved: Style::new().fg_color(Some(AnsiColor::Green.into())),
+            };
+            proflab_track::write_table(&mut color.stdout().lock(), report, &style)?;
         }
     }
     Ok(if output.fail_on_regression && report.regressed() {

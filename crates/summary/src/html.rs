@@ -3,7 +3,9 @@
 
 use std::io::{self, Write};
 
-use crate::{Summary, Table, human_ratio, human_time};
+use proflab_criterion_read::format_time;
+
+use crate::{Summary, Table, human_ratio};
 
 const CSS: &str = include_str!("summary.css");
 
@@ -93,9 +95,9 @@ fn write_table(out: &mut dyn Write, table: &Table) -> io::Result<()> {
             out,
             "<tr class=\"{}\"><td>{variant}</td><td>{}</td><td>{} – {}</td><td class=\"ratio\">{}</td>",
             classes.join(" "),
-            human_time(row.median.point_ns),
-            human_time(row.median.lower_ns),
-            human_time(row.median.upper_ns),
+            format_time(row.median.point_ns),
+            format_time(row.median.lower_ns),
+            format_time(row.median.upper_ns),
             human_ratio(row.ratio_to_fastest),
         )?;
         for ratio in &row.ratio_to_limits {

@@ -29,18 +29,9 @@ pub enum SummaryError {
     NoCriterionDir(PathBuf),
     #[error("{0} holds no Criterion results (no */new/benchmark.json): run `cargo bench` first")]
     NoBenchmarks(PathBuf),
-    #[error("cannot read {path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not Criterion's JSON")]
-    Json {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// A result file or folder that could not be read, named.
+    #[error(transparent)]
+    Read(#[from] proflab_criterion_read::ReadError),
     #[error("limit `{0}` is not GROUP/FUNCTION (e.g. vector_math/copy)")]
     BadLimit(String),
 }
@@ -215,21 +206,6 @@ fn size_order(a: &Option<String>, b: &Option<String>) -> Ordering {
     }
 }
 
-/// A duration in nanoseconds with three significant digits and its unit.
-///
-/// ```
-/// assert_eq!(proflab_summary::human_time(1234.5), "1.23 µs");
-/// assert_eq!(proflab_summary::human_time(0.5), "0.5 ns");
-/// ```
-#[must_use]
-pub fn human_time(ns: f64) -> String {
-    let (value, unit) = [(1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1.0, "ns")]
-        .into_iter()
-        .find(|(scale, _)| ns >= *scale)
-        .map_or((ns, "ns"), |(scale, unit)| (ns / scale, unit));
-    format!("{} {unit}", significant(value, 3))
-}
-
 /// A ratio with three significant digits: `1.00`, `12.3`, `456`.
 #[must_use]
 pub fn human_ratio(ratio: f64) -> String {
@@ -239,21 +215,6 @@ pub fn human_ratio(ratio: f64) -> String {
         format!("{ratio:.1}")
     } else {
         format!("{ratio:.0}")
-    }
-}
-
-/// `value` to `digits` significant digits, without trailing zeros (Python's `%.3g`).
-fn significant(value: f64, digits: i32) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - magnitude).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
     }
 }
 
@@ -327,11 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn times_and_ratios_keep_three_significant_digits() {
-        assert_eq!(human_time(999.0), "999 ns");
-        assert_eq!(human_time(1000.0), "1 µs");
-        assert_eq!(human_time(12_345_678.0), "12.3 ms");
-        assert_eq!(human_time(2.5e9), "2.5 s");
+    fn ratios_keep_three_significant_digits() {
         assert_eq!(human_ratio(1.0), "1.00");
         assert_eq!(human_ratio(12.34), "12.3");
         assert_eq!(human_ratio(456.7), "457");

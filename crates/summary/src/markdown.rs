@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use anstyle::Style;
 
-use crate::{Summary, Table, human_ratio, human_time};
+use proflab_criterion_read::format_time;
+
+use crate::{Summary, Table, human_ratio};
 
 /// How [`write_markdown`] writes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,9 +69,9 @@ fn write_table(out: &mut dyn Write, table: &Table, options: &MarkdownOptions) ->
         write!(
             out,
             "| {variant} | {} | {} – {} | {style}{}{style:#} |",
-            human_time(row.median.point_ns),
-            human_time(row.median.lower_ns),
-            human_time(row.median.upper_ns),
+            format_time(row.median.point_ns),
+            format_time(row.median.lower_ns),
+            format_time(row.median.upper_ns),
             human_ratio(row.ratio_to_fastest),
         )?;
         for ratio in &row.ratio_to_limits {

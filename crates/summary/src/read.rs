@@ -1,9 +1,12 @@
-//! Reading Criterion's folder: `<root>/<benchmark dir>/new/benchmark.json`
-//! (what the benchmark is) and `new/estimates.json` (its statistics).
+//! Reading Criterion's folder, through `proflab_criterion_read`:
+//! `<root>/<benchmark dir>/new/benchmark.json` (what the benchmark is) and
+//! `new/estimates.json` (its statistics).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Deserialize;
+use proflab_criterion_read::{
+    BenchmarkJson, EstimatesJson, LATEST, read_json, required, result_dirs,
+};
 
 use crate::{Estimate, SummaryError};
 
@@ -21,31 +24,6 @@ pub struct Measured {
     pub group_page: Option<String>,
 }
 
-/// The fields of Criterion's `benchmark.json` that the summary needs.
-#[derive(Deserialize)]
-struct BenchmarkJson {
-    group_id: String,
-    function_id: Option<String>,
-    value_str: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct EstimatesJson {
-    median: EstimateJson,
-}
-
-#[derive(Deserialize)]
-struct EstimateJson {
-    point_estimate: f64,
-    confidence_interval: IntervalJson,
-}
-
-#[derive(Deserialize)]
-struct IntervalJson {
-    lower_bound: f64,
-    upper_bound: f64,
-}
-
 /// Every benchmark under `root` (normally `target/criterion`), in path order.
 ///
 /// # Errors
@@ -55,41 +33,28 @@ pub fn read_criterion(root: &Path) -> Result<Vec<Measured>, SummaryError> {
     if !root.is_dir() {
         return Err(SummaryError::NoCriterionDir(root.to_owned()));
     }
-    let mut dirs = Vec::new();
-    find_benchmark_dirs(root, &mut dirs)?;
-    dirs.sort();
+    // Each benchmark's folder holds its `new` results.
+    let dirs = result_dirs(root, LATEST)?;
     if dirs.is_empty() {
         return Err(SummaryError::NoBenchmarks(root.to_owned()));
     }
-    dirs.iter().map(|dir| read_one(root, dir)).collect()
-}
-
-/// Folders holding `new/benchmark.json`. Groups with and without parameters
-/// nest at different depths, so the tree is walked; Criterion's own `report`
-/// folders and a benchmark's baselines (`base`, named ones) are not entered.
-fn find_benchmark_dirs(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), SummaryError> {
-    if dir.join("new/benchmark.json").is_file() {
-        found.push(dir.to_owned());
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(dir).map_err(io_error(dir))?;
-    for entry in entries {
-        let entry = entry.map_err(io_error(dir))?;
-        let path = entry.path();
-        // Not through symlinks: Criterion writes none, and one pointing at
-        // a parent folder would make the walk endless.
-        let folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
-        if folder && entry.file_name() != "report" {
-            find_benchmark_dirs(&path, found)?;
-        }
-    }
-    Ok(())
+    dirs.iter()
+        .map(|new| read_one(root, new.parent().unwrap_or(root)))
+        .collect()
 }
 
 fn read_one(root: &Path, dir: &Path) -> Result<Measured, SummaryError> {
-    let benchmark: BenchmarkJson = read_json(&dir.join("new/benchmark.json"))?;
-    let estimates: EstimatesJson = read_json(&dir.join("new/estimates.json"))?;
-    let median = estimates.median;
+    let benchmark_path = dir.join("new/benchmark.json");
+    let benchmark: BenchmarkJson = read_json(&benchmark_path)?;
+    let group = required(benchmark.group_id, &benchmark_path, "group_id")?;
+    let estimates_path = dir.join("new/estimates.json");
+    let estimates: EstimatesJson = read_json(&estimates_path)?;
+    let median = required(estimates.median, &estimates_path, "median")?;
+    let interval = required(
+        median.confidence_interval,
+        &estimates_path,
+        "median.confidence_interval",
+    )?;
     let relative = dir.strip_prefix(root).unwrap_or(dir);
     let page = existing_page(root, relative);
     let group_page = relative
@@ -97,15 +62,13 @@ fn read_one(root: &Path, dir: &Path) -> Result<Measured, SummaryError> {
         .next()
         .and_then(|group_dir| existing_page(root, Path::new(&group_dir)));
     Ok(Measured {
-        function: benchmark
-            .function_id
-            .unwrap_or_else(|| benchmark.group_id.clone()),
-        group: benchmark.group_id,
+        function: benchmark.function_id.unwrap_or_else(|| group.clone()),
+        group,
         size: benchmark.value_str,
         median: Estimate {
             point_ns: median.point_estimate,
-            lower_ns: median.confidence_interval.lower_bound,
-            upper_ns: median.confidence_interval.upper_bound,
+            lower_ns: interval.lower_bound,
+            upper_ns: interval.upper_bound,
         },
         page,
         group_page,
@@ -124,17 +87,56 @@ fn existing_page(root: &Path, dir: &Path) -> Option<String> {
     })
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, SummaryError> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
-    serde_json::from_str(&text).map_err(|source| SummaryError::Json {
-        path: path.to_owned(),
-        source,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::read_criterion;
+    use crate::Estimate;
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SummaryError + '_ {
-    move |source| SummaryError::Io {
-        path: path.to_owned(),
-        source,
+    /// Criterion 0.3.0-0.3.2 wrote `estimates.json` with capitalised keys
+    /// (`Mean`, `Median`, ...); the summary once failed on them ("missing
+    /// field `median`") while `track` read them.
+    #[test]
+    fn criterion_0_3_early_estimates_are_read() {
+        let root = tempfile::tempdir().unwrap();
+        let new = root.path().join("g/f/new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            r#"{"group_id":"g","function_id":"f","value_str":null,"throughput":null,"full_id":"g/f","directory_name":"g/f","title":"g/f"}"#,
+        )
+        .unwrap();
+        let estimate = |point: f64| {
+            format!(
+                r#"{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":{},"upper_bound":{}}},"point_estimate":{point},"standard_error":0.5}}"#,
+                point - 1.0,
+                point + 1.0
+            )
+        };
+        std::fs::write(
+            new.join("estimates.json"),
+            format!(
+                r#"{{"Mean":{},"Median":{},"MedianAbsDev":{},"Slope":{},"StdDev":{}}}"#,
+                estimate(10.5),
+                estimate(10.0),
+                estimate(0.3),
+                estimate(10.4),
+                estimate(0.4)
+            ),
+        )
+        .unwrap();
+        let measured = read_criterion(root.path()).unwrap();
+        assert_eq!(measured.len(), 1);
+        assert_eq!(
+            (measured[0].group.as_str(), measured[0].function.as_str()),
+            ("g", "f")
+        );
+        assert_eq!(
+            measured[0].median,
+            Estimate {
+                point_ns: 10.0,
+                lower_ns: 9.0,
+                upper_ns: 11.0
+            }
+        );
     }
 }

@@ -1,15 +1,15 @@
-//! Reads Criterion's on-disk results, as every version from 0.3.0 to 0.8 writes them:
-//! `target/criterion/<group>/<function>[/<value>]/new/{benchmark.json,estimates.json,sample.json}`
-//! (the folder names are Criterion's `directory_name`, sanitized and truncated, so the id is
-//! read from `benchmark.json`, never rebuilt from the path); `sample.json` and
-//! `estimates.json` changed shape in 0.3.3, and both shapes are read;
-//! a group without `BenchmarkId` values has no `<value>` level, and a plain
-//! `bench_function` has neither, so the tree is walked rather than assumed.
+//! Imports Criterion's on-disk results, as `proflab_criterion_read` reads
+//! them: `target/criterion/<group>/<function>[/<value>]/new/{benchmark.json,
+//! estimates.json,sample.json}` (the folder names are Criterion's
+//! `directory_name`, sanitized and truncated, so the id is read from
+//! `benchmark.json`, never rebuilt from the path), into the values history
+//! keeps, refusing what no analysis could use.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
+pub use proflab_criterion_read::LATEST;
+use proflab_criterion_read::{BenchmarkJson, EstimatesJson, SampleJson, read_json, required};
 
 use crate::TrackError;
 
@@ -134,51 +134,6 @@ impl Benchmark {
     }
 }
 
-#[derive(Deserialize)]
-struct BenchmarkJson {
-    full_id: String,
-}
-
-/// `sample.json`: an object since Criterion 0.3.3, a pair of arrays
-/// `[[iters...], [times...]]` in 0.3.0-0.3.2.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SampleJson {
-    Object { iters: Vec<f64>, times: Vec<f64> },
-    Pair(Vec<f64>, Vec<f64>),
-}
-
-impl SampleJson {
-    fn into_parts(self) -> (Vec<f64>, Vec<f64>) {
-        match self {
-            SampleJson::Object { iters, times } | SampleJson::Pair(iters, times) => (iters, times),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct Estimate {
-    point_estimate: f64,
-}
-
-/// `estimates.json`: lower-case keys since Criterion 0.3.3, `Mean`, `Median`, ... before.
-#[derive(Deserialize)]
-struct EstimatesJson {
-    #[serde(alias = "Mean")]
-    mean: Estimate,
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrackError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TrackError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| TrackError::Json {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 /// Reads every benchmark under `dir` (usually `target/criterion`), sorted by id.
 /// Any unreadable file fails the whole import, so nothing partial is recorded.
 ///
@@ -194,9 +149,6 @@ pub fn import_criterion_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> {
         .collect())
 }
 
-/// The folder where Criterion keeps each benchmark's latest result.
-pub const LATEST: &str = "new";
-
 /// Every benchmark under `dir` with its result folder named `folder`, sorted by id.
 fn read_results(dir: &Path, folder: &str) -> Result<Vec<(Benchmark, PathBuf)>, TrackError> {
     if !dir.is_dir() {
@@ -204,8 +156,7 @@ fn read_results(dir: &Path, folder: &str) -> Result<Vec<(Benchmark, PathBuf)>, T
             path: dir.to_owned(),
         });
     }
-    let mut found = Vec::new();
-    find_result_dirs(dir, folder, &mut found)?;
+    let found = proflab_criterion_read::result_dirs(dir, folder)?;
     let mut benches = found
         .into_iter()
         .map(|new| read_benchmark(&new).map(|bench| (bench, new)))
@@ -289,42 +240,15 @@ pub fn import_fresh(dir: &Path, folder: &str, freshness: Freshness) -> Result<Im
     Ok(Import { benchmarks, stale })
 }
 
-/// The paths of the entries of `dir`, failing with the folder's name.
-pub(crate) fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
-    let io = |source| TrackError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|entry| entry.map(|e| e.path()).map_err(io))
-        .collect()
-}
-
-/// Collects the result folders named `folder` (`new`, or a baseline's name)
-/// that hold a `benchmark.json`. Symlinks to folders are not followed:
-/// Criterion writes none, and two pointing at `.` made the walk endless.
-fn find_result_dirs(dir: &Path, folder: &str, found: &mut Vec<PathBuf>) -> Result<(), TrackError> {
-    for path in entries(dir)? {
-        if !std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_dir()) {
-            continue;
-        }
-        // `report/` holds Criterion's HTML; `base/` and other baselines are other runs.
-        let name = path.file_name().unwrap_or_default();
-        if name == folder && path.join("benchmark.json").is_file() {
-            found.push(path);
-        } else if name != "report" {
-            find_result_dirs(&path, folder, found)?;
-        }
-    }
-    Ok(())
-}
-
 fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
-    let meta: BenchmarkJson = read_json(&new.join("benchmark.json"))?;
+    let meta_path = new.join("benchmark.json");
+    let meta: BenchmarkJson = read_json(&meta_path)?;
+    let full_id = required(meta.full_id, &meta_path, "full_id")?;
     let sample_path = new.join("sample.json");
     let (iters, times) = read_json::<SampleJson>(&sample_path)?.into_parts();
-    let estimates: EstimatesJson = read_json(&new.join("estimates.json"))?;
+    let estimates_path = new.join("estimates.json");
+    let estimates: EstimatesJson = read_json(&estimates_path)?;
+    let mean = required(estimates.mean, &estimates_path, "mean")?;
     let bad = |reason: &str| TrackError::BadSample {
         path: sample_path.clone(),
         reason: reason.to_owned(),
@@ -350,10 +274,10 @@ fn read_benchmark(new: &Path) -> Result<Benchmark, TrackError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let benchmark = Benchmark {
-        id: meta.full_id,
+        id: full_id,
         metric: Metric::TimeNs,
         values,
-        summary: estimates.mean.point_estimate,
+        summary: mean.point_estimate,
     };
     benchmark
         .validate()

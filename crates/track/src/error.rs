@@ -149,3 +149,16 @@ fn last_lines(stderr: &str) -> String {
     }
     text
 }
+
+impl From<proflab_criterion_read::ReadError> for TrackError {
+    fn from(error: proflab_criterion_read::ReadError) -> Self {
+        match error {
+            proflab_criterion_read::ReadError::Io { path, source } => {
+                TrackError::Io { path, source }
+            }
+            proflab_criterion_read::ReadError::Json { path, source } => {
+                TrackError::Json { path, source }
+            }
+        }
+    }
+}

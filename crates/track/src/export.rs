@@ -6,6 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::compare::median_interval;
+use crate::stats::{Estimate, Interval};
 use crate::{CompareOptions, History, Metric, TrackError};
 
 /// The target format of [`export`].
@@ -28,19 +29,20 @@ pub fn export(
     let commit = history.resolve(commit)?;
     let series = history.commit_series(&commit)?;
     let options = CompareOptions::default();
-    let summary: Vec<(String, Metric, f64, f64, f64)> = series
+    let summary: Vec<(String, Metric, Estimate)> = series
         .benchmarks
         .iter()
         .map(|(id, s)| {
-            let (m, low, high) = median_interval(&s.pooled(), &options);
-            (id.clone(), s.metric, m, low, high)
+            let median = median_interval(&s.pooled(), &options);
+            (id.clone(), s.metric, median)
         })
         .collect();
     let value = match format {
         ExportFormat::Bmf => {
             let map: BTreeMap<_, _> = summary
                 .iter()
-                .map(|(id, metric, m, lo, hi)| {
+                .map(|(id, metric, median)| {
+                    let (m, lo, hi) = (median.point, median.interval.low, median.interval.high);
                     let measure = match metric {
                         Metric::TimeNs => {
                             json!({"latency": {"value": m, "lower_value": lo, "upper_value": hi}})
@@ -55,16 +57,19 @@ pub fn export(
         ExportFormat::GithubActionBenchmark => json!(
             summary
                 .iter()
-                .map(|(id, metric, m, lo, hi)| json!({
-                    "name": id,
-                    "unit": match metric {
-                        Metric::TimeNs => "ns/iter",
-                        Metric::Instructions => "instructions",
-                    },
-                    "value": m,
-                    "range": format!("± {:.3}", (hi - lo) / 2.0),
-                    "extra": format!("commit {commit}, 95% CI [{lo:.3}, {hi:.3}]"),
-                }))
+                .map(|(id, metric, median)| {
+                    let Interval { low, high } = median.interval;
+                    json!({
+                        "name": id,
+                        "unit": match metric {
+                            Metric::TimeNs => "ns/iter",
+                            Metric::Instructions => "instructions",
+                        },
+                        "value": median.point,
+                        "range": format!("± {:.3}", (high - low) / 2.0),
+                        "extra": format!("commit {commit}, 95% CI [{low:.3}, {high:.3}]"),
+                    })
+                })
                 .collect::<Vec<_>>()
         ),
     };

@@ -1,9 +1,8 @@
 //! Reads the instruction-count reports that `proflab-callgrind` bench targets
 //! write: `target/proflab-instructions/<bench target>.json`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::criterion::entries;
 use crate::{Benchmark, Metric, TrackError};
 
 /// Every count under `dir`, ids prefixed by their bench target's name and
@@ -29,4 +28,16 @@ pub fn import_instruction_dir(dir: &Path) -> Result<Vec<Benchmark>, TrackError> 
     }
     benches.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(benches)
+}
+
+/// The paths of the entries of `dir`, failing with the folder's name.
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, TrackError> {
+    let io = |source| TrackError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|entry| entry.map(|e| e.path()).map_err(io))
+        .collect()
 }

@@ -21,15 +21,17 @@ mod report;
 mod run;
 mod stats;
 
+// The boundary: the store, the comparison and its printers, the dashboard,
+// the exports, `track run`, bisection and change points, and the types their
+// signatures name. Everything else is `pub(crate)` inside its module.
 pub use bisect::{BisectOutcome, BisectStep, bisect};
 pub use changes::{BenchmarkChange, ChangeOptions, ChangePoint, change_points, history_changes};
 pub use compare::{
-    CompareOptions, Comparison, ComparisonReport, Verdict, compare, compare_paired, compare_runs,
-    median_interval, write_json, write_markdown, write_table,
+    CompareOptions, Comparison, ComparisonReport, TableStyle, Verdict, compare, compare_paired,
+    write_json, write_markdown, write_table,
 };
 pub use criterion::{
-    Benchmark, Freshness, Import, LATEST, MAX_ID_BYTES, MAX_VALUES, Metric, SESSION_GAP,
-    VALUE_RANGE, import_criterion_dir, import_fresh, printable,
+    Benchmark, Freshness, Import, LATEST, Metric, import_criterion_dir, import_fresh, printable,
 };
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;
@@ -41,10 +43,6 @@ pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use run::{
     DEFAULT_BUDGET_MINUTES, LayoutMode, LayoutSummary, MissingSubmodule, PairedOptions, PairedRun,
-    WORKING_TREE, rounds_left, run_paired, wants_another_round,
+    rounds_left, run_paired, wants_another_round,
 };
-pub use stats::{
-    VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
-    mann_whitney_p, median, moderation_priors, outlying_rounds, paired_rounds, round_log_ratios,
-    spoiled_rounds, t_interval, welch_log_interval,
-};
+pub use stats::median;

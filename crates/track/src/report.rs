@@ -134,7 +134,8 @@ pub fn write_report(
                 continue;
             }
             metrics.insert(id.clone(), runs.metric);
-            let (median, low, high) = median_interval(&runs.pooled(), options);
+            let median = median_interval(&runs.pooled(), options);
+            let (median, low, high) = (median.point, median.interval.low, median.interval.high);
             series.entry(id.clone()).or_default().push(Point {
                 commit: commit.commit.clone(),
                 median,

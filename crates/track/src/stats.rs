@@ -8,6 +8,49 @@ use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
 use statrs::distribution::{ChiSquared, ContinuousCDF as _, FisherSnedecor, StudentsT};
 use statrs::function::gamma::digamma;
 
+/// The bounds of a 95% confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Interval {
+    /// The interval of an exact value: both bounds on it.
+    #[must_use]
+    pub fn exact(value: f64) -> Interval {
+        Interval {
+            low: value,
+            high: value,
+        }
+    }
+}
+
+/// A point estimate (a median, or a ratio B/A) with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub point: f64,
+    pub interval: Interval,
+}
+
+impl Estimate {
+    /// An exact value: its interval has width zero.
+    #[must_use]
+    pub fn exact(value: f64) -> Estimate {
+        Estimate {
+            point: value,
+            interval: Interval::exact(value),
+        }
+    }
+}
+
+/// The estimate of a ratio B/A with the two-sided p-value of "no change at all".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatioTest {
+    pub ratio: Estimate,
+    pub p: f64,
+}
+
 /// The median of `values` (mean of the middle two for an even count). NaN if empty.
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
@@ -22,19 +65,12 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Ratio `median(b) / median(a)` with a percentile-bootstrap 95% interval.
 /// Deterministic for a given `seed` (PCG64), so a report can be reproduced.
-///
-/// ```
-/// let a = [10.0, 11.0, 10.5, 9.5, 10.2];
-/// let b = [20.0, 22.0, 21.0, 19.0, 20.4];
-/// let (ratio, low, high) = proflab_track::bootstrap_ratio_of_medians(&a, &b, 1000, 7);
-/// assert!((ratio - 2.0).abs() < 1e-9 && low <= ratio && ratio <= high);
-/// ```
-pub fn bootstrap_ratio_of_medians(
+pub(crate) fn bootstrap_ratio_of_medians(
     a: &[f64],
     b: &[f64],
     resamples: usize,
     seed: u64,
-) -> (f64, f64, f64) {
+) -> Estimate {
     let ratio = median(b) / median(a);
     let mut rng = Pcg64::seed_from_u64(seed);
     let mut draw = |values: &[f64], buffer: &mut Vec<f64>| {
@@ -54,28 +90,13 @@ pub fn bootstrap_ratio_of_medians(
         .collect();
     ratios.sort_by(f64::total_cmp);
     let at = |q: f64| ratios[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    (ratio, at(0.025), at(0.975))
-}
-
-/// The logs of the per-round ratios of B to A, as `track run` records rounds
-/// (A, B, A, B, ...): per round the ratio of B's fastest sample to A's. The
-/// fastest sample, not the median, because noise on a shared machine only
-/// ever adds time: a burst from another tenant during part of a round moves
-/// the median but rarely every sample (the minimum as the robust timing
-/// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
-/// 2016). `None` with fewer than three rounds on either side.
-pub fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
-    (a.len().min(b.len()) >= 3).then(|| {
-        a.iter()
-            .zip(b)
-            .map(|(a, b)| log_ratio_of_fastest(a, b))
-            .collect()
-    })
-}
-
-/// One round's log ratio: of B's fastest sample to A's.
-fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
-    (fastest(b) / fastest(a)).ln()
+    Estimate {
+        point: ratio,
+        interval: Interval {
+            low: at(0.025),
+            high: at(0.975),
+        },
+    }
 }
 
 /// The median absolute deviation times this estimates the standard
@@ -100,7 +121,7 @@ pub const OUTLIER_DEVIATIONS: f64 = 4.0;
 /// one, the own one keeps a noisy benchmark from losing its ordinary rounds.
 /// At most `(n - 1) / 2` rounds of a benchmark are set aside, the farthest
 /// first, so the rest are always a majority; none with fewer than three.
-pub fn outlying_rounds(logs: &[&[f64]]) -> Vec<Vec<bool>> {
+pub(crate) fn outlying_rounds(logs: &[&[f64]]) -> Vec<Vec<bool>> {
     let distances: Vec<Vec<f64>> = logs
         .iter()
         .map(|rounds| {
@@ -178,7 +199,7 @@ pub const COMPARABLE_SLOWNESS: f64 = 0.5;
 /// an accident even where the other side wavered by 15% once (that kept the
 /// spoiled round of `a_spoiled_round_is_set_aside_and_measured_again` in 5
 /// of 12 runs on an idle machine).
-pub fn spoiled_rounds(rounds: &[Vec<(f64, f64)>]) -> Vec<Vec<bool>> {
+pub(crate) fn spoiled_rounds(rounds: &[Vec<(f64, f64)>]) -> Vec<Vec<bool>> {
     let column = |pick: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
         rounds
             .iter()
@@ -295,7 +316,7 @@ fn usable_variances(variances: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
 /// microarray experiments", 2004, section 6.2; limma's `fitFDist`). Zero
 /// variances carry no information on the spread and are left out. `None`
 /// with fewer than three usable variances.
-pub fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
+pub(crate) fn fit_variance_prior(variances: &[(f64, f64)]) -> Option<VariancePrior> {
     let usable = usable_variances(variances)?;
     let count = usable.len() as f64;
     // e = ln s² - E[ln χ²_d / d] centres each log variance on ln σ².
@@ -352,7 +373,7 @@ pub const HYPERVARIABLE_P: f64 = 0.05;
 /// expression", 2016) in spirit, more bluntly: their hypervariable genes
 /// get a smaller prior weight, these get none.
 #[must_use]
-pub fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
+pub(crate) fn moderation_priors(variances: &[(f64, f64)]) -> Vec<Option<VariancePrior>> {
     let mut hypervariable = vec![false; variances.len()];
     let outliers = |prior: VariancePrior, apart: &[bool]| -> Vec<usize> {
         variances
@@ -435,15 +456,14 @@ fn above_prior_p(variance: f64, df: f64, prior: VariancePrior) -> f64 {
 }
 
 /// A Student-t interval and two-sided test on the mean of `logs` (log
-/// ratios, one per round), returned as `(ratio, ci_low, ci_high, p)` with
-/// `ratio` their geometric mean. Each round is one observation, so drift
+/// ratios, one per round), the ratio being their geometric mean. Each round is one observation, so drift
 /// between rounds widens the interval instead of being mistaken for a
 /// change, which pooling every sample would do. With a `prior`, the
 /// variance is the moderated one, `(d0 s0² + d s²) / (d0 + d)` with
 /// `d0 + d` degrees of freedom (at most the prior's pooled ones): a benchmark
 /// then borrows the other benchmarks' evidence on how noisy rounds are,
 /// instead of trusting its own two to four degrees of freedom.
-pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> (f64, f64, f64, f64) {
+pub(crate) fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> RatioTest {
     let n = logs.len() as f64;
     let mean = logs.iter().sum::<f64>() / n;
     let own_df = n - 1.0;
@@ -455,17 +475,30 @@ pub fn t_interval(logs: &[f64], prior: Option<VariancePrior>) -> (f64, f64, f64,
         None => own_variance,
     };
     let standard_error = (variance / n).sqrt();
+    log_t_test(mean, standard_error, df)
+}
+
+/// The ratio `exp(mean)` of a mean of logs with its `standard_error`, its
+/// 95% t interval on `df` degrees of freedom and the two-sided p-value of
+/// no change; an error of zero makes the ratio exact.
+fn log_t_test(mean: f64, standard_error: f64, df: f64) -> RatioTest {
     if standard_error == 0.0 {
-        let p = if mean == 0.0 { 1.0 } else { 0.0 };
-        return (mean.exp(), mean.exp(), mean.exp(), p);
+        return RatioTest {
+            ratio: Estimate::exact(mean.exp()),
+            p: if mean == 0.0 { 1.0 } else { 0.0 },
+        };
     }
     let half_width = student_t_quantile_975(df) * standard_error;
-    (
-        mean.exp(),
-        (mean - half_width).exp(),
-        (mean + half_width).exp(),
-        student_t_two_sided_p(mean / standard_error, df),
-    )
+    RatioTest {
+        ratio: Estimate {
+            point: mean.exp(),
+            interval: Interval {
+                low: (mean - half_width).exp(),
+                high: (mean + half_width).exp(),
+            },
+        },
+        p: student_t_two_sided_p(mean / standard_error, df),
+    }
 }
 
 /// The degrees of freedom of [`t_interval`] over `rounds` log ratios.
@@ -482,7 +515,7 @@ pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 
 /// The chance that the 95% interval of [`t_interval`] flags a change (lies
 /// wholly beyond `threshold` either way) after `more_rounds` more rounds,
 /// predicted from the `rounds` so far (a conditional, "predictive" power):
-/// `(ci_low, ci_high)` came from them on `df` degrees of freedom.
+/// `interval` came from them on `df` degrees of freedom.
 ///
 /// The final mean of the log ratios is the mean so far averaged with that of
 /// the rounds to come, which is uncertain twice over: the true mean is known
@@ -495,7 +528,7 @@ pub(crate) fn t_interval_df(rounds: usize, prior: Option<VariancePrior>) -> f64 
 /// whose few rounds happen to sit just short of the threshold.
 #[must_use]
 pub(crate) fn chance_to_flag(
-    (ci_low, ci_high): (f64, f64),
+    interval: Interval,
     rounds: usize,
     df: f64,
     more_rounds: usize,
@@ -504,7 +537,7 @@ pub(crate) fn chance_to_flag(
     let Some(t) = standard_t(df) else {
         return 1.0;
     };
-    let (low, high) = (ci_low.ln(), ci_high.ln());
+    let (low, high) = (interval.low.ln(), interval.high.ln());
     let centre = (low + high) / 2.0;
     let standard_error = (high - low) / 2.0 / student_t_quantile_975(df);
     if more_rounds == 0 || standard_error <= 0.0 || !standard_error.is_finite() {
@@ -523,42 +556,21 @@ pub(crate) fn chance_to_flag(
 
 /// Welch's unequal-variance t interval and test for the difference of the
 /// means of two independent sets of logs (one log fastest sample per run),
-/// returned as `(ratio, ci_low, ci_high, p)` with `ratio = exp(mean b - mean
-/// a)`: runs recorded at different moments have no partner, so each run is
+/// the ratio being `exp(mean b - mean a)`: runs recorded at different moments have no partner, so each run is
 /// one observation and the drift between runs is what the interval measures.
-pub fn welch_log_interval(a: &[f64], b: &[f64]) -> (f64, f64, f64, f64) {
+pub(crate) fn welch_log_interval(a: &[f64], b: &[f64]) -> RatioTest {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (na, nb) = (a.len() as f64, b.len() as f64);
     let difference = mean(b) - mean(a);
     let (va, vb) = (sample_variance(a) / na, sample_variance(b) / nb);
-    let standard_error = (va + vb).sqrt();
-    if standard_error == 0.0 || !standard_error.is_finite() {
-        let p = if difference == 0.0 { 1.0 } else { 0.0 };
-        return (difference.exp(), difference.exp(), difference.exp(), p);
-    }
+    let standard_error = match (va + vb).sqrt() {
+        // No spread to measure (a side of one run): the ratio reads as exact.
+        error if !error.is_finite() => 0.0,
+        error => error,
+    };
     // Welch-Satterthwaite degrees of freedom.
     let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
-    let half_width = student_t_quantile_975(df) * standard_error;
-    (
-        difference.exp(),
-        (difference - half_width).exp(),
-        (difference + half_width).exp(),
-        student_t_two_sided_p(difference / standard_error, df),
-    )
-}
-
-/// One benchmark's comparison over paired rounds, on its own: [`t_interval`]
-/// of its [`round_log_ratios`] without a prior. `None` with fewer than three
-/// rounds on either side.
-///
-/// ```
-/// let a = vec![vec![100.0, 101.0], vec![103.0, 104.0], vec![99.0, 100.0]];
-/// let b = vec![vec![105.0, 106.0], vec![108.5, 109.0], vec![104.0, 105.5]];
-/// let (ratio, low, high, p) = proflab_track::paired_rounds(&a, &b).expect("three rounds");
-/// assert!(low > 1.03 && high < 1.07 && (ratio - 1.05).abs() < 0.01 && p < 0.01);
-/// ```
-pub fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, f64, f64, f64)> {
-    round_log_ratios(a, b).map(|logs| t_interval(&logs, None))
+    log_t_test(difference, standard_error, df)
 }
 
 /// The unbiased sample variance (divisor n - 1).
@@ -622,14 +634,17 @@ fn student_t_quantile_975(df: f64) -> f64 {
 /// "A comparison of the two one-sided tests procedure and the power approach
 /// for assessing the equivalence of average bioavailability", 1987).
 #[must_use]
-pub(crate) fn equivalence_interval((ci_low, ci_high): (f64, f64), df: f64) -> (f64, f64) {
+pub(crate) fn equivalence_interval(interval: Interval, df: f64) -> Interval {
     let Some(t) = standard_t(df) else {
-        return (ci_low, ci_high);
+        return interval;
     };
-    let (low, high) = (ci_low.ln(), ci_high.ln());
+    let (low, high) = (interval.low.ln(), interval.high.ln());
     let centre = (low + high) / 2.0;
     let half_width = (high - low) / 2.0 * t.inverse_cdf(0.95) / t.inverse_cdf(0.975);
-    ((centre - half_width).exp(), (centre + half_width).exp())
+    Interval {
+        low: (centre - half_width).exp(),
+        high: (centre + half_width).exp(),
+    }
 }
 
 fn standard_t(df: f64) -> Option<StudentsT> {
@@ -639,7 +654,7 @@ fn standard_t(df: f64) -> Option<StudentsT> {
 /// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from the
 /// same distribution: normal approximation with tie and continuity corrections,
 /// accurate for the 10+ samples Criterion always takes.
-pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     let (n1, n2) = (a.len() as f64, b.len() as f64);
     let mut all: Vec<(f64, bool)> = a
         .iter()
@@ -674,7 +689,7 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
 /// One-sided p-value of "B/A lies no further from 1 than `threshold`"
 /// against a change beyond it in the direction of `ratio` (a minimum-effect
 /// test): the standard error is read from the side of the 95% interval
-/// `(ci_low, ci_high)` nearer to 1, through Student's t on `df` degrees of
+/// nearer to 1, through Student's t on `df` degrees of
 /// freedom, or the normal distribution when `df` is `None`: a bootstrap's
 /// interval is read as a normal one, and Welch's t interval, whose quantile
 /// is above the normal's, has its error read too large, never too small.
@@ -686,14 +701,17 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
 /// then its interval's own test decides alone, uncorrected; p-values of a
 /// change beyond the threshold sit far above uniform when nothing changed.
 #[must_use]
-pub(crate) fn beyond_threshold_p(
-    ratio: f64,
-    (ci_low, ci_high): (f64, f64),
-    df: Option<f64>,
-    threshold: f64,
-) -> f64 {
+pub(crate) fn beyond_threshold_p(ratio: Estimate, df: Option<f64>, threshold: f64) -> f64 {
+    let Estimate {
+        point: ratio,
+        interval,
+    } = ratio;
     let distance = ratio.ln().abs() - threshold.ln_1p();
-    let near_bound = if ratio >= 1.0 { ci_low } else { ci_high };
+    let near_bound = if ratio >= 1.0 {
+        interval.low
+    } else {
+        interval.high
+    };
     let half_width = (ratio.ln() - near_bound.ln()).abs();
     if half_width == 0.0 || !half_width.is_finite() {
         return if distance > 0.0 { 0.0 } else { 1.0 };
@@ -712,7 +730,7 @@ const NORMAL_QUANTILE_975: f64 = 1.959_963_984_540_054;
 
 /// Benjamini-Hochberg adjusted p-values (q-values), in the input order: controls
 /// the false discovery rate when many benchmarks are compared at once.
-pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+pub(crate) fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&i, &j| p[j].total_cmp(&p[i]));
@@ -729,6 +747,43 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod paired_tests {
     use super::*;
+
+    /// The logs of the per-round ratios of B to A, as `track run` records rounds
+    /// (A, B, A, B, ...): per round the ratio of B's fastest sample to A's. The
+    /// fastest sample, not the median, because noise on a shared machine only
+    /// ever adds time: a burst from another tenant during part of a round moves
+    /// the median but rarely every sample (the minimum as the robust timing
+    /// estimator: Chen and Revels, "Robust benchmarking in noisy environments",
+    /// 2016). `None` with fewer than three rounds on either side.
+    fn round_log_ratios(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<Vec<f64>> {
+        (a.len().min(b.len()) >= 3).then(|| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| log_ratio_of_fastest(a, b))
+                .collect()
+        })
+    }
+
+    /// One round's log ratio: of B's fastest sample to A's.
+    fn log_ratio_of_fastest(a: &[f64], b: &[f64]) -> f64 {
+        (fastest(b) / fastest(a)).ln()
+    }
+
+    /// One benchmark's comparison over paired rounds, on its own: [`t_interval`]
+    /// of its [`round_log_ratios`] without a prior. `None` with fewer than three
+    /// rounds on either side.
+    fn paired_rounds(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<RatioTest> {
+        round_log_ratios(a, b).map(|logs| t_interval(&logs, None))
+    }
+
+    #[test]
+    fn three_rounds_five_percent_slower_are_told_apart() {
+        let a = vec![vec![100.0, 101.0], vec![103.0, 104.0], vec![99.0, 100.0]];
+        let b = vec![vec![105.0, 106.0], vec![108.5, 109.0], vec![104.0, 105.5]];
+        let RatioTest { ratio, p } = paired_rounds(&a, &b).expect("three rounds");
+        let Interval { low, high } = ratio.interval;
+        assert!(low > 1.03 && high < 1.07 && (ratio.point - 1.05).abs() < 0.01 && p < 0.01);
+    }
 
     #[test]
     fn polygammas_match_known_values() {
@@ -832,14 +887,15 @@ mod paired_tests {
             .iter()
             .map(|r: &f64| r.ln_1p())
             .collect();
-        let (_, alone_low, _, _) = t_interval(&logs, None);
+        let alone_low = t_interval(&logs, None).ratio.interval.low;
         assert!(alone_low < 1.02, "{alone_low}");
         let prior = VariancePrior {
             d0: 40.0,
             s0_squared: 1e-4,
             pooled_df: 44.0,
         };
-        let (ratio, low, _, p) = t_interval(&logs, Some(prior));
+        let RatioTest { ratio, p } = t_interval(&logs, Some(prior));
+        let (ratio, low) = (ratio.point, ratio.interval.low);
         assert!(
             low > 1.02 && p < 1e-4 && (ratio - 1.071).abs() < 0.001,
             "{low} {p} {ratio}"
@@ -993,7 +1049,7 @@ mod paired_tests {
             .filter(|(_, spoiled)| !**spoiled)
             .map(|((a, b), _)| b - a)
             .collect();
-        let (ratio, ..) = t_interval(&kept, None);
+        let ratio = t_interval(&kept, None).ratio.point;
         assert!((ratio - 1.0).abs() < 0.02, "{ratio}");
         // Judged as outliers of their own side only, B's three would go and
         // A's seven beside a fast B stay.
@@ -1029,7 +1085,11 @@ mod paired_tests {
         // a: mean 0, s² = 4/3 (n 4); b: mean 1, s² = 1 (n 3). se² = 1/3 + 1/3,
         // df = (2/3)² / ((1/3)²/3 + (1/3)²/2) = 4.8, so the 97.5% quantile lies
         // between the tables' 2.571 (df 5) and 2.776 (df 4); t = 1.2247, p ≈ 0.28.
-        let (ratio, low, high, p) = welch_log_interval(&[-1.0, 1.0, -1.0, 1.0], &[0.0, 1.0, 2.0]);
+        let RatioTest { ratio, p } = welch_log_interval(&[-1.0, 1.0, -1.0, 1.0], &[0.0, 1.0, 2.0]);
+        let Estimate {
+            point: ratio,
+            interval: Interval { low, high },
+        } = ratio;
         let se = (2.0_f64 / 3.0).sqrt();
         assert!((ratio.ln() - 1.0).abs() < 1e-12);
         for critical in [(1.0 - low.ln()) / se, (high.ln() - 1.0) / se] {
@@ -1078,13 +1138,15 @@ mod paired_tests {
             .iter()
             .map(|d| vec![100.0 * (1.0 + d); 30])
             .collect();
-        let (_, low, high, p) = paired_rounds(&a, &b).expect("five rounds");
+        let RatioTest { ratio, p } = paired_rounds(&a, &b).expect("five rounds");
+        let Interval { low, high } = ratio.interval;
         assert!(
             low < 1.02 && high > 1.0 && p > 0.05,
             "A/A: [{low}, {high}], p {p}"
         );
         let (a, b) = rounds(&[0.0, 0.02, -0.01, 0.015, 0.005], 0.05);
-        let (ratio, low, _, p) = paired_rounds(&a, &b).expect("five rounds");
+        let RatioTest { ratio, p } = paired_rounds(&a, &b).expect("five rounds");
+        let (ratio, low) = (ratio.point, ratio.interval.low);
         assert!(
             (ratio - 1.05).abs() < 1e-9 && low > 1.02 && p < 0.001,
             "5%: {ratio}, low {low}, p {p}"
@@ -1097,11 +1159,22 @@ mod paired_tests {
 mod tests {
     use super::*;
 
+    fn estimate(point: f64, low: f64, high: f64) -> Estimate {
+        Estimate {
+            point,
+            interval: Interval { low, high },
+        }
+    }
+
     #[test]
     fn the_chance_to_flag_follows_the_estimate_and_the_rounds_left() {
         // Five rounds, unmoderated (4 degrees of freedom); threshold 2%.
         let chance = |centre: f64, spread: f64, more| {
-            chance_to_flag((centre / spread, centre * spread), 5, 4.0, more, 0.02)
+            let interval = Interval {
+                low: centre / spread,
+                high: centre * spread,
+            };
+            chance_to_flag(interval, 5, 4.0, more, 0.02)
         };
         // Centred at +5%, ±4%: likely flagged, the likelier the more rounds left.
         assert_eq!(chance(1.05, 1.04, 0), 0.0);
@@ -1126,12 +1199,20 @@ mod tests {
     #[test]
     fn the_equivalence_interval_is_the_ninety_percent_one() {
         // t quantiles on 4 degrees of freedom: 2.131847 (95%), 2.776445 (97.5%).
-        let (low, high) = equivalence_interval(((-0.1f64).exp(), 0.1f64.exp()), 4.0);
+        let interval = Interval {
+            low: (-0.1f64).exp(),
+            high: 0.1f64.exp(),
+        };
+        let Interval { low, high } = equivalence_interval(interval, 4.0);
         let half_width = 0.1 * 2.131_847 / 2.776_445;
         assert!((low.ln() + half_width).abs() < 1e-6, "{low}");
         assert!((high.ln() - half_width).abs() < 1e-6, "{high}");
         // The centre stays where it was.
-        let (low, high) = equivalence_interval((1.01, 1.03), 9.0);
+        let interval = Interval {
+            low: 1.01,
+            high: 1.03,
+        };
+        let Interval { low, high } = equivalence_interval(interval, 9.0);
         assert!(((low * high).sqrt() - (1.01f64 * 1.03).sqrt()).abs() < 1e-12);
     }
 
@@ -1141,17 +1222,23 @@ mod tests {
         // "no more than 2% slower" is the one-sided t test of the log ratios
         // less ln 1.02, half its two-sided p-value.
         let logs = [0.05, 0.045, 0.062, 0.052, 0.041];
-        let (ratio, low, high, _) = t_interval(&logs, None);
-        let p = beyond_threshold_p(ratio, (low, high), Some(4.0), 0.02);
+        let ratio = t_interval(&logs, None).ratio;
+        let p = beyond_threshold_p(ratio, Some(4.0), 0.02);
         let shifted: Vec<f64> = logs.iter().map(|l| l - 0.02f64.ln_1p()).collect();
-        let (_, _, _, two_sided) = t_interval(&shifted, None);
+        let two_sided = t_interval(&shifted, None).p;
         assert!((p - two_sided / 2.0).abs() < 1e-12, "{p} {two_sided}");
         // An improvement of the same size is as far beyond the threshold.
-        let improved = beyond_threshold_p(1.0 / ratio, (1.0 / high, 1.0 / low), Some(4.0), 0.02);
+        let inverse = estimate(
+            1.0 / ratio.point,
+            1.0 / ratio.interval.high,
+            1.0 / ratio.interval.low,
+        );
+        let improved = beyond_threshold_p(inverse, Some(4.0), 0.02);
         assert!((improved - p).abs() < 1e-12, "{improved} {p}");
         // On the threshold, one half; at no change, far above any alpha.
-        assert!((beyond_threshold_p(1.02, (1.0, 1.04), Some(9.0), 0.02) - 0.5).abs() < 1e-12);
-        assert!(beyond_threshold_p(1.0, (0.99, 1.01), Some(9.0), 0.02) > 0.99);
+        let on_it = beyond_threshold_p(estimate(1.02, 1.0, 1.04), Some(9.0), 0.02);
+        assert!((on_it - 0.5).abs() < 1e-12);
+        assert!(beyond_threshold_p(estimate(1.0, 0.99, 1.01), Some(9.0), 0.02) > 0.99);
     }
 
     #[test]
@@ -1159,12 +1246,16 @@ mod tests {
         // exp(0.05 ± 1.96 × 0.01): z = (0.05 - ln 1.02) / 0.01 = 3.0197,
         // whose upper tail is 0.001265 (normal tables).
         let half_width = NORMAL_QUANTILE_975 * 0.01;
-        let interval = ((0.05 - half_width).exp(), (0.05 + half_width).exp());
-        let p = beyond_threshold_p(0.05f64.exp(), interval, None, 0.02);
+        let ratio = estimate(
+            0.05f64.exp(),
+            (0.05 - half_width).exp(),
+            (0.05 + half_width).exp(),
+        );
+        let p = beyond_threshold_p(ratio, None, 0.02);
         assert!((p - 0.001_265).abs() < 2e-6, "{p}");
         // An exact ratio (an interval of width zero) is beyond or is not.
-        assert_eq!(beyond_threshold_p(1.03, (1.03, 1.03), None, 0.02), 0.0);
-        assert_eq!(beyond_threshold_p(1.01, (1.01, 1.01), None, 0.02), 1.0);
+        assert_eq!(beyond_threshold_p(Estimate::exact(1.03), None, 0.02), 0.0);
+        assert_eq!(beyond_threshold_p(Estimate::exact(1.01), None, 0.02), 1.0);
     }
 
     #[test]
@@ -1199,6 +1290,12 @@ mod tests {
         let b: Vec<f64> = a.iter().map(|x| x * 1.1).collect();
         let first = bootstrap_ratio_of_medians(&a, &b, 2000, 1);
         assert_eq!(first, bootstrap_ratio_of_medians(&a, &b, 2000, 1));
-        assert!(first.1 <= 1.1 && 1.1 <= first.2 && first.1 > 1.0);
+        let Interval { low, high } = first.interval;
+        assert!(low <= 1.1 && 1.1 <= high && low > 1.0);
+        let a = [10.0, 11.0, 10.5, 9.5, 10.2];
+        let b = [20.0, 22.0, 21.0, 19.0, 20.4];
+        let ratio = bootstrap_ratio_of_medians(&a, &b, 1000, 7);
+        assert!((ratio.point - 2.0).abs() < 1e-9);
+        assert!(ratio.interval.low <= ratio.point && ratio.point <= ratio.interval.high);
     }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proflab_track::{
     BatchSlot, Benchmark, CompareOptions, ComparisonReport, Database, History, Machine, Metric,
-    RunContext, Side, TrackError, Verdict, compare, import_criterion_dir,
+    RunContext, Side, TableStyle, TrackError, Verdict, compare, import_criterion_dir,
 };
 
 /// Writes `<root>/<dir>/new/{benchmark,estimates,sample}.json` for per-iteration times `per_iter`.
@@ -592,7 +592,7 @@ fn an_interrupted_batch_is_left_out_unless_named(store: &Store) {
         .collect();
     assert_eq!(regressed, ["g/f03"]);
     let mut table = Vec::new();
-    proflab_track::write_table(&mut table, &report, false).unwrap();
+    proflab_track::write_table(&mut table, &report, &TableStyle::default()).unwrap();
     let table = String::from_utf8(table).unwrap();
     assert!(
         table.contains(&format!(
@@ -1136,7 +1136,7 @@ fn ids_stored_unchecked_are_printed_escaped_and_never_panic() {
         let history = History::open_read_only(store.db("h")).unwrap();
         let report = compare(&history, "a1", "b2", &CompareOptions::default()).unwrap();
         let mut table = Vec::new();
-        proflab_track::write_table(&mut table, &report, false).unwrap();
+        proflab_track::write_table(&mut table, &report, &TableStyle::default()).unwrap();
         let table = String::from_utf8(table).unwrap();
         assert_eq!(table.lines().count(), 2, "{table:.300}");
         assert!(!table.contains('\u{1b}'), "{table:.300}");

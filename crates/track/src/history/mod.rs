@@ -31,7 +31,7 @@ use crate::{Benchmark, Machine, Metric, RunContext, TrackError};
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only:
 /// a released database may be at any earlier version. `{id}`, `{int}` and
 /// `{real}` stand for the column types each dialect spells its own way
-/// ([`Dialect`]); SQLite's rendering is the text earlier releases ran.
+/// ([`SqlDialect`]); SQLite's rendering is the text earlier releases ran.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE runs (
         id {id},
@@ -75,7 +75,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// How one dialect spells the column types of [`MIGRATIONS`].
-struct Dialect {
+struct SqlDialect {
     /// A 64-bit key the database assigns on insert.
     id: &'static str,
     /// A 64-bit integer (PostgreSQL's `INTEGER` has 32 bits; SQLite's has 64).
@@ -84,7 +84,7 @@ struct Dialect {
     real: &'static str,
 }
 
-impl Dialect {
+impl SqlDialect {
     fn render(&self, migration: &str) -> String {
         migration
             .replace("{id}", self.id)
@@ -808,7 +808,7 @@ impl History {
     /// Reads result rows `(run, bench, metric, samples, machine, round, side)`
     /// selected by `sql` with one parameter. Values that older versions could
     /// store but that no analysis can use (JSON `null` for an infinite time, a
-    /// value outside [`crate::VALUE_RANGE`]: zero, negative, NaN, 1e308) are
+    /// value outside [`crate::criterion::VALUE_RANGE`]: zero, negative, NaN, 1e308) are
     /// dropped as the row is read; a row left with nothing is skipped.
     fn result_rows(&self, sql: &str, param: Value) -> Result<Vec<ResultRow>, TrackError> {
         let raw = self
@@ -837,7 +837,7 @@ impl History {
             let values: Vec<f64> = stored
                 .into_iter()
                 .flatten()
-                .filter(|v| crate::VALUE_RANGE.contains(v))
+                .filter(|v| crate::criterion::VALUE_RANGE.contains(v))
                 .collect();
             if values.is_empty() {
                 continue;

@@ -13,10 +13,10 @@ use std::time::Duration;
 use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, Config, NoTls, Statement};
 
-use super::{Dialect, MIGRATIONS, Row, Sql, StoreError, Value, check_version};
+use super::{MIGRATIONS, Row, Sql, SqlDialect, StoreError, Value, check_version};
 use crate::TrackError;
 
-pub(super) const DIALECT: Dialect = Dialect {
+pub(super) const DIALECT: SqlDialect = SqlDialect {
     id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     int: "BIGINT",
     real: "DOUBLE PRECISION",

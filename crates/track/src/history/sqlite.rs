@@ -10,10 +10,10 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{Dialect, MIGRATIONS, Row, Sql, StoreError, Value, check_version};
+use super::{MIGRATIONS, Row, Sql, SqlDialect, StoreError, Value, check_version};
 use crate::TrackError;
 
-pub(super) const DIALECT: Dialect = Dialect {
+pub(super) const DIALECT: SqlDialect = SqlDialect {
     // The one spelling that makes the column an alias of the rowid.
     id: "INTEGER PRIMARY KEY",
     int: "INTEGER",

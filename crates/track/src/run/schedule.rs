@@ -114,12 +114,12 @@ mod tests {
     use std::time::Duration;
 
     use super::{Candidate, affordable_rounds, next_round, rounds_left, wants_another_round};
+    use crate::CompareOptions;
     use crate::Verdict;
     use crate::compare::Comparison;
     use crate::compare::tests::unchanged_paired;
     use crate::run::PairedOptions;
-    use crate::stats::t_interval_df;
-    use crate::{CompareOptions, VariancePrior, t_interval};
+    use crate::stats::{VariancePrior, t_interval, t_interval_df};
 
     /// A benchmark judged "unchanged" on these per-round ratios, its
     /// variance moderated as this repository's suite does (other
