@@ -239,7 +239,7 @@ function renderCharts() {
 // One benchmark along the line: x is the commit's place among the recorded
 // commits (shared by every chart), y its value on the chosen scale.
 function chart(bench) {
-  const width = 760, height = 260, left = 78, right = 16, top = 28, bottom = 44;
+  const width = 760, height = 260, left = 78, right = 48, top = 28, bottom = 44;
   const log = state.scale === "log";
   const lows = bench.points.map((p) => p.low), highs = bench.points.map((p) => p.high);
   let min = Math.min(...lows), max = Math.max(...highs);
@@ -325,11 +325,12 @@ function chart(bench) {
 
 function renderCommits(root) {
   const rows = MODEL.commits.slice().reverse().map((c) => el("tr", { "data-sha": c.sha },
-    el("td", {}, commitLink(c.sha)), el("td", {}, c.date), el("td", { class: "text" }, c.subject)));
+    el("td", {}, commitLink(c.sha)), el("td", { class: "text" }, c.date),
+    el("td", { class: "text" }, c.subject)));
   root.append(el("section", { id: "commits" },
     el("h2", {}, "Commits on the line, newest first"),
     rows.length
-      ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "commit"), el("th", {}, "date"),
+      ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "commit"), el("th", { class: "text" }, "date"),
         el("th", { class: "text" }, "subject"))), el("tbody", {}, ...rows))
       : el("p", { class: "empty" }, "No recorded commit on this line.")));
 }
