@@ -47,9 +47,12 @@ pub fn write_report(history: &History, options: &ReportOptions) -> Result<PathBu
         (None, Some(repo)) => default_branch(repo),
         (None, None) => String::new(),
     };
-    let line = match repo {
-        Some(repo) => first_parent_line(repo, &branch)?,
-        None => Vec::new(),
+    let line = match (repo, &options.branch) {
+        (Some(repo), Some(_)) => first_parent_line(repo, &branch)?,
+        // The branch found is one git named, so only an unborn one (a
+        // repository without a commit yet) fails: it has no line to draw.
+        (Some(repo), None) => first_parent_line(repo, &branch).unwrap_or_default(),
+        (None, _) => Vec::new(),
     };
     let mut recorded_commits: Vec<String> = history.runs()?.into_iter().map(|r| r.commit).collect();
     recorded_commits.sort_unstable();
@@ -119,6 +122,22 @@ fn default_branch(repo: &Path) -> String {
 /// `branch`'s first-parent commits, oldest first: the commits that landed
 /// on it one after another, not those of the branches merged into it.
 fn first_parent_line(repo: &Path, branch: &str) -> Result<Vec<LineCommit>, TrackError> {
+    let names_a_commit = git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{branch}^{{commit}}"),
+        ],
+    );
+    if names_a_commit.is_err() {
+        return Err(TrackError::UnknownBranch {
+            branch: branch.to_owned(),
+            repo: repo.to_owned(),
+        });
+    }
     // `--end-of-options`: a branch named `--all` is a branch, not a flag.
     let listed = git(
         repo,
@@ -327,6 +346,12 @@ mod tests {
             "refs/remotes/origin/trunk",
         ]);
         assert_eq!(default_branch(repo.path()), "origin/trunk");
-        assert!(first_parent_line(repo.path(), "no-such-branch").is_err());
+        let unknown = first_parent_line(repo.path(), "no-such-branch").unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .starts_with("branch `no-such-branch` is not in the repository"),
+            "{unknown}"
+        );
     }
 }
