@@ -343,6 +343,14 @@ fn the_dashboard_is_used_in_headless_chromium() {
         !html_of(&page, "#charts").contains(side.as_str()),
         "the side's commit is nowhere on the line",
     );
+    let axis_links: Vec<String> = serde_json::from_value(page.eval(&format!(
+        "[...document.querySelectorAll(\"{chart} a.commit\")].map(a => a.getAttribute('href'))"
+    )))
+    .unwrap();
+    page.check(
+        axis_links == [c1, c2, c3].map(|c| format!("https://forge.example/o/r/commit/{c}")),
+        &format!("each commit on the axis links to the forge: {axis_links:?}"),
+    );
 
     // Search, then a group.
     page.tab

@@ -64,11 +64,17 @@ function shortSha(sha) {
   return /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 8) : sha;
 }
 
+// The commit's page on the forge, when the page knows the forge and `sha` is a SHA.
+function commitUrl(sha) {
+  if (!DATA.commit_url || !/^[0-9a-f]{7,64}$/.test(sha)) return null;
+  return DATA.commit_url.split("{sha}").join(sha);
+}
+
 // A commit as shown everywhere: its short SHA, linked to the forge when known.
 function commitLink(sha) {
   const code = el("code", { class: "sha", title: sha }, shortSha(sha));
-  if (!DATA.commit_url || !/^[0-9a-f]{7,64}$/.test(sha)) return code;
-  return el("a", { href: DATA.commit_url.split("{sha}").join(sha), class: "commit" }, code);
+  const href = commitUrl(sha);
+  return href ? el("a", { href: href, class: "commit" }, code) : code;
 }
 
 function criterionLink(id) {
@@ -298,8 +304,16 @@ function chart(bench) {
       formatValue(bench.metric, p.high) + "]"));
     plot.append(dot);
     if (i % labelEvery === 0 || i === bench.points.length - 1) {
-      plot.append(svg("text", { x: cx, y: height - bottom + 16, "text-anchor": "middle" },
-        shortSha(MODEL.commits[p.commit].sha)));
+      const sha = MODEL.commits[p.commit].sha;
+      const label = svg("text", { x: cx, y: height - bottom + 16, "text-anchor": "middle" }, shortSha(sha));
+      const href = commitUrl(sha);
+      if (href) {
+        const link = svg("a", { href: href, class: "commit" });
+        link.append(label);
+        plot.append(link);
+      } else {
+        plot.append(label);
+      }
     }
   });
   for (const shift of bench.shifts) {
