@@ -299,8 +299,13 @@ struct ChangesArgs {
     json: bool,
 }
 
-/// Write a static HTML dashboard (no network needed) to DIR/index.html.
+/// Write a static HTML dashboard (no network needed) to DIR/index.html: one branch's
+/// first-parent line per machine with its change points, and every `track run` batch.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  proflab track report -o target/dashboard --branch main \\\n    \
+    --commit-url 'https://github.com/OWNER/REPO/commit/{sha}'"
+)]
 struct ReportArgs {
     /// Output folder.
     #[arg(short, long)]
@@ -308,6 +313,17 @@ struct ReportArgs {
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
+    /// The branch whose first-parent commits are drawn [default: the branch origin/HEAD
+    /// names, else the one checked out].
+    #[arg(long)]
+    branch: Option<String>,
+    /// Link every commit shown to this page, {sha} standing for the SHA [default: from the
+    /// origin remote when it is on GitHub, GitLab or Codeberg].
+    #[arg(long, value_parser = parse_commit_url)]
+    commit_url: Option<String>,
+    /// Significance level of each change point's permutation test (as `track changes --alpha`).
+    #[arg(long, default_value_t = 0.05, value_parser = parse_probability)]
+    change_alpha: f64,
     #[command(flatten)]
     verdict: VerdictArgs,
 }
@@ -354,6 +370,17 @@ fn parse_label(text: &str) -> Result<String, String> {
         Err(format!(
             "`{text}` reads as a commit SHA; add a letter beyond a-f"
         ))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// A commit page template: an http(s) URL with `{sha}` where the SHA goes.
+fn parse_commit_url(text: &str) -> Result<String, String> {
+    if !text.contains("{sha}") {
+        Err(format!("`{text}` has no {{sha}} for the commit's SHA"))
+    } else if !(text.starts_with("https://") || text.starts_with("http://")) {
+        Err(format!("`{text}` is not an http(s) URL"))
     } else {
         Ok(text.to_owned())
     }
@@ -789,10 +816,18 @@ fn report(db: &Database, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let target = target_dir();
     let path = proflab_track::write_report(
         &history,
-        proflab_track::repo_root(Path::new(".")).ok().as_deref(),
-        Some(&target.join("criterion")),
-        &args.output,
-        &args.verdict.options(),
+        &proflab_track::ReportOptions {
+            output: args.output.clone(),
+            repo: proflab_track::repo_root(Path::new(".")).ok(),
+            branch: args.branch.clone(),
+            commit_url: args.commit_url.clone(),
+            criterion: Some(target.join("criterion")),
+            compare: args.verdict.options(),
+            changes: proflab_track::ChangeOptions {
+                alpha: args.change_alpha,
+                ..proflab_track::ChangeOptions::default()
+            },
+        },
     )?;
     let mut out = std::io::stdout().lock();
     if args.json {

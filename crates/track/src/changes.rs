@@ -275,4 +275,35 @@ mod tests {
             .collect();
         assert_eq!(indices, [12, 24]);
     }
+
+    #[test]
+    fn commits_follow_the_git_history_and_unknown_ones_come_last() {
+        let repo = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| git(repo.path(), args).unwrap();
+        run(&["init", "-q", "-b", "main"]);
+        let mut shas = Vec::new();
+        for message in ["one", "two", "three"] {
+            run(&[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                message,
+            ]);
+            shas.push(run(&["rev-parse", "HEAD"]));
+        }
+        let recorded = vec![
+            shas[2].clone(),
+            shas[0].clone(),
+            "feedface".to_owned(),
+            shas[1].clone(),
+        ];
+        let expected = [&shas[0], &shas[1], &shas[2], "feedface"];
+        assert_eq!(in_git_order(recorded.clone(), Some(repo.path())), expected);
+        assert_eq!(in_git_order(recorded.clone(), None), recorded);
+    }
 }

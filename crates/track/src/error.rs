@@ -83,6 +83,8 @@ pub enum TrackError {
     InvalidBenchmark { id: String, reason: String },
     #[error("git {args}: {message}")]
     Git { args: String, message: String },
+    #[error("branch `{branch}` is not in the repository at {}", repo.display())]
+    UnknownBranch { branch: String, repo: PathBuf },
     #[error(
         "runs were recorded on different machines ({a} vs {b}); pass --allow-different-machines to compare anyway"
     )]

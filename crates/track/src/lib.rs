@@ -11,13 +11,13 @@ mod bisect;
 mod changes;
 mod compare;
 mod criterion;
+mod dashboard;
 mod environment;
 mod error;
 mod export;
 mod history;
 mod instructions;
 mod model;
-mod report;
 mod run;
 mod stats;
 
@@ -33,14 +33,16 @@ pub use compare::{
 pub use criterion::{
     Benchmark, Freshness, Import, LATEST, Metric, import_criterion_dir, import_fresh, printable,
 };
+pub use dashboard::{ReportOptions, write_report};
 pub use environment::{Machine, RunContext, git_context, repo_root, rev_parse_or_keep, short_sha};
 pub use error::TrackError;
 pub use export::{ExportFormat, export};
-pub use history::{BatchSlot, Database, History, RunSummary, Side, StoreError, default_db_path};
+pub use history::{
+    BatchSlot, BatchSummary, Database, History, RunSummary, Side, StoreError, default_db_path,
+};
 pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
-pub use report::write_report;
 pub use run::{
     DEFAULT_BUDGET_MINUTES, LayoutMode, LayoutSummary, MissingSubmodule, PairedOptions, PairedRun,
     rounds_left, run_paired, wants_another_round,

@@ -312,6 +312,7 @@ on_both_backends!(
     a_read_only_open_writes_nothing,
     markdown_comment_matches_its_golden_file,
     writers_opening_a_fresh_database_at_once_all_get_in,
+    the_dashboard_reads_its_line_and_batches_from_the_store,
 );
 
 #[test]
@@ -774,19 +775,125 @@ fn nothing_a_later_read_rejects_is_stored(store: &Store) {
         &mut Vec::new(),
     )
     .unwrap();
-    // Case 11: a non-ASCII commit and markup in it: listed, escaped in the dashboard.
+    // Case 11: a non-ASCII commit and markup in it: listed, and never markup
+    // in the dashboard (a batch shows it; its data is JSON with `<` escaped).
     store.tamper("h", "UPDATE runs SET commit_sha = 'ééééééé<b>ééééééé'");
     let runs = history.runs().unwrap();
     assert_eq!(
         proflab_track::short_sha(&runs[0].commit, 12),
         "ééééééé<b>éé"
     );
-    let report = store.dir().join("report");
-    let index =
-        proflab_track::write_report(&history, None, None, &report, &CompareOptions::default())
-            .unwrap();
+    drop(history);
+    let mut history = store.open("h");
+    record_batch(&mut history, "ééééééé<b>ééééééé", "<i>b", "", 1.0, 1);
+    let index = proflab_track::write_report(
+        &history,
+        &proflab_track::ReportOptions {
+            output: store.dir().join("report"),
+            ..proflab_track::ReportOptions::default()
+        },
+    )
+    .unwrap();
     let html = std::fs::read_to_string(index).unwrap();
-    assert!(!html.contains("<b>") && html.contains("&lt;b&gt;"));
+    assert!(!html.contains("<b>") && !html.contains("<i>"));
+    assert!(
+        html.contains("ééééééé\\u003cb>ééééééé"),
+        "the commit, escaped"
+    );
+}
+
+/// `git -C dir ARGS` by a fixed author; its output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The page's model, as its script reads it.
+fn dashboard_model(html: &str) -> serde_json::Value {
+    let data = html
+        .split_once(r#"<script id="data" type="application/json">"#)
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .expect("the model is in the page")
+        .0;
+    serde_json::from_str(data).unwrap()
+}
+
+/// `track report` on either store: main's two commits on the line, the step
+/// between them paired by their batch, and the pull request's batch (main's
+/// tip against a side branch) listed but never on the line.
+fn the_dashboard_reads_its_line_and_batches_from_the_store(store: &Store) {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "one"]);
+    let c1 = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "-b", "side"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "side"]);
+    let side = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "main"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "two"]);
+    let c2 = git(dir, &["rev-parse", "HEAD"]);
+    let mut history = store.open("h");
+    record_batch(&mut history, &c1, &c2, "g/f03", 1.05, 1);
+    record_batch(&mut history, &c2, &side, "g/f05", 1.05, 2);
+    let index = proflab_track::write_report(
+        &history,
+        &proflab_track::ReportOptions {
+            output: store.dir().join("report"),
+            repo: Some(dir.to_owned()),
+            ..proflab_track::ReportOptions::default()
+        },
+    )
+    .unwrap();
+    let model = dashboard_model(&std::fs::read_to_string(index).unwrap());
+    let dashboard = &model["dashboard"];
+    assert_eq!(dashboard["branch"], "main", "the checked-out branch");
+    let line: Vec<&str> = dashboard["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap())
+        .collect();
+    assert_eq!(line, [c1.as_str(), c2.as_str()], "never the side's commit");
+    let benchmarks = dashboard["machines"][0]["benchmarks"].as_array().unwrap();
+    assert_eq!(benchmarks.len(), 12);
+    for bench in benchmarks {
+        assert_eq!(bench["points"].as_array().unwrap().len(), 2, "{bench}");
+        let step = &bench["steps"][0];
+        assert_eq!(step["batch"], 1, "paired by the batch of c1 and c2: {step}");
+        let expected = if bench["id"] == "g/f03" {
+            "regressed"
+        } else {
+            "unchanged"
+        };
+        assert_eq!(step["verdict"], expected, "{step}");
+    }
+    let batches: Vec<(i64, &str)> = dashboard["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["id"].as_i64().unwrap(),
+                b["report"]["b"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        [(2, side.as_str()), (1, c2.as_str())],
+        "newest first"
+    );
+    let pull_request = &dashboard["batches"][0]["report"]["benchmarks"];
+    assert_eq!(pull_request[0]["id"], "g/f05", "its regression first");
+    assert_eq!(pull_request[0]["verdict"], "regressed");
 }
 
 fn schema_versions_no_proflab_wrote_are_refused(store: &Store) {

@@ -385,6 +385,18 @@ pub struct RunSummary {
     pub round: Option<i64>,
 }
 
+/// One `track run` as stored: its two commits, when it started, whether it
+/// ended, and the settings it measured with (JSON, as `track run` wrote them).
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchSummary {
+    pub id: i64,
+    pub a: String,
+    pub b: String,
+    pub time: i64,
+    pub complete: bool,
+    pub settings: String,
+}
+
 /// Where a run of a batch sits: which batch, which round, which side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSlot {
@@ -679,6 +691,29 @@ impl History {
             .map_err(|e| self.db_error(e))
     }
 
+    /// Every batch, oldest first.
+    pub fn batches(&self) -> Result<Vec<BatchSummary>, TrackError> {
+        let rows = self.read(|sql| {
+            sql.query(
+                "SELECT id, a_commit, b_commit, time, complete, settings FROM batches ORDER BY id",
+                &[],
+            )
+        })?;
+        rows.into_iter()
+            .map(|mut row| {
+                Ok(BatchSummary {
+                    id: row.int(0)?,
+                    a: row.text(1)?,
+                    b: row.text(2)?,
+                    time: row.int(3)?,
+                    complete: row.int(4)? != 0,
+                    settings: row.text(5)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()
+            .map_err(|e| self.db_error(e))
+    }
+
     /// The two commits of batch `batch`, A first.
     pub fn batch_commits(&self, batch: i64) -> Result<(String, String), TrackError> {
         let mut rows = self.read(|sql| {
@@ -724,30 +759,42 @@ impl History {
 
     /// Every run recorded for `commit`, plain or in a batch, as independent runs.
     pub fn commit_series(&self, commit: &str) -> Result<CommitSeries, TrackError> {
-        let rows = self.result_rows(
-            "SELECT r.id, res.bench_id, res.metric, res.samples, r.machine, 0, 0
-             FROM results res JOIN runs r ON r.id = res.run_id
-             WHERE r.commit_sha = $1 ORDER BY r.id",
-            commit.into(),
-        )?;
         let mut series = CommitSeries {
             commit: commit.to_owned(),
             machines: BTreeSet::new(),
             benchmarks: BTreeMap::new(),
         };
-        for row in rows {
-            series.machines.insert(row.machine);
-            series
-                .benchmarks
-                .entry(row.bench_id)
-                .or_insert_with(|| RunSeries {
-                    metric: row.metric,
-                    runs: Vec::new(),
-                })
-                .runs
-                .push(row.values);
+        for row in self.commit_rows(commit)? {
+            series.add(row);
         }
         Ok(series)
+    }
+
+    /// Every run recorded for `commit`, one series per machine (in machine
+    /// order): the dashboard draws each machine's line apart, since times
+    /// from two CPUs are not one history.
+    pub fn commit_series_by_machine(&self, commit: &str) -> Result<Vec<CommitSeries>, TrackError> {
+        let mut by_machine: BTreeMap<String, CommitSeries> = BTreeMap::new();
+        for row in self.commit_rows(commit)? {
+            by_machine
+                .entry(row.machine.clone())
+                .or_insert_with(|| CommitSeries {
+                    commit: commit.to_owned(),
+                    machines: BTreeSet::new(),
+                    benchmarks: BTreeMap::new(),
+                })
+                .add(row);
+        }
+        Ok(by_machine.into_values().collect())
+    }
+
+    fn commit_rows(&self, commit: &str) -> Result<Vec<ResultRow>, TrackError> {
+        self.result_rows(
+            "SELECT r.id, res.bench_id, res.metric, res.samples, r.machine, 0, 0
+             FROM results res JOIN runs r ON r.id = res.run_id
+             WHERE r.commit_sha = $1 ORDER BY r.id",
+            commit.into(),
+        )
     }
 
     /// The runs of batch `batch`, paired round by round.
@@ -901,6 +948,21 @@ struct ResultRow {
     machine: String,
     round: i64,
     side: i64,
+}
+
+impl CommitSeries {
+    /// Adds one stored result row as one more run of its benchmark.
+    fn add(&mut self, row: ResultRow) {
+        self.machines.insert(row.machine);
+        self.benchmarks
+            .entry(row.bench_id)
+            .or_insert_with(|| RunSeries {
+                metric: row.metric,
+                runs: Vec::new(),
+            })
+            .runs
+            .push(row.values);
+    }
 }
 
 #[cfg(test)]
