@@ -16,12 +16,10 @@ mod markdown;
 mod select;
 mod table;
 
-pub(crate) use format::format_value;
 pub use json::write_json;
 pub use judge::{CompareOptions, Comparison, ComparisonReport, Verdict, compare_paired};
 pub(crate) use judge::{compare_runs, median_interval};
 pub use markdown::write_markdown;
-pub(crate) use select::check_machines;
 pub use select::compare;
 pub use table::{TableStyle, write_table};
 

@@ -212,7 +212,8 @@ fn machine_timeline(
     let mut benchmarks: BTreeMap<&str, BenchmarkTimeline> = BTreeMap::new();
     for &(commit, recorded) in series {
         for (id, runs) in recorded.benchmarks.iter().filter(|(id, _)| selected(id)) {
-            let (estimate, low, high) = median_interval(&runs.pooled(), compare);
+            let median = median_interval(&runs.pooled(), compare);
+            let (estimate, low, high) = (median.point, median.interval.low, median.interval.high);
             benchmarks
                 .entry(id)
                 .or_insert_with(|| BenchmarkTimeline {
