@@ -40,8 +40,8 @@ pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSer
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use report::write_report;
 pub use run::{
-    DEFAULT_BUDGET_MINUTES, LayoutMode, LayoutSummary, MissingSubmodule, PairedOptions, PairedRun,
-    WORKING_TREE, rounds_left, run_paired, wants_another_round,
+    DEFAULT_BUDGET_MINUTES, Interruption, LayoutMode, LayoutSummary, MissingSubmodule,
+    PairedOptions, PairedRun, Progress, WORKING_TREE, rounds_left, run_paired, wants_another_round,
 };
 pub use stats::{
     VariancePrior, benjamini_hochberg, bootstrap_ratio_of_medians, fit_variance_prior,
