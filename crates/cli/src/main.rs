@@ -60,13 +60,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("proflab: {}", error_message(&error));
-            // As a shell reports a command stopped by Ctrl-C, so a script can
-            // tell an interrupt from a failure.
-            let interrupted = matches!(
-                error.downcast_ref::<proflab_track::TrackError>(),
-                Some(proflab_track::TrackError::Interrupted)
-            );
-            ExitCode::from(if interrupted { 130 } else { 2 })
+            // As a shell reports a command a signal stopped (130 for Ctrl-C,
+            // 143 for SIGTERM), so a script can tell an interrupt from a failure.
+            match error.downcast_ref::<proflab_track::TrackError>() {
+                Some(proflab_track::TrackError::Interrupted { signal, .. }) => {
+                    ExitCode::from(signal.exit_code())
+                }
+                _ => ExitCode::from(2),
+            }
         }
     }
 }

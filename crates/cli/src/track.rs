@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, btree_map};
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
     CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, LayoutMode,
-    Machine, PairedOptions, RunSummary, TableStyle, TrackError,
+    Machine, PairedOptions, Progress, RunSummary, TableStyle, TrackError,
 };
 
 use crate::color::ColorArgs;
@@ -555,11 +555,7 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
     };
     let mut history = History::open(db)?;
     let compare_options = args.verdict.options();
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
-            .context("progress bar template")?,
-    );
+    let mut shown = RunProgress::new(std::io::stderr().is_terminal())?;
     let run = proflab_track::run_paired(
         &repo_root(),
         &args.a,
@@ -567,13 +563,10 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
         &options,
         &compare_options,
         &mut history,
-        &mut |done, total, step| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            bar.set_message(step.to_owned());
-        },
-    )?;
-    bar.finish_and_clear();
+        &mut |step| shown.show(step),
+    );
+    shown.finish();
+    let run = run?;
     eprintln!(
         "batch {}: {} benchmarks measured{} in {:.0} s{}",
         run.batch,
@@ -614,6 +607,97 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
     };
     let report = proflab_track::compare(&history, &run.a, &run.b, &options)?;
     print_comparison(&report, &args.output, color)
+}
+
+/// How `track run` shows its progress on stderr: a bar on a terminal; in a
+/// CI log or a redirect, where indicatif draws nothing, a plain line as
+/// each phase and each round begins.
+enum RunProgress {
+    Bar(indicatif::ProgressBar),
+    Lines { started: std::time::Instant },
+}
+
+impl RunProgress {
+    fn new(terminal: bool) -> anyhow::Result<RunProgress> {
+        if !terminal {
+            return Ok(RunProgress::Lines {
+                started: std::time::Instant::now(),
+            });
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+                .context("progress bar template")?,
+        );
+        Ok(RunProgress::Bar(bar))
+    }
+
+    fn show(&mut self, step: Progress<'_>) {
+        match (self, step) {
+            (RunProgress::Bar(bar), Progress::Phase(phase)) => {
+                bar.set_length(1);
+                bar.set_position(0);
+                bar.set_message(phase.to_owned());
+            }
+            (
+                RunProgress::Bar(bar),
+                Progress::Round {
+                    round,
+                    benchmarks,
+                    time_left,
+                },
+            ) => {
+                bar.set_length(benchmarks as u64);
+                bar.set_position(0);
+                bar.set_message(format!("round {round}{}", budget_left(time_left)));
+            }
+            (RunProgress::Bar(bar), Progress::Pair { done, of, id }) => {
+                bar.set_position(done as u64);
+                bar.set_message(format!("{id} ({} left)", of - done));
+            }
+            (RunProgress::Bar(bar), Progress::Notice(text)) => {
+                bar.suspend(|| eprintln!("note: {text}"));
+            }
+            (RunProgress::Lines { started }, Progress::Phase(phase)) => {
+                eprintln!("[{:>5.0} s] {phase}", started.elapsed().as_secs_f64());
+            }
+            (
+                RunProgress::Lines { started },
+                Progress::Round {
+                    round,
+                    benchmarks,
+                    time_left,
+                },
+            ) => {
+                eprintln!(
+                    "[{:>5.0} s] round {round}: {benchmarks} benchmark(s) left{}",
+                    started.elapsed().as_secs_f64(),
+                    budget_left(time_left)
+                );
+            }
+            (RunProgress::Lines { .. }, Progress::Pair { .. }) => {}
+            (RunProgress::Lines { .. }, Progress::Notice(text)) => eprintln!("note: {text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let RunProgress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// ", 12 min 30 s of the budget left", or nothing without a budget.
+fn budget_left(time_left: Option<Duration>) -> String {
+    let Some(left) = time_left else {
+        return String::new();
+    };
+    let seconds = left.as_secs();
+    format!(
+        ", {} min {:02} s of the budget left",
+        seconds / 60,
+        seconds % 60
+    )
 }
 
 fn bisect(db: &Database, args: &BisectArgs) -> anyhow::Result<ExitCode> {

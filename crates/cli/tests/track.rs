@@ -284,22 +284,28 @@ fn template_repo() -> tempfile::TempDir {
     // first measured one (`--exact`) to create the file `$SPOIL_ONCE`. With
     // `BREAK_BENCH` it panics; with `NEED_FILE` it needs that file (relative
     // to the package, as `cargo bench` runs it); with `CHECK_ALIGNED` it
-    // panics unless three of its functions start on a 64-byte boundary.
+    // panics unless three of its functions start on a 64-byte boundary; with
+    // `OWN_MEASUREMENT` it sets its own measurement time (seconds), as
+    // base64's groups do, overriding `--measurement`.
     std::fs::write(
         repo.path().join("benches/spoiled.rs"),
         "use criterion::{Criterion, criterion_group, criterion_main};\n\
          fn spoiled(c: &mut Criterion) {\n    \
+         let mut group = c.benchmark_group(\"spoiled\");\n    \
+         if let Some(seconds) = std::env::var_os(\"OWN_MEASUREMENT\") {\n        \
+         group.measurement_time(std::time::Duration::from_secs_f64(seconds.to_str().unwrap().parse().unwrap()));\n    }\n    \
          let measured = std::env::args().any(|a| a == \"--exact\");\n    \
          let slow = measured && std::env::var_os(\"SPOIL_ONCE\").is_some_and(|path| {\n        \
          std::fs::OpenOptions::new().write(true).create_new(true).open(path).is_ok()\n    });\n    \
          let steps: u64 = if slow { 6000 } else { 2000 };\n    \
-         c.bench_function(\"spoiled/00\", |b| {\n        \
+         group.bench_function(\"00\", |b| {\n        \
          if std::env::var_os(\"BREAK_BENCH\").is_some() { panic!(\"data/input.bin is missing\") }\n        \
          if let Some(data) = std::env::var_os(\"NEED_FILE\") { assert!(std::path::Path::new(&data).exists(), \"{data:?} is missing\") }\n        \
          if std::env::var_os(\"CHECK_ALIGNED\").is_some() {\n            \
          let starts = [spoiled as fn(&mut Criterion) as usize, sensitivity_suite::work as fn(u64, u64) -> u64 as usize, main as fn() as usize];\n            \
          assert!(starts.iter().all(|start| start % 64 == 0), \"functions start at {starts:x?}\")\n        }\n        \
-         b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0))\n    });\n}\n\
+         b.iter(|| sensitivity_suite::work(std::hint::black_box(steps), 0))\n    });\n    \
+         group.finish();\n}\n\
          criterion_group!(benches, spoiled);\ncriterion_main!(benches);\n",
     )
     .unwrap();
@@ -397,6 +403,17 @@ fn paired_run_records_rounds_and_leaves_no_worktree() {
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // Piped stderr is no terminal: a plain line as each phase and round begins.
+    for line in [
+        "] building ",
+        "] smoke test ",
+        "] round 1: 1 benchmark(s) left, ",
+        " s of the budget left\n",
+        "] round 3: 1 benchmark(s) left, ",
+        "] instruction counts: ",
+    ] {
+        assert!(stderr.contains(line), "{line:?} in {stderr}");
+    }
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["benchmarks"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
@@ -588,21 +605,127 @@ fn a_failing_bench_fails_fast_with_its_stderr() {
     assert_eq!(runs.as_array().unwrap().len(), 0, "nothing recorded");
 }
 
+/// A foreign crate's first run. An older commit's `#![deny(warnings)]` meets
+/// a lint of today's rustc: built all the same (`--cap-lints=warn`, which
+/// changes no code). A commit that does not compile fails the run with the
+/// compiler's first error, its file and line, and a command that builds it
+/// again in a checkout of its own (the run's worktrees are gone by then).
+#[test]
+fn lints_stop_no_build_and_a_failed_build_can_be_rerun() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = repo.path().join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("#![deny(warnings)]\n{source}\nfn never_called() {{}}\n"),
+    )
+    .unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "denies warnings, and has one");
+    std::fs::write(
+        &lib,
+        format!("{source}\npub fn broken() -> u64 {{\n    \"not a number\"\n}}\n"),
+    )
+    .unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "does not compile");
+    let broken = rev_parse(repo.path(), "HEAD");
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("building {broken} failed"))
+            && stderr.contains("mismatched types")
+            && stderr.contains("--> src/lib.rs:"),
+        "B's error with its file and line, A built: {stderr}"
+    );
+    let rebuild = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("to build it again: "))
+        .unwrap_or_else(|| panic!("no command to build again: {stderr}"));
+    let steps: Vec<&str> = rebuild.split(" && ").collect();
+    assert!(
+        steps.len() == 3
+            && steps[1].starts_with("cd ")
+            && steps[2].starts_with("cargo bench --no-run --bench spoiled")
+            && steps[2].contains("--cap-lints=warn"),
+        "{rebuild}"
+    );
+    // Its checkout step works after the run, and checks out B.
+    let checkout = Command::new("sh")
+        .args(["-c", &format!("{} && {}", steps[0], steps[1])])
+        .output()
+        .unwrap();
+    assert!(
+        checkout.status.success(),
+        "{rebuild}: {}",
+        String::from_utf8_lossy(&checkout.stderr)
+    );
+    let checked_out = tmp.path().join(format!("proflab-build-{}", &broken[..12]));
+    assert!(
+        std::fs::read_to_string(checked_out.join("src/lib.rs"))
+            .unwrap()
+            .contains("not a number")
+    );
+    git(
+        repo.path(),
+        &[
+            "worktree",
+            "remove",
+            "--force",
+            &checked_out.to_string_lossy(),
+        ],
+    );
+    assert_eq!(worktree_count(repo.path()), 1);
+}
+
+/// A bench that sets its own measurement time in code (base64's groups set
+/// 3 s) runs far longer than `--warm-up` + `--measurement` ask: said once,
+/// with why and what it costs the budget.
+#[test]
+fn a_bench_that_sets_its_own_times_is_named_once() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = paired_run(repo.path(), "2", "spoiled", "spoiled")
+        .env("OWN_MEASUREMENT", "3")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("note: ").count(), 1, "once: {stderr}");
+    assert!(
+        stderr.contains("note: `spoiled/00` ran ")
+            && stderr.contains("ask for 0.15 s: the bench sets its own times in code")
+            && stderr.contains("s left of the budget buy about "),
+        "{stderr}"
+    );
+}
+
 /// Ctrl-C in the middle of the rounds: the run stops with an error and takes
-/// its worktrees with it.
+/// its worktrees with it, exiting 130 as a shell reports SIGINT.
 #[test]
 fn interrupted_run_leaves_no_worktree() {
-    interrupt_run_with("-INT");
+    interrupt_run_with("INT", 130);
 }
 
-/// SIGTERM, what CI job timeouts send, and SIGHUP, a closed terminal: the same.
+/// SIGTERM, what CI job timeouts send, and SIGHUP, a closed terminal: the
+/// same, each with its own exit code (128 + the signal's number).
 #[test]
 fn terminated_run_leaves_no_worktree() {
-    interrupt_run_with("-TERM");
-    interrupt_run_with("-HUP");
+    interrupt_run_with("TERM", 143);
+    interrupt_run_with("HUP", 129);
 }
 
-fn interrupt_run_with(signal: &str) {
+fn interrupt_run_with(signal: &str, exit_code: i32) {
     let repo = template_repo();
     // The run's temporary folder goes here, to check that it is removed.
     let tmp = tempfile::tempdir().unwrap();
@@ -626,14 +749,26 @@ fn interrupt_run_with(signal: &str) {
     // Let the builds (cached by the other test, else a minute) reach the rounds.
     std::thread::sleep(std::time::Duration::from_secs(5));
     let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit_code), "{stderr}");
+    // What is kept, as it is: the rounds recorded, if the rounds had begun.
+    let rounds_begun = stderr.contains("] round 1:");
+    let kept = if rounds_begun {
+        "batch 1 keeps the "
+    } else {
+        "nothing was recorded"
+    };
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}; {kept}"))
+            && stderr.contains("the temporary worktrees are removed")
+            && stderr.contains("(--target-dir)"),
+        "{stderr}"
+    );
     assert_eq!(worktree_count(repo.path()), 1);
     let leftover = std::fs::read_dir(repo.path().join(".git/worktrees"))
         .map(|entries| entries.count())

@@ -106,7 +106,7 @@ pub fn bisect(
             step_options,
             compare_options,
             history,
-            &mut |_, _, _| {},
+            &mut |_| {},
         )?;
         let report = compare(
             history,

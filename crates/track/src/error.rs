@@ -103,6 +103,17 @@ pub enum TrackError {
         commit: String,
         stderr: String,
     },
+    /// `rebuild` is a shell command that builds the commit again as `track
+    /// run` did, in a checkout that outlives the run.
+    #[error(
+        "building {commit} failed{}\nto build it again: {rebuild}",
+        compiler_errors(stderr)
+    )]
+    BuildFailed {
+        commit: String,
+        rebuild: String,
+        stderr: String,
+    },
     #[error(transparent)]
     Instructions(#[from] proflab_callgrind::CallgrindError),
     #[error(
@@ -125,10 +136,12 @@ pub enum TrackError {
         "{bad} shows no regression against {good} for the benchmarks chosen: nothing to bisect"
     )]
     NoRegression { good: String, bad: String },
-    #[error(
-        "interrupted; the rounds measured so far are kept as an incomplete batch (compare leaves it out unless named with --batch), temporary worktrees removed"
-    )]
-    Interrupted,
+    /// `kept` says what the run leaves behind (the rounds recorded, the worktrees).
+    #[error("interrupted by {signal}; {kept}")]
+    Interrupted {
+        signal: crate::run::Interruption,
+        kept: String,
+    },
     #[error("random code layouts: {reason}")]
     Layout { reason: String },
     #[error("cannot compare the code of {path}: {reason}")]
@@ -140,12 +153,48 @@ pub enum TrackError {
 /// The end of a failed command's stderr, indented under the error line.
 fn last_lines(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.trim_end().lines().collect();
-    let tail = &lines[lines.len().saturating_sub(15)..];
-    if tail.is_empty() {
+    indented(
+        "; its stderr ended:",
+        &lines[lines.len().saturating_sub(15)..],
+    )
+}
+
+/// A failed build's first compiler error in full, with its `--> file:line`
+/// (what a user opens first), then Cargo's last line; the end of stderr
+/// when no compiler error is in it (a build script's panic, a missing
+/// dependency). The end alone can hold only the last of many errors, or
+/// notes whose locations are lines further up.
+fn compiler_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    let is_compiler_error = |line: &&str| {
+        (line.starts_with("error:") || line.starts_with("error["))
+            && !line.starts_with("error: could not compile")
+    };
+    let Some(first) = lines.iter().position(is_compiler_error) else {
+        return last_lines(stderr);
+    };
+    let block: Vec<&str> = lines[first..]
+        .iter()
+        .take_while(|line| !line.is_empty())
+        .take(30)
+        .copied()
+        .collect();
+    let mut shown = block.clone();
+    if let Some(last) = lines.last()
+        && !block.contains(last)
+    {
+        shown.push("...");
+        shown.push(last);
+    }
+    indented("; the compiler said:", &shown)
+}
+
+fn indented(heading: &str, lines: &[&str]) -> String {
+    if lines.is_empty() {
         return String::new();
     }
-    let mut text = String::from("; its stderr ended:");
-    for line in tail {
+    let mut text = String::from(heading);
+    for line in lines {
         text.push_str("\n    ");
         text.push_str(line);
     }

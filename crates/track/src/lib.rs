@@ -44,7 +44,7 @@ pub use instructions::import_instruction_dir;
 pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSeries};
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use run::{
-    DEFAULT_BUDGET_MINUTES, LayoutMode, LayoutSummary, MissingSubmodule, PairedOptions, PairedRun,
-    rounds_left, run_paired, wants_another_round,
+    DEFAULT_BUDGET_MINUTES, Interruption, LayoutMode, LayoutSummary, MissingSubmodule,
+    PairedOptions, PairedRun, Progress, rounds_left, run_paired, wants_another_round,
 };
 pub use stats::median;

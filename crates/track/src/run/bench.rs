@@ -60,10 +60,14 @@ impl Dialect {
 
     /// `seconds` as this version parses it: whole seconds (at least one) before 0.4.
     pub(super) fn seconds(self, seconds: f64) -> String {
+        self.rounded(seconds).to_string()
+    }
+
+    fn rounded(self, seconds: f64) -> f64 {
         if self.fractional_seconds {
-            seconds.to_string()
+            seconds
         } else {
-            seconds.ceil().max(1.0).to_string()
+            seconds.ceil().max(1.0)
         }
     }
 }
@@ -123,6 +127,12 @@ pub(super) fn fresh_copies(
             Ok(round_binary)
         })
         .collect()
+}
+
+/// The seconds of warm-up and measurement a process is asked for, as
+/// `dialect` rounds them.
+pub(super) fn asked_seconds(options: &PairedOptions, dialect: Dialect) -> f64 {
+    dialect.rounded(options.warm_up_seconds) + dialect.rounded(options.measurement_seconds)
 }
 
 /// Criterion's timing flags for one measured process, as `dialect` takes them.

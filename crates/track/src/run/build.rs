@@ -34,54 +34,127 @@ pub(super) fn seed_target(built: &Path, empty: &Path) {
     }
 }
 
-/// Adds `flag` to the flags Cargo gives rustc, keeping the caller's: Cargo
-/// takes the first of `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS` and the config
-/// files' `rustflags`, so the flag joins whichever is in force (`--config`
-/// arrays are appended to the config files' own).
-pub(super) fn add_rustflag(cmd: &mut Command, flag: &str) {
-    if let Ok(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
-        let joined = if encoded.is_empty() {
-            flag.to_owned()
-        } else {
-            format!("{encoded}\u{1f}{flag}")
+/// What every build of `track run` adds to rustc's flags, on both sides
+/// alike: [`ALIGN_FUNCTIONS`] unless turned off, and `--cap-lints=warn`.
+/// A lint never changes the code rustc emits, but an older commit's
+/// `#![deny(warnings)]` meets the lints of today's rustc and stops the
+/// build (base64 before its `9979cc3`); capped, they are warnings. Both
+/// sides get the same flags, so the identical-code check and Cargo's
+/// fingerprints (the flags are part of them) are unaffected.
+fn added_rustflags(options: &PairedOptions) -> Vec<&'static str> {
+    let mut flags = vec!["--cap-lints=warn"];
+    if options.align_functions {
+        flags.push(ALIGN_FUNCTIONS);
+    }
+    flags
+}
+
+/// The Cargo command that builds one side's bench targets, as environment
+/// and arguments: what runs, and what a user is told to run again.
+struct CargoBench {
+    env: Vec<(&'static str, String)>,
+    args: Vec<String>,
+}
+
+impl CargoBench {
+    fn new(options: &PairedOptions) -> CargoBench {
+        let mut bench = CargoBench {
+            env: Vec::new(),
+            args: ["bench", "--no-run"].map(str::to_owned).to_vec(),
         };
-        cmd.env("CARGO_ENCODED_RUSTFLAGS", joined);
-    } else if let Ok(plain) = std::env::var("RUSTFLAGS") {
-        cmd.env("RUSTFLAGS", format!("{plain} {flag}"));
+        for name in &options.benches {
+            bench.args.extend(["--bench".to_owned(), name.clone()]);
+        }
+        bench.add_rustflags(&added_rustflags(options));
+        bench
+    }
+
+    /// Adds `flags` to the flags Cargo gives rustc, keeping the caller's:
+    /// Cargo takes the first of `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS` and
+    /// the config files' `rustflags`, so the flags join whichever is in force
+    /// (`--config` arrays are appended to the config files' own).
+    fn add_rustflags(&mut self, flags: &[&str]) {
+        if let Ok(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+            let joined = std::iter::once(encoded.as_str())
+                .filter(|encoded| !encoded.is_empty())
+                .chain(flags.iter().copied())
+                .collect::<Vec<_>>()
+                .join("\u{1f}");
+            self.env.push(("CARGO_ENCODED_RUSTFLAGS", joined));
+        } else if let Ok(plain) = std::env::var("RUSTFLAGS") {
+            self.env
+                .push(("RUSTFLAGS", format!("{plain} {}", flags.join(" "))));
+        } else {
+            let quoted: Vec<String> = flags.iter().map(|flag| format!("{flag:?}")).collect();
+            self.args.push("--config".to_owned());
+            self.args
+                .push(format!("build.rustflags=[{}]", quoted.join(", ")));
+        }
+    }
+
+    /// The command as a user types it in a shell.
+    fn shell_line(&self) -> String {
+        let env = self
+            .env
+            .iter()
+            .map(|(name, value)| format!("{name}={}", shell_quote(value)));
+        let args = self.args.iter().map(|arg| shell_quote(arg));
+        env.chain(std::iter::once("cargo".to_owned()))
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `text` as one shell word: as it is when nothing in it is special to a
+/// shell, else in single quotes.
+pub(super) fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./:,@+%^".contains(c));
+    if plain {
+        text.to_owned()
     } else {
-        cmd.arg("--config")
-            .arg(format!("build.rustflags=[\"{flag}\"]"));
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
 /// Builds the bench targets of the worktree and returns their executables
 /// (from Cargo's JSON messages), listing each one's benchmarks; with a
-/// `recorder`, Cargo links through it ([`LinkRecorder`]).
+/// `recorder`, Cargo links through it ([`LinkRecorder`]). A failed build
+/// is a [`TrackError::BuildFailed`] whose command to build again starts
+/// with `check_out`, the shell commands that make a checkout of the commit
+/// outlasting the run and enter it.
 pub(super) fn build_benches(
     worktree: &Path,
     target: &Path,
     options: &PairedOptions,
     recorder: Option<&LinkRecorder>,
     commit: &str,
+    check_out: &str,
 ) -> Result<Vec<BenchBinary>, TrackError> {
+    let bench = CargoBench::new(options);
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(worktree)
         .env("CARGO_TARGET_DIR", target)
-        .args([
-            "bench",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ]);
-    for bench in &options.benches {
-        cmd.args(["--bench", bench]);
-    }
-    if options.align_functions {
-        add_rustflag(&mut cmd, ALIGN_FUNCTIONS);
-    }
+        .envs(bench.env.iter().map(|(name, value)| (name, value)))
+        .args(&bench.args)
+        .arg("--message-format=json-render-diagnostics");
     if let Some(recorder) = recorder {
         recorder.configure(&mut cmd);
     }
-    let stdout = run_checked(cmd, commit)?;
+    let stdout = match run_checked(cmd, commit) {
+        Ok(finished) => finished.stdout,
+        Err(TrackError::BenchFailed { stderr, .. }) => {
+            return Err(TrackError::BuildFailed {
+                commit: commit.to_owned(),
+                rebuild: format!("{check_out} && {}", bench.shell_line()),
+                stderr,
+            });
+        }
+        Err(other) => return Err(other),
+    };
     let mut binaries = Vec::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
@@ -116,7 +189,7 @@ pub(super) fn build_benches(
         }
         // Criterion lists `ID: benchmark` (`ID: bench` before 0.5), proflab-callgrind
         // `ID: instructions`; other harnesses print nothing of either form.
-        let listed = run_checked(list, commit)?;
+        let listed = run_checked(list, commit)?.stdout;
         let modern: Vec<String> = listed
             .lines()
             .filter_map(|line| line.strip_suffix(": benchmark"))
@@ -134,7 +207,7 @@ pub(super) fn build_benches(
             if !binary.ids.is_empty() {
                 let mut help = bench_command(binary, &scratch);
                 help.arg("--help");
-                binary.dialect = Dialect::from_help(&run_checked(help, commit)?);
+                binary.dialect = Dialect::from_help(&run_checked(help, commit)?.stdout);
             }
         } else {
             binary.ids = modern;

@@ -19,8 +19,9 @@
 //! history: its rounds are paired only with each other.
 //!
 //! Cleanup invariant: a [`Worktrees`] guard removes the worktrees on every exit
-//! path; SIGINT, SIGTERM and SIGHUP only set a flag (the running benchmark
-//! child is killed and waited for), so the guard's `Drop` still runs.
+//! path; SIGINT, SIGTERM and SIGHUP only record the signal (the running
+//! benchmark child is killed and waited for), so the guard's `Drop` still
+//! runs, and the error says what the run kept ([`Interruption`]).
 
 mod bench;
 mod build;
@@ -32,18 +33,18 @@ mod worktree;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rand_pcg::Pcg64;
 use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
 
-use self::bench::{BenchBinary, bench_command, criterion_flags, fresh_copies};
-use self::build::{build_benches, seed_target};
+use self::bench::{BenchBinary, asked_seconds, bench_command, criterion_flags, fresh_copies};
+use self::build::{build_benches, seed_target, shell_quote};
 use self::identical::{ChangedFiles, LoadedCode, compiled_sources};
 pub use self::layout::LayoutMode;
 use self::layout::{LinkCommand, LinkRecorder};
-use self::process::{interrupted_flag, run_checked};
+pub use self::process::Interruption;
+use self::process::{clear_interruption, run_checked};
 use self::schedule::{Candidate, next_round};
 pub use self::schedule::{rounds_left, wants_another_round};
 pub(crate) use self::worktree::Worktrees;
@@ -187,6 +188,25 @@ pub struct LayoutSummary {
     pub seed: u64,
 }
 
+/// What a paired run tells its caller as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A phase begins: building or smoke-testing a side, counting instructions.
+    Phase(&'a str),
+    /// Round `round` begins with the `benchmarks` still undecided, with
+    /// `time_left` of the budget.
+    Round {
+        round: i64,
+        benchmarks: usize,
+        time_left: Option<Duration>,
+    },
+    /// Benchmark `id` is measured on both sides, the `done`th of the
+    /// round's `of` (0-based).
+    Pair { done: usize, of: usize, id: &'a str },
+    /// Something the user should know about the whole run, said once.
+    Notice(&'a str),
+}
+
 /// One side of the comparison: its commit, worktree, target folder and binaries.
 struct SideBuild {
     commit: String,
@@ -213,7 +233,11 @@ struct Workspace {
 /// once, then measures them in paired rounds recorded as one batch of
 /// `history`; instruction-count targets are run once per side afterwards.
 /// `compare` gives the threshold the adaptive rounds aim at. `progress` is
-/// told each step: (steps done, steps planned, what runs now).
+/// told each phase, round and pair as it begins ([`Progress`]).
+///
+/// Interrupted, it fails with [`TrackError::Interrupted`], which says what
+/// is kept: the rounds recorded so far, the worktrees and target folders
+/// the options named.
 pub fn run_paired(
     repo: &Path,
     a: &str,
@@ -221,10 +245,10 @@ pub fn run_paired(
     options: &PairedOptions,
     compare: &CompareOptions,
     history: &mut History,
-    progress: &mut dyn FnMut(usize, usize, &str),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<PairedRun, TrackError> {
     let started = Instant::now();
-    interrupted_flag().store(false, Ordering::SeqCst);
+    clear_interruption();
     let sha = |reference: &str| {
         if reference == WORKING_TREE {
             return Ok(WORKING_TREE.to_owned());
@@ -233,8 +257,10 @@ pub fn run_paired(
     };
     let commits = [sha(a)?, sha(b)?];
     let mut workspace = Workspace::prepare(repo, options)?;
-    let sides = build_sides(&mut workspace, &commits, options, compare, progress)?;
-    smoke_test(&sides, &workspace, options, progress)?;
+    let nothing_recorded = |error| say_what_is_kept(error, options, None);
+    let sides = build_sides(&mut workspace, &commits, options, compare, progress)
+        .map_err(nothing_recorded)?;
+    smoke_test(&sides, &workspace, options, progress).map_err(nothing_recorded)?;
     let plan = plan_rounds(repo, &sides, options)?;
     let settings = serde_json::json!({
         "min_rounds": options.min_rounds,
@@ -271,11 +297,18 @@ pub fn run_paired(
         pair_seconds: BTreeMap::new(),
         layouts_sampled: [0, 0],
         link_time: Duration::ZERO,
+        rounds_recorded: 0,
+        overrun_said: false,
     };
-    let budget_exhausted = rounds.measure(compare, history, &context, progress)?;
-    count_instructions(
-        &sides, &machine, options, history, batch, &context, progress,
-    )?;
+    let budget_exhausted = rounds
+        .measure(compare, history, &context, progress)
+        .and_then(|exhausted| {
+            count_instructions(
+                &sides, &machine, options, history, batch, &context, progress,
+            )?;
+            Ok(exhausted)
+        })
+        .map_err(|error| say_what_is_kept(error, options, Some((batch, rounds.rounds_recorded))))?;
     // Only now: an interrupted run leaves a batch that comparisons skip.
     history.finish_batch(batch)?;
     let links = rounds.layouts_sampled.iter().sum::<usize>();
@@ -301,6 +334,41 @@ pub fn run_paired(
         layouts,
         missing_submodules,
     })
+}
+
+/// An interruption's error, saying what the run leaves behind: the rounds
+/// recorded in `batch` (`(batch, rounds)`; none before the batch began),
+/// and the worktrees and builds when the options keep them. Other errors
+/// pass unchanged.
+fn say_what_is_kept(
+    error: TrackError,
+    options: &PairedOptions,
+    batch: Option<(i64, i64)>,
+) -> TrackError {
+    let TrackError::Interrupted { signal, .. } = error else {
+        return error;
+    };
+    let mut kept = vec![match batch {
+        None | Some((_, 0)) => "nothing was recorded".to_owned(),
+        Some((batch, rounds)) => format!(
+            "batch {batch} keeps the {rounds} round(s) measured in full, marked \
+             incomplete: `track compare` leaves it out unless named with --batch {batch}"
+        ),
+    }];
+    kept.push(match &options.worktree_dir {
+        Some(dir) => format!("the worktrees stay in {} (--worktree-dir)", dir.display()),
+        None => "the temporary worktrees are removed".to_owned(),
+    });
+    if let Some(dir) = &options.target_dir {
+        kept.push(format!(
+            "the builds stay in {} (--target-dir)",
+            dir.display()
+        ));
+    }
+    TrackError::Interrupted {
+        signal,
+        kept: kept.join("; "),
+    }
 }
 
 impl Workspace {
@@ -378,6 +446,25 @@ impl Workspace {
         }
         Ok(path)
     }
+
+    /// Shell commands that enter a checkout of `commit` as `side` was
+    /// built, one that outlasts the run: the working tree or the kept
+    /// worktree itself, else a new worktree (the run removes its own).
+    fn rebuild_checkout(&self, side: &str, commit: &str) -> String {
+        let repo = &self.worktrees.repo;
+        if commit == WORKING_TREE {
+            return format!("cd {}", shell_quote(&repo.to_string_lossy()));
+        }
+        if let Some(kept) = &self.kept {
+            return format!("cd {}", shell_quote(&kept.join(side).to_string_lossy()));
+        }
+        let fresh = std::env::temp_dir().join(format!("proflab-build-{}", short_sha(commit, 12)));
+        let fresh = shell_quote(&fresh.to_string_lossy());
+        format!(
+            "git -C {} worktree add --detach {fresh} {commit} && cd {fresh}",
+            shell_quote(&repo.to_string_lossy())
+        )
+    }
 }
 
 /// Builds both sides, A first (B's target folder starts as a copy of A's),
@@ -388,7 +475,7 @@ fn build_sides(
     commits: &[String; 2],
     options: &PairedOptions,
     compare: &CompareOptions,
-    progress: &mut dyn FnMut(usize, usize, &str),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<SideBuild>, TrackError> {
     let mut sides: Vec<SideBuild> = Vec::new();
     let mut toolchains = Vec::new();
@@ -398,11 +485,11 @@ fn build_sides(
             command: "rustc -V".to_owned(),
             source,
         })?);
-        progress(
-            sides.len(),
-            2,
-            &format!("building {}", short_sha(commit, 12)),
-        );
+        progress(Progress::Phase(&format!(
+            "building {} ({})",
+            short_sha(commit, 12),
+            side.to_uppercase()
+        )));
         // One target folder per side: the same package at two paths gets the
         // same binary name, so a single folder would hold only the last side built.
         let target = workspace.targets_root.join(side);
@@ -422,7 +509,14 @@ fn build_sides(
             &target.join("proflab-links"),
             worktree,
         );
-        let binaries = build_benches(worktree, &target, options, recorder.as_ref().ok(), commit)?;
+        let binaries = build_benches(
+            worktree,
+            &target,
+            options,
+            recorder.as_ref().ok(),
+            commit,
+            &workspace.rebuild_checkout(side, commit),
+        )?;
         let links = recorder.and_then(|recorder| {
             binaries
                 .iter()
@@ -458,10 +552,13 @@ fn smoke_test(
     sides: &[SideBuild],
     workspace: &Workspace,
     options: &PairedOptions,
-    progress: &mut dyn FnMut(usize, usize, &str),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(), TrackError> {
     for side in sides {
-        progress(0, 1, &format!("smoke test {}", short_sha(&side.commit, 12)));
+        progress(Progress::Phase(&format!(
+            "smoke test {}",
+            short_sha(&side.commit, 12)
+        )));
         for binary in side.binaries.iter().filter(|b| !b.ids.is_empty()) {
             let mut cmd = bench_command(binary, &workspace.root.join("smoke"));
             cmd.arg("--test").args(options.filter.as_slice());
@@ -619,6 +716,10 @@ struct Rounds<'run> {
     /// Executables relinked with a new layout, each side.
     layouts_sampled: [usize; 2],
     link_time: Duration,
+    /// Rounds recorded in the batch so far.
+    rounds_recorded: i64,
+    /// Whether a process that ran far longer than asked was reported.
+    overrun_said: bool,
 }
 
 impl Rounds<'_> {
@@ -629,12 +730,17 @@ impl Rounds<'_> {
         compare: &CompareOptions,
         history: &mut History,
         context: &dyn Fn(&String) -> RunContext,
-        progress: &mut dyn FnMut(usize, usize, &str),
+        progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<bool, TrackError> {
         let mut active: Vec<&str> = self.plan.ids.iter().map(String::as_str).collect();
         let mut round: i64 = 0;
         while !active.is_empty() {
             round += 1;
+            progress(Progress::Round {
+                round,
+                benchmarks: active.len(),
+                time_left: self.time_left(),
+            });
             let outputs = ["a", "b"].map(|side| self.root.join(format!("round-{round}-{side}")));
             let executables = self.root.join(format!("round-{round}-executables"));
             let budget_exhausted =
@@ -652,6 +758,7 @@ impl Rounds<'_> {
                 };
                 history.record_round(slot, &context(&build.commit), self.machine, &benches)?;
             }
+            self.rounds_recorded = round;
             // Best effort: the temporary folder's guard removes whatever is left.
             let _ = std::fs::remove_dir_all(&executables);
             if budget_exhausted {
@@ -668,10 +775,7 @@ impl Rounds<'_> {
             // can be short of it once the others are measured further (a +5%
             // stopped flagged on five rounds, then read 1.034 [1.019, 1.050]).
             let report = compare_paired(&history.paired_series(self.batch)?, compare);
-            let time_left = self
-                .options
-                .budget
-                .map(|budget| budget.saturating_sub(self.started.elapsed()));
+            let time_left = self.time_left();
             let candidates: Vec<Candidate<'_>> = report
                 .benchmarks
                 .iter()
@@ -701,6 +805,13 @@ impl Rounds<'_> {
         Ok(false)
     }
 
+    /// What is left of the budget, if there is one.
+    fn time_left(&self) -> Option<Duration> {
+        self.options
+            .budget
+            .map(|budget| budget.saturating_sub(self.started.elapsed()))
+    }
+
     /// One round: each `active` benchmark once on each side, A B or B A by
     /// turns, from executables laid out for this round. `Ok(true)` when the
     /// budget ran out before every benchmark was measured.
@@ -710,7 +821,7 @@ impl Rounds<'_> {
         active: &[&str],
         outputs: &[PathBuf; 2],
         executables: &Path,
-        progress: &mut dyn FnMut(usize, usize, &str),
+        progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<bool, TrackError> {
         let mut round_binaries = Vec::new();
         for (side, build) in self.sides.iter().enumerate() {
@@ -724,14 +835,14 @@ impl Rounds<'_> {
             {
                 return Ok(true);
             }
-            progress(
-                index,
-                active.len(),
-                &format!("round {round}: {id} ({} left)", active.len() - index),
-            );
+            progress(Progress::Pair {
+                done: index,
+                of: active.len(),
+                id,
+            });
             let pair_started = Instant::now();
-            let done = self.rounds_run.entry((*id).to_owned()).or_default();
-            let order = if done.is_multiple_of(2) {
+            let pairs_run = self.rounds_run.get(*id).copied().unwrap_or(0);
+            let order = if pairs_run.is_multiple_of(2) {
                 [0, 1]
             } else {
                 [1, 0]
@@ -748,10 +859,24 @@ impl Rounds<'_> {
                     )
                     .args(criterion_flags(self.options, binary.dialect))
                     .args(binary.dialect.select(id));
-                    run_checked(cmd, &self.sides[side].commit)?;
+                    let process_started = Instant::now();
+                    let finished = run_checked(cmd, &self.sides[side].commit)?;
+                    if !self.overrun_said
+                        && let Some(notice) = overrun_notice(
+                            id,
+                            process_started.elapsed(),
+                            asked_seconds(self.options, binary.dialect),
+                            &finished.stderr,
+                            active.len(),
+                            self.time_left(),
+                        )
+                    {
+                        self.overrun_said = true;
+                        progress(Progress::Notice(&notice));
+                    }
                 }
             }
-            *done += 1;
+            *self.rounds_run.entry((*id).to_owned()).or_default() += 1;
             *self.pair_seconds.entry((*id).to_owned()).or_default() +=
                 pair_started.elapsed().as_secs_f64();
         }
@@ -796,6 +921,64 @@ impl Rounds<'_> {
     }
 }
 
+/// How much longer than Criterion's warm-up and measurement time a
+/// benchmark process may run before it is said to set its own times:
+/// beyond the times asked, a process starts, analyses its samples
+/// (Criterion's bootstrap) and writes its files, under a second in all
+/// for this repository's benches at the defaults, even on a busy machine.
+const OVERRUN_FACTOR: f64 = 3.0;
+const OVERRUN_SLACK_SECONDS: f64 = 2.0;
+
+/// The notice for benchmark `id`'s process when it took `took`, far
+/// longer than the `asked` seconds of `--warm-up` + `--measurement`: why
+/// (Criterion's own warning in `stderr` when an iteration is too slow for
+/// the sample size, else times set in the bench's code, as base64's
+/// groups set `measurement_time(3 s)`), and what it costs a round of the
+/// `benchmarks` and the budget (`time_left`). `None` when it did not.
+fn overrun_notice(
+    id: &str,
+    took: Duration,
+    asked: f64,
+    stderr: &str,
+    benchmarks: usize,
+    time_left: Option<Duration>,
+) -> Option<String> {
+    let took = took.as_secs_f64();
+    if took <= asked * OVERRUN_FACTOR + OVERRUN_SLACK_SECONDS {
+        return None;
+    }
+    let why = match stderr
+        .lines()
+        .find(|line| line.contains("Unable to complete"))
+    {
+        Some(warning) => format!(
+            "an iteration is too slow for Criterion's sample size, so it measured longer \
+             (\"{}\"); fewer samples shorten it: --criterion-arg=--sample-size \
+             --criterion-arg=10",
+            warning.trim()
+        ),
+        None => "the bench sets its own times in code (Criterion's `warm_up_time`, \
+                 `measurement_time` or `sample_size`, which override the command line), so \
+                 --warm-up and --measurement cannot shorten it"
+            .to_owned(),
+    };
+    // Both sides, every benchmark of the round, if the others take as long.
+    let round = took * 2.0 * benchmarks as f64;
+    let budget = match time_left {
+        Some(left) => format!(
+            "; the {:.0} s left of the budget buy about {} such rounds",
+            left.as_secs_f64(),
+            (left.as_secs_f64() / round).floor()
+        ),
+        None => String::new(),
+    };
+    Some(format!(
+        "`{id}` ran {took:.1} s in one process where --warm-up + --measurement ask for \
+         {asked:.2} s: {why}. At that pace a round of {benchmarks} benchmark(s) takes about \
+         {round:.0} s{budget}."
+    ))
+}
+
 /// The environment variable whose random length moves the stack's start
 /// from process to process: the kernel copies the environment to the top
 /// of the stack, so every frame below it moves by as many bytes.
@@ -828,7 +1011,7 @@ fn count_instructions(
     history: &mut History,
     batch: i64,
     context: &dyn Fn(&String) -> RunContext,
-    progress: &mut dyn FnMut(usize, usize, &str),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(), TrackError> {
     for (side, build) in sides.iter().enumerate() {
         let counters: Vec<&BenchBinary> = build
@@ -839,11 +1022,10 @@ fn count_instructions(
         if counters.is_empty() {
             continue;
         }
-        progress(
-            1,
-            1,
-            &format!("instruction counts: {}", short_sha(&build.commit, 12)),
-        );
+        progress(Progress::Phase(&format!(
+            "instruction counts: {}",
+            short_sha(&build.commit, 12)
+        )));
         for binary in counters {
             let mut cmd = bench_command(binary, &build.target);
             cmd.args(options.filter.as_slice());
