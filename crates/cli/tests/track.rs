@@ -1184,7 +1184,11 @@ fn a_saved_baseline_is_recorded_under_a_label() {
 /// `track run` on crates that use older Criterion versions: 0.3 (no
 /// `--exact`, whole seconds only, `ID: bench` in `--list`) and 0.4 (no
 /// `--exact`). The sensitivity template's suite, with B doubling `work/00`.
+/// It builds both Criterion versions and their dependencies in release from
+/// cold, the longest single test (713 s on the busy 2-core Intel VM), so
+/// `cargo test` leaves it to `.ci/run`, which runs it with `--ignored`.
 #[test]
+#[ignore = "builds Criterion 0.3 and 0.4 from cold; .ci/run runs it with --ignored"]
 fn older_criterion_versions_are_run_and_read() {
     // The shared target folder: Criterion 0.3, 0.4 and 0.8 have most of
     // their dependencies in common (serde, regex, rayon), built once.
