@@ -195,7 +195,9 @@ struct MeasureArgs {
     /// Extra Criterion flags, e.g. --criterion-arg=--sample-size --criterion-arg=20.
     #[arg(long = "criterion-arg", allow_hyphen_values = true)]
     criterion_args: Vec<String>,
-    /// Folder for the two Cargo target folders (a/, b/) [default: a fresh one, removed afterwards].
+    /// Folder for the two Cargo target folders (a/, b/), kept for the next run, which then
+    /// rebuilds only what changed; a run that finds it in use by another builds in a temporary
+    /// folder [default: <repo root>/.proflab/target].
     #[arg(long)]
     target_dir: Option<PathBuf>,
     /// Build with rustc's usual function alignment instead of every function on a 64-byte
@@ -248,7 +250,11 @@ impl MeasureArgs {
             warm_up_seconds: self.warm_up,
             measurement_seconds: self.measurement,
             criterion_args: self.criterion_args.clone(),
-            target_dir: self.target_dir.clone(),
+            target_dir: Some(
+                self.target_dir
+                    .clone()
+                    .unwrap_or_else(|| proflab_track::default_target_dir(&repo_root())),
+            ),
             worktree_dir: None,
             align_functions: !self.no_align_functions,
             random_layouts: self.layouts == Layouts::Random,

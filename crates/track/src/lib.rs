@@ -45,6 +45,7 @@ pub use model::{CommitSeries, PairedBenchmark, PairedRound, PairedSeries, RunSer
 pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use run::{
     DEFAULT_BUDGET_MINUTES, Interruption, LayoutMode, LayoutSummary, MissingSubmodule,
-    PairedOptions, PairedRun, Progress, rounds_left, run_paired, wants_another_round,
+    PairedOptions, PairedRun, Progress, default_target_dir, rounds_left, run_paired,
+    wants_another_round,
 };
 pub use stats::median;

@@ -82,9 +82,10 @@ pub struct PairedOptions {
     pub measurement_seconds: f64,
     /// Extra Criterion flags, e.g. `--sample-size 20`.
     pub criterion_args: Vec<String>,
-    /// Folder holding one Cargo target folder per side (`a/`, `b/`); a fresh one inside the
-    /// temporary folder when `None`.
-    /// Reusing one across runs saves rebuilding the dependencies every time.
+    /// Folder holding one Cargo target folder per side (`a/`, `b/`), locked while a run
+    /// uses it; a fresh one inside the temporary folder when `None` or when another run
+    /// holds it. Reusing one across runs (the CLI's default, [`default_target_dir`]) saves
+    /// rebuilding the dependencies every time.
     pub target_dir: Option<PathBuf>,
     /// Folder for the two worktrees (`a/`, `b/`), kept between runs and moved to each
     /// run's commits with `git checkout`, which rewrites only the files that differ, so
@@ -225,6 +226,8 @@ struct Workspace {
     /// `--worktree-dir`, absolute.
     kept: Option<PathBuf>,
     targets_root: PathBuf,
+    /// Held while the run uses a kept target folder ([`lock_kept_target`]).
+    _target_lock: Option<std::fs::File>,
     /// Submodules that could not be cloned from the local clone, either side.
     missing_submodules: Vec<MissingSubmodule>,
 }
@@ -256,7 +259,7 @@ pub fn run_paired(
         commit_sha(repo, reference)
     };
     let commits = [sha(a)?, sha(b)?];
-    let mut workspace = Workspace::prepare(repo, options)?;
+    let mut workspace = Workspace::prepare(repo, options, progress)?;
     let nothing_recorded = |error| say_what_is_kept(error, options, None);
     let sides = build_sides(&mut workspace, &commits, options, compare, progress)
         .map_err(nothing_recorded)?;
@@ -373,7 +376,11 @@ fn say_what_is_kept(
 
 impl Workspace {
     /// The temporary folder and where the target folders go; no worktree yet.
-    fn prepare(repo: &Path, options: &PairedOptions) -> Result<Workspace, TrackError> {
+    fn prepare(
+        repo: &Path,
+        options: &PairedOptions,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Workspace, TrackError> {
         let dir = tempfile::Builder::new()
             .prefix("proflab-run-")
             .tempdir()
@@ -390,9 +397,19 @@ impl Workspace {
                 source,
             })
         };
-        let targets_root = match &options.target_dir {
-            Some(dir) => absolute(dir)?,
-            None => root.join("target"),
+        let (targets_root, target_lock) = match &options.target_dir {
+            Some(dir) => match lock_kept_target(&absolute(dir)?)? {
+                Some((dir, lock)) => (dir, Some(lock)),
+                None => {
+                    progress(Progress::Notice(&format!(
+                        "another `track run` is building in {}: this run builds in a \
+                         temporary folder, from scratch",
+                        dir.display()
+                    )));
+                    (root.join("target"), None)
+                }
+            },
+            None => (root.join("target"), None),
         };
         Ok(Workspace {
             worktrees: Worktrees {
@@ -403,6 +420,7 @@ impl Workspace {
             root,
             kept: options.worktree_dir.as_ref().map(absolute).transpose()?,
             targets_root,
+            _target_lock: target_lock,
             missing_submodules: Vec::new(),
         })
     }
@@ -470,6 +488,42 @@ impl Workspace {
 /// Builds both sides, A first (B's target folder starts as a copy of A's),
 /// each with the link recorder where layouts are to be random, and refuses
 /// two toolchains unless the comparison allows different machines.
+/// Where `track run` keeps its builds between runs unless told otherwise:
+/// `.proflab/target` beside the default history, so the next run rebuilds
+/// the crates that changed, not the registry's.
+#[must_use]
+pub fn default_target_dir(repo_root: &Path) -> PathBuf {
+    repo_root.join(".proflab").join("target")
+}
+
+/// Creates the kept target folder `dir` if needed and locks it for this
+/// run: `None` when another run holds it. Two runs building and relinking
+/// in one folder would overwrite each other's executables between rounds
+/// (Cargo's own lock covers its builds, not our relinks). A folder made
+/// here gets a `.gitignore` of `*`, so the default inside `.proflab/` (or
+/// any folder in the user's repository) stays out of `git status`.
+fn lock_kept_target(dir: &Path) -> Result<Option<(PathBuf, std::fs::File)>, TrackError> {
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TrackError::Write { path, source }
+    };
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+        let ignore = dir.join(".gitignore");
+        std::fs::write(&ignore, "*\n").map_err(write_error(&ignore))?;
+    }
+    let lock_path = dir.join("proflab-run.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(write_error(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some((dir.to_owned(), lock))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(source)) => Err(TrackError::Write {
+            path: lock_path,
+            source,
+        }),
+    }
+}
+
 fn build_sides(
     workspace: &mut Workspace,
     commits: &[String; 2],
@@ -1040,4 +1094,40 @@ fn count_instructions(
         history.record_round(slot, &context(&build.commit), machine, &counts)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{default_target_dir, lock_kept_target};
+
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn the_kept_target_folder_stays_out_of_git_and_serves_one_run_at_a_time() {
+        let repo = tempfile::tempdir().unwrap();
+        git(repo.path(), &["init", "-q"]);
+        let dir = default_target_dir(repo.path());
+        let (locked_dir, first) = lock_kept_target(&dir).unwrap().unwrap();
+        assert_eq!(locked_dir, dir);
+        std::fs::create_dir_all(dir.join("a/release")).unwrap();
+        std::fs::write(dir.join("a/release/bench"), "built").unwrap();
+        assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+        // A second run finds it held, and is told so (it then builds elsewhere).
+        assert!(lock_kept_target(&dir).unwrap().is_none());
+        drop(first);
+        assert!(lock_kept_target(&dir).unwrap().is_some());
+        // A path that cannot be a folder is an error naming it, not a panic.
+        let file = repo.path().join("plain-file");
+        std::fs::write(&file, "").unwrap();
+        let error = lock_kept_target(&file.join("target")).unwrap_err();
+        assert!(error.to_string().contains("plain-file"), "{error}");
+    }
 }
