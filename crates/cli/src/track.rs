@@ -2,8 +2,6 @@
 //! One function per subcommand; the options several of them share are the
 //! flattened [`VerdictArgs`] and [`OutputArgs`].
 
-use std::collections::{BTreeMap, btree_map};
-use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
     CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, LayoutMode,
-    Machine, PairedOptions, Progress, RunSummary, TableStyle, TrackError,
+    Machine, PairedOptions, Progress, RecordSources, TableStyle,
 };
 
 use crate::color::ColorArgs;
@@ -464,42 +462,27 @@ fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     if let Some(label) = &args.label {
         context.commit.clone_from(label);
     }
-    let target = target_dir();
-    let instructions = proflab_track::import_instruction_dir(
-        &args
+    let latest = RecordSources::latest_in(&target_dir());
+    let sources = RecordSources {
+        criterion_dir: args.criterion_dir.clone().unwrap_or(latest.criterion_dir),
+        baseline: args.baseline.clone().unwrap_or(latest.baseline),
+        freshness: match (args.all, args.since) {
+            (true, _) => Freshness::All,
+            (false, Some(time)) => Freshness::Since(time),
+            (false, None) => latest.freshness,
+        },
+        instructions_dir: args
             .instructions_dir
             .clone()
-            .unwrap_or_else(|| target.join(proflab_track::INSTRUCTION_REPORT_DIR)),
-    )?;
-    let counts = instructions.len();
-    let mut benches = instructions;
-    let freshness = match (args.all, args.since) {
-        (true, _) => Freshness::All,
-        (false, Some(time)) => Freshness::Since(time),
-        (false, None) => Freshness::LatestSession,
+            .unwrap_or(latest.instructions_dir),
     };
-    // Instruction counts alone are a complete record; nothing at all is an error.
-    let mut stale = Vec::new();
-    match proflab_track::import_fresh(
-        &args
-            .criterion_dir
-            .clone()
-            .unwrap_or_else(|| target.join("criterion")),
-        args.baseline.as_deref().unwrap_or(proflab_track::LATEST),
-        freshness,
-    ) {
-        Ok(timed) => {
-            benches.extend(timed.benchmarks);
-            stale = timed.stale;
-        }
-        Err(TrackError::NoCriterionDir { .. }) if counts > 0 => {}
-        Err(error) => return Err(error.into()),
-    }
-    if !stale.is_empty() {
+    let imported = proflab_track::import_for_record(&sources)?;
+    if !imported.stale.is_empty() {
         eprintln!(
             "proflab: skipped {} stale result(s), older than the latest `cargo bench` (--all imports them): {}",
-            stale.len(),
-            stale
+            imported.stale.len(),
+            imported
+                .stale
                 .iter()
                 .map(|id| proflab_track::printable(id))
                 .collect::<Vec<_>>()
@@ -507,7 +490,7 @@ fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut history = History::open(db)?;
-    let run = history.record(&context, &Machine::current(), &benches)?;
+    let run = history.record(&context, &Machine::current(), &imported.benchmarks)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(
@@ -516,9 +499,9 @@ fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
                 "run": run,
                 "commit": context.commit,
                 "dirty": context.dirty,
-                "benchmarks": benches.len(),
-                "instruction_counts": counts,
-                "stale": stale,
+                "benchmarks": imported.benchmarks.len(),
+                "instruction_counts": imported.instruction_counts,
+                "stale": imported.stale,
                 "database": db.to_string(),
             }),
         )?;
@@ -526,8 +509,9 @@ fn record(db: &Database, args: &RecordArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "recorded run {run}: {} benchmarks ({counts} instruction counts) at {}{} into {}",
-            benches.len(),
+            "recorded run {run}: {} benchmarks ({} instruction counts) at {}{} into {}",
+            imported.benchmarks.len(),
+            imported.instruction_counts,
             proflab_track::short_sha(&context.commit, 12),
             if context.dirty { " (dirty)" } else { "" },
             db
@@ -743,122 +727,15 @@ fn bisect(db: &Database, args: &BisectArgs) -> anyhow::Result<ExitCode> {
 
 fn history(db: &Database, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let history = History::open_read_only(db)?;
-    let runs = history.runs()?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &runs)?;
+        serde_json::to_writer_pretty(&mut out, &history.runs()?)?;
         writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut batches = BTreeMap::new();
-    for batch in runs.iter().filter_map(|r| r.batch) {
-        if let btree_map::Entry::Vacant(entry) = batches.entry(batch) {
-            entry.insert(history.batch_commits(batch)?);
-        }
-    }
-    out.write_all(history_table(&runs, &batches).as_bytes())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Characters of a SHA in `track history`: enough to name a commit to
-/// `track compare`, few enough that a run's line fits an 80-column terminal
-/// (with run and batch ids below 1000 and a SHA, not a label).
-const HISTORY_SHA: usize = 8;
-
-/// `track history`'s table, one line per run: a SHA shortened (a label or
-/// `WORKTREE` whole), `+` after it when the tree was dirty, the branch or, for
-/// a `track run`'s rounds, their batch as `#id A..B`, the time to the minute,
-/// and the machine as a key (`m1`) explained below the table: a machine's
-/// fingerprint alone is wider than a terminal.
-fn history_table(runs: &[RunSummary], batches: &BTreeMap<i64, (String, String)>) -> String {
-    const HEADER: [&str; 7] = [
-        "run",
-        "commit",
-        "branch or batch",
-        "recorded (UTC)",
-        "round",
-        "benches",
-        "machine",
-    ];
-    const RIGHT_ALIGNED: [bool; 7] = [true, false, false, false, true, true, false];
-    let short = |commit: &str| {
-        if commit.chars().all(|c| c.is_ascii_hexdigit()) {
-            proflab_track::short_sha(commit, HISTORY_SHA).to_owned()
-        } else {
-            commit.to_owned()
-        }
-    };
-    let mut machines: Vec<&str> = Vec::new();
-    let mut rows = vec![HEADER.map(str::to_owned)];
-    for r in runs {
-        let place = match (r.batch, r.batch.and_then(|batch| batches.get(&batch))) {
-            (Some(batch), Some((a, b))) => format!("#{batch} {}..{}", short(a), short(b)),
-            (Some(batch), None) => format!("#{batch}"),
-            (None, _) => r.branch.clone(),
-        };
-        let machine = match machines.iter().position(|m| *m == r.machine) {
-            Some(known) => known,
-            None => {
-                machines.push(&r.machine);
-                machines.len() - 1
-            }
-        };
-        rows.push([
-            r.id.to_string(),
-            format!("{}{}", short(&r.commit), if r.dirty { "+" } else { "" }),
-            place,
-            to_the_minute(r.time),
-            r.round
-                .map_or_else(|| "-".to_owned(), |round| round.to_string()),
-            r.benchmarks.to_string(),
-            format!("m{}", machine + 1),
-        ]);
-    }
-    let mut widths = [0; 7];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut table = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for ((cell, width), right) in row.iter().zip(widths).zip(RIGHT_ALIGNED) {
-            let _ = if right {
-                write!(line, "{cell:>width$}  ")
-            } else {
-                write!(line, "{cell:<width$}  ")
-            };
-        }
-        table.push_str(line.trim_end());
-        table.push('\n');
-    }
-    if !runs.is_empty() {
-        table.push('\n');
-    }
-    if runs.iter().any(|r| r.dirty) {
-        table.push_str("+: recorded with uncommitted changes\n");
-    }
-    for (key, machine) in machines.iter().enumerate() {
-        let _ = writeln!(table, "m{}: {machine}", key + 1);
-    }
-    table
-}
-
-/// `2026-11-25 17:57` for a time in seconds since 1970; the number itself
-/// where RFC 3339 has no date for it (before 1970, after 9999).
-fn to_the_minute(seconds: i64) -> String {
-    let mut text = String::new();
-    let dated = u64::try_from(seconds)
-        .ok()
-        .and_then(|seconds| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)))
-        .is_some_and(|time| write!(text, "{}", humantime::format_rfc3339_seconds(time)).is_ok());
-    if dated {
-        // `2026-11-25T17:57:54Z`, always ASCII.
-        text[..16].replace('T', " ")
     } else {
-        seconds.to_string()
+        let listing = proflab_track::RunListing::load(&history)?;
+        out.write_all(proflab_track::history_table(&listing).as_bytes())?;
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn changes(db: &Database, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
@@ -877,26 +754,8 @@ fn changes(db: &Database, args: &ChangesArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         serde_json::to_writer_pretty(&mut out, &changes)?;
         writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "{:<40}  {:<12}  {:<12}  {:>7}  {:>10}",
-        "benchmark", "before", "after", "ratio", "confidence"
-    )?;
-    for change in &changes {
-        writeln!(
-            out,
-            "{:<40}  {:<12}  {:<12}  {:>7.3}  {:>10.3}",
-            proflab_track::printable(&change.id),
-            proflab_track::short_sha(&change.before, 12),
-            proflab_track::short_sha(&change.after, 12),
-            change.ratio,
-            change.confidence
-        )?;
-    }
-    if changes.is_empty() {
-        writeln!(out, "no change found")?;
+    } else {
+        out.write_all(proflab_track::changes_table(&changes).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -968,66 +827,4 @@ fn print_comparison(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const XEON: &str =
-        "Intel(R) Xeon(R) Processor x2 | linux-x86_64 | rustc 1.95.0 (59807616e 2026-04-14)";
-    const A: &str = "7655672091f3e8a1c0b5d4e3f2a1b0c9d8e7f6a5";
-    const B: &str = "67ccb7b27e19a0b1c2d3e4f5a6b7c8d9e0f1a2b3";
-
-    fn run(id: i64, commit: &str, branch: &str, batch: Option<i64>) -> RunSummary {
-        RunSummary {
-            id,
-            commit: commit.to_owned(),
-            dirty: false,
-            branch: branch.to_owned(),
-            time: 1_795_560_541,
-            machine: XEON.to_owned(),
-            benchmarks: 104,
-            batch,
-            round: batch.map(|_| 2),
-        }
-    }
-
-    #[test]
-    fn history_lines_fit_a_terminal_and_name_the_batch() {
-        let runs = [
-            run(1, A, "main", None),
-            RunSummary {
-                dirty: true,
-                ..run(2, "tuned-laptop", "main", None)
-            },
-            run(1003, B, &format!("run {A}..{B}"), Some(12)),
-            run(1004, "WORKTREE", &format!("run {A}..WORKTREE"), Some(13)),
-        ];
-        let batches = BTreeMap::from([
-            (12, (A.to_owned(), B.to_owned())),
-            (13, (A.to_owned(), "WORKTREE".to_owned())),
-        ]);
-        let table = history_table(&runs, &batches);
-        assert_eq!(
-            table,
-            " run  commit         branch or batch         recorded (UTC)    round  benches  machine
-   1  76556720       main                    2026-11-24 22:49      -      104  m1
-   2  tuned-laptop+  main                    2026-11-24 22:49      -      104  m1
-1003  67ccb7b2       #12 76556720..67ccb7b2  2026-11-24 22:49      2      104  m1
-1004  WORKTREE       #13 76556720..WORKTREE  2026-11-24 22:49      2      104  m1
-
-+: recorded with uncommitted changes
-m1: Intel(R) Xeon(R) Processor x2 | linux-x86_64 | rustc 1.95.0 (59807616e 2026-04-14)
-"
-        );
-    }
-
-    #[test]
-    fn a_time_without_a_date_is_shown_as_a_number() {
-        assert_eq!(to_the_minute(0), "1970-01-01 00:00");
-        assert_eq!(to_the_minute(-1), "-1");
-        assert_eq!(to_the_minute(253_402_300_800), "253402300800");
-        assert_eq!(to_the_minute(i64::MAX), i64::MAX.to_string());
-    }
 }

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::{CompilerMessage, Message};
+
 use crate::Timer;
 use crate::children::Running;
 
@@ -293,26 +296,25 @@ impl Cache {
             text
         });
         let stdout_pipe = child.stdout.take().expect("stdout was piped");
-        let mut json_lines = String::new();
+        let mut messages = Vec::new();
         let mut compiled = 0;
-        for line in BufReader::new(stdout_pipe).lines() {
-            let line = line.map_err(io("cannot read cargo's output".to_owned()))?;
-            if let Some(name) = compiled_crate(&line) {
+        for message in Message::parse_stream(BufReader::new(stdout_pipe)) {
+            let message = message.map_err(io("cannot read cargo's output".to_owned()))?;
+            if let Some(name) = compiled_crate(&message) {
                 compiled += 1;
                 progress(&BuildProgress {
-                    crate_name: name,
+                    crate_name: name.to_owned(),
                     compiled,
                 });
             }
-            json_lines.push_str(&line);
-            json_lines.push('\n');
+            messages.push(message);
         }
         let status = child
             .wait()
             .map_err(io("cannot wait for cargo".to_owned()))?;
         let stderr = stderr_reader.join().unwrap_or_default();
         if !status.success() {
-            let diagnostics = diagnostics(&json_lines, &bin, snippet, &origins);
+            let diagnostics = diagnostics(&messages, &bin, snippet, &origins);
             if diagnostics.is_empty() {
                 return Err(TimeitError::Build(stderr.trim_end().to_owned()));
             }
@@ -399,12 +401,11 @@ pub struct BuildProgress {
 
 /// The crate named by a `compiler-artifact` message that Cargo actually
 /// compiled (`fresh` ones were already up to date).
-fn compiled_crate(json_line: &str) -> Option<String> {
-    let message: serde_json::Value = serde_json::from_str(json_line).ok()?;
-    if message["reason"] != "compiler-artifact" || message["fresh"] == true {
-        return None;
+fn compiled_crate(message: &Message) -> Option<&str> {
+    match message {
+        Message::CompilerArtifact(artifact) if !artifact.fresh => Some(&artifact.target.name),
+        _ => None,
     }
-    message["target"]["name"].as_str().map(str::to_owned)
 }
 
 fn hash(value: &impl Hash) -> u64 {
@@ -425,38 +426,39 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), TimeitError> {
     })
 }
 
-/// Cargo's JSON messages turned into errors against the snippet's lines.
-fn diagnostics(json_lines: &str, bin: &str, snippet: &Snippet, origins: &[Origin]) -> Vec<String> {
+/// Cargo's messages turned into errors against the snippet's lines.
+fn diagnostics(
+    messages: &[Message],
+    bin: &str,
+    snippet: &Snippet,
+    origins: &[Origin],
+) -> Vec<String> {
+    let source_file = format!("{bin}.rs");
     let mut out = Vec::new();
-    for line in json_lines.lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+    for message in messages {
+        let Message::CompilerMessage(CompilerMessage {
+            message: diagnostic,
+            ..
+        }) = message
+        else {
             continue;
         };
-        if message["reason"] != "compiler-message" || message["message"]["level"] != "error" {
+        if diagnostic.level != DiagnosticLevel::Error {
             continue;
         }
-        let diagnostic = &message["message"];
-        let text = diagnostic["message"].as_str().unwrap_or("error");
-        let code = diagnostic["code"]["code"]
-            .as_str()
-            .map(|c| format!("[{c}]"))
+        let code = diagnostic
+            .code
+            .as_ref()
+            .map(|c| format!("[{}]", c.code))
             .unwrap_or_default();
-        let mut rendered = format!("error{code}: {text}");
-        let primary = diagnostic["spans"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|span| {
-                span["is_primary"] == true
-                    && span["file_name"]
-                        .as_str()
-                        .is_some_and(|f| f.ends_with(&format!("{bin}.rs")))
-            });
+        let mut rendered = format!("error{code}: {}", diagnostic.message);
+        let primary = diagnostic
+            .spans
+            .iter()
+            .find(|span| span.is_primary && span.file_name.ends_with(&source_file));
         if let Some(span) = primary {
-            let line = span["line_start"].as_u64().unwrap_or(0) as usize;
-            let column = span["column_start"].as_u64().unwrap_or(0) as usize;
             let origin = origins
-                .get(line.wrapping_sub(1))
+                .get(span.line_start.wrapping_sub(1))
                 .copied()
                 .unwrap_or(Origin::Generated);
             if let Some((part, number, user_text)) = snippet.user_line(origin) {
@@ -466,12 +468,12 @@ fn diagnostics(json_lines: &str, bin: &str, snippet: &Snippet, origins: &[Origin
                 } else {
                     16
                 };
-                let column = column.saturating_sub(indent).max(1);
+                let column = span.column_start.saturating_sub(indent).max(1);
                 let _ = write!(
                     rendered,
                     "\n  --> <{part}>:{number}:{column}\n   |\n   | {user_text}"
                 );
-                if let Some(label) = span["label"].as_str() {
+                if let Some(label) = &span.label {
                     let _ = write!(rendered, "\n   | {}^ {label}", " ".repeat(column - 1));
                 }
             }
@@ -596,15 +598,28 @@ impl Drop for ProgramTimer {
 mod tests {
     use super::*;
 
+    /// One line of Cargo's output as `build_with_progress` reads it.
+    fn parse(line: &str) -> Message {
+        let mut messages = Message::parse_stream(line.as_bytes());
+        let message = messages
+            .next()
+            .expect("one line")
+            .expect("read from memory");
+        assert!(messages.next().is_none(), "one message per line");
+        message
+    }
+
     #[test]
     fn progress_counts_only_crates_cargo_compiled() {
-        let built = r#"{"reason":"compiler-artifact","fresh":false,"target":{"name":"libm"}}"#;
-        let fresh = r#"{"reason":"compiler-artifact","fresh":true,"target":{"name":"libm"}}"#;
+        // Cargo 1.95's own lines for a scratch crate's `libm` dependency, built
+        // and then found fresh (only the user's home folder is shortened).
+        let built = r#"{"reason":"compiler-artifact","package_id":"registry+https://github.com/rust-lang/crates.io-index#libm@0.2.16","manifest_path":"/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/libm-0.2.16/Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"libm","src_path":"/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/libm-0.2.16/src/lib.rs","edition":"2021","doc":true,"doctest":true,"test":true},"profile":{"opt_level":"3","debuginfo":0,"debug_assertions":false,"overflow_checks":false,"test":false},"features":["arch","default"],"filenames":["/home/u/.cache/proflab/timeit/target/release/deps/liblibm-ee1710e5d90de2fa.rlib","/home/u/.cache/proflab/timeit/target/release/deps/liblibm-ee1710e5d90de2fa.rmeta"],"executable":null,"fresh":false}"#;
+        let fresh = built.replace(r#""fresh":false"#, r#""fresh":true"#);
         let other = r#"{"reason":"build-finished","success":true}"#;
-        assert_eq!(compiled_crate(built).as_deref(), Some("libm"));
-        assert_eq!(compiled_crate(fresh), None);
-        assert_eq!(compiled_crate(other), None);
-        assert_eq!(compiled_crate("not json"), None);
+        assert_eq!(compiled_crate(&parse(built)), Some("libm"));
+        assert_eq!(compiled_crate(&parse(&fresh)), None);
+        assert_eq!(compiled_crate(&parse(other)), None);
+        assert_eq!(compiled_crate(&parse("not json")), None);
     }
 
     #[test]

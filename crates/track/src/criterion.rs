@@ -189,7 +189,7 @@ pub const SESSION_GAP: Duration = Duration::from_secs(10 * 60);
 
 /// Benchmarks read from a Criterion folder, and the ids of those left out as stale.
 #[derive(Debug, Clone)]
-pub struct Import {
+pub(crate) struct Import {
     pub benchmarks: Vec<Benchmark>,
     pub stale: Vec<String>,
 }
@@ -198,7 +198,11 @@ pub struct Import {
 /// others: a result left behind by an older `cargo bench` (a renamed or
 /// filtered-out benchmark) is not the commit being recorded. `folder` is
 /// [`LATEST`], or the name given to Criterion's `--save-baseline`.
-pub fn import_fresh(dir: &Path, folder: &str, freshness: Freshness) -> Result<Import, TrackError> {
+pub(crate) fn import_fresh(
+    dir: &Path,
+    folder: &str,
+    freshness: Freshness,
+) -> Result<Import, TrackError> {
     let results = read_results(dir, folder)?;
     let mut written: Vec<(SystemTime, Benchmark)> = Vec::with_capacity(results.len());
     for (bench, new) in results {

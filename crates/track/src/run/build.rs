@@ -1,7 +1,9 @@
 //! Building one side's bench targets with Cargo.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+
+use cargo_metadata::{Artifact, Message, TargetKind};
 
 use super::bench::{BenchBinary, Dialect, bench_command};
 use super::layout::LinkRecorder;
@@ -155,31 +157,7 @@ pub(super) fn build_benches(
         }
         Err(other) => return Err(other),
     };
-    let mut binaries = Vec::new();
-    for line in stdout.lines() {
-        let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
-            continue;
-        };
-        if let (Some(executable), true) = (
-            message.executable,
-            message
-                .target
-                .is_some_and(|t| t.kind.iter().any(|k| k == "bench")),
-        ) {
-            let package_dir = message
-                .manifest_path
-                .as_deref()
-                .and_then(Path::parent)
-                .map_or_else(|| worktree.to_owned(), Path::to_owned);
-            binaries.push(BenchBinary {
-                executable,
-                package_dir,
-                ids: Vec::new(),
-                counts_instructions: false,
-                dialect: Dialect::MODERN,
-            });
-        }
-    }
+    let mut binaries = bench_binaries(&stdout, worktree);
     let scratch = target.join("proflab-scratch");
     for binary in &mut binaries {
         let mut list = bench_command(binary, &scratch);
@@ -216,14 +194,68 @@ pub(super) fn build_benches(
     Ok(binaries)
 }
 
-#[derive(serde::Deserialize)]
-struct CargoMessage {
-    executable: Option<PathBuf>,
-    manifest_path: Option<PathBuf>,
-    target: Option<CargoTarget>,
+/// The bench executables in Cargo's JSON messages (`cargo_stdout`), each
+/// to run from its package's folder (the worktree when Cargo names no
+/// manifest), their benchmarks not yet listed. `cargo bench --no-run` also
+/// links each library's test harness, which is not a bench target.
+fn bench_binaries(cargo_stdout: &str, worktree: &Path) -> Vec<BenchBinary> {
+    // Read from memory: no read can fail, and a line that is not one of
+    // Cargo's messages comes as a `TextLine`, skipped like the other kinds.
+    Message::parse_stream(cargo_stdout.as_bytes())
+        .filter_map(|message| match message {
+            Ok(Message::CompilerArtifact(artifact)) => bench_binary(artifact, worktree),
+            _ => None,
+        })
+        .collect()
 }
 
-#[derive(serde::Deserialize)]
-struct CargoTarget {
-    kind: Vec<String>,
+fn bench_binary(artifact: Artifact, worktree: &Path) -> Option<BenchBinary> {
+    if !artifact.target.kind.contains(&TargetKind::Bench) {
+        return None;
+    }
+    let package_dir = artifact
+        .manifest_path
+        .parent()
+        .map_or_else(|| worktree.to_owned(), |dir| dir.as_std_path().to_owned());
+    Some(BenchBinary {
+        executable: artifact.executable?.into_std_path_buf(),
+        package_dir,
+        ids: Vec::new(),
+        counts_instructions: false,
+        dialect: Dialect::MODERN,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::bench_binaries;
+
+    /// What Cargo 1.95 printed for `cargo bench --no-run
+    /// --message-format=json-render-diagnostics` in a workspace whose member
+    /// `app` has a library and a bench target `spin`, with one line that is
+    /// not Cargo's.
+    const CARGO_STDOUT: &str = r#"{"reason":"compiler-artifact","package_id":"path+file:///tmp/ws/app#0.1.0","manifest_path":"/tmp/ws/app/Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"app","src_path":"/tmp/ws/app/src/lib.rs","edition":"2024","doc":true,"doctest":true,"test":true},"profile":{"opt_level":"3","debuginfo":0,"debug_assertions":false,"overflow_checks":false,"test":false},"features":[],"filenames":["/tmp/ws/target/release/deps/libapp-210706aa27608b03.rlib","/tmp/ws/target/release/deps/libapp-210706aa27608b03.rmeta"],"executable":null,"fresh":false}
+{"reason":"compiler-artifact","package_id":"path+file:///tmp/ws/app#0.1.0","manifest_path":"/tmp/ws/app/Cargo.toml","target":{"kind":["bench"],"crate_types":["bin"],"name":"spin","src_path":"/tmp/ws/app/benches/spin.rs","edition":"2024","doc":false,"doctest":false,"test":false},"profile":{"opt_level":"3","debuginfo":0,"debug_assertions":false,"overflow_checks":false,"test":true},"features":[],"filenames":["/tmp/ws/target/release/deps/spin-3f3c27f616156748"],"executable":"/tmp/ws/target/release/deps/spin-3f3c27f616156748","fresh":false}
+{"reason":"compiler-artifact","package_id":"path+file:///tmp/ws/app#0.1.0","manifest_path":"/tmp/ws/app/Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"app","src_path":"/tmp/ws/app/src/lib.rs","edition":"2024","doc":true,"doctest":true,"test":true},"profile":{"opt_level":"3","debuginfo":0,"debug_assertions":false,"overflow_checks":false,"test":true},"features":[],"filenames":["/tmp/ws/target/release/deps/app-d977bc05d81d61ba"],"executable":"/tmp/ws/target/release/deps/app-d977bc05d81d61ba","fresh":false}
+warning: not a message
+{"reason":"build-finished","success":true}
+"#;
+
+    #[test]
+    fn only_bench_executables_are_kept_each_with_its_package_folder() {
+        let binaries = bench_binaries(CARGO_STDOUT, Path::new("/tmp/ws"));
+        let found: Vec<(&Path, &Path)> = binaries
+            .iter()
+            .map(|binary| (binary.executable.as_path(), binary.package_dir.as_path()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                Path::new("/tmp/ws/target/release/deps/spin-3f3c27f616156748"),
+                Path::new("/tmp/ws/app")
+            )]
+        );
+    }
 }

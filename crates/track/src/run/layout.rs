@@ -292,6 +292,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
+    use cargo_metadata::Message;
     use object::{Object as _, ObjectSymbol as _};
 
     use super::{LinkCommand, LinkRecorder, own_linker};
@@ -340,12 +341,15 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let executable = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|message| message["target"]["name"] == "spin")
-            .find_map(|message| Some(PathBuf::from(message["executable"].as_str()?)))
-            .unwrap();
+        let executable = Message::parse_stream(&*output.stdout)
+            .find_map(|message| match message.unwrap() {
+                Message::CompilerArtifact(artifact) if artifact.target.name == "spin" => {
+                    artifact.executable
+                }
+                _ => None,
+            })
+            .unwrap()
+            .into_std_path_buf();
         (recorder, executable)
     }
 

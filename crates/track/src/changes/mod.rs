@@ -9,6 +9,10 @@
 //! distribution, and its permutation test gives each change a confidence a
 //! reader can weigh. Its O(n²) per split is nothing for histories of a few
 //! hundred commits.
+//!
+//! [`history_changes`] finds the changes; [`table`] prints them and nothing else.
+
+mod table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,6 +25,8 @@ use serde::Serialize;
 use crate::environment::git;
 use crate::model::CommitSeries;
 use crate::{History, Metric, TrackError};
+
+pub use table::changes_table;
 
 /// Settings of the search.
 #[derive(Debug, Clone, Copy)]
