@@ -30,9 +30,11 @@
 //! epoch's order ([`DirectRows`]), and transposes eight of them into a
 //! register per feature; for wider rows, and in the AVX2 kernel, each lane
 //! writes its epoch's row indices into a ring ahead and the kernel gathers.
-//! The two x86-64 kernels are the only `unsafe` of the crate: intrinsics,
-//! and loads and gathers whose indices were checked when the fits were
-//! validated. Each is tested against the reference on a CPU that has it.
+//! Both x86-64 kernels run the step's phases written once in `step` over
+//! the operations of their instruction set. They are the only `unsafe` of
+//! the crate: intrinsics, and loads and gathers whose indices were checked
+//! when the fits were validated. Each is tested against the reference on a
+//! CPU that has it.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -52,6 +54,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod portable;
+#[cfg(target_arch = "x86_64")]
+mod step;
 
 impl Perceptron {
     /// Trains one perceptron per entry of `row_sets`, each as
@@ -555,6 +559,11 @@ fn sgd_interleaved(
         .expect("standard layout is contiguous");
     let n_features = training.features.ncols();
     let targets = training.targets.as_slice();
+    let samples = Samples {
+        data,
+        n_features,
+        targets,
+    };
     let kernel = training.kernel;
     let mut results: Vec<Option<Result<FittedPerceptron, FitError>>> =
         (0..row_sets.len()).map(|_| None).collect();
@@ -563,7 +572,7 @@ fn sgd_interleaved(
     // With padded rows each lane reads its own order: the ring stays empty.
     let direct = !training.padded.is_empty();
     // Without direct rows, the rows each lane reads, by global step:
-    // `ring[(step & mask) * LANES + lane]`. A lane writes a whole epoch ahead
+    // `ring[step & mask][lane]`. A lane writes a whole epoch ahead
     // when it starts one, so the kernel reads one contiguous vector of row
     // indices per step; idle lanes read stale (valid) rows.
     let longest = row_sets.iter().map(|rows| rows.len()).max().unwrap_or(0);
@@ -572,7 +581,7 @@ fn sgd_interleaved(
         rows: if direct {
             Vec::new()
         } else {
-            vec![0; ring_len * LANES]
+            vec![[0; LANES]; ring_len]
         },
         mask: ring_len - 1,
         now: 0,
@@ -630,9 +639,7 @@ fn sgd_interleaved(
         });
         run_steps(
             settings,
-            data,
-            n_features,
-            targets,
+            samples,
             kernel,
             direct_rows.as_ref(),
             &ring,
@@ -686,9 +693,18 @@ fn sgd_interleaved(
         .collect()
 }
 
+/// The samples the steps read: rows of `n_features` features one after
+/// the other, and each row's target (±1).
+#[derive(Clone, Copy)]
+struct Samples<'a> {
+    data: &'a [f64],
+    n_features: usize,
+    targets: &'a [f64],
+}
+
 /// Row indices by global step and lane.
 struct Ring {
-    rows: Vec<u32>,
+    rows: Vec<[u32; LANES]>,
     /// Steps held, minus one (a power of two, at least the longest epoch).
     mask: usize,
     /// The global step the next kernel run starts at.
@@ -702,20 +718,19 @@ impl Ring {
         // From `now` to the end of the ring, then from its start.
         let start = self.now & self.mask;
         let head = rows.len().min(self.mask + 1 - start);
-        let write = |ring: &mut [u32], steps: Range<usize>| {
-            for (slot, k) in ring.chunks_exact_mut(LANES).zip(steps) {
+        let write = |ring: &mut [[u32; LANES]], steps: Range<usize>| {
+            for (slot, k) in ring.iter_mut().zip(steps) {
                 // The caller checked that row indices fit u32.
                 slot[lane] = epoch.row(rows, k) as u32;
             }
         };
-        write(&mut self.rows[start * LANES..], 0..head);
+        write(&mut self.rows[start..], 0..head);
         write(&mut self.rows, head..rows.len());
     }
 
     /// The row indices of every lane at global step `step`.
-    fn at(&self, step: usize) -> &[u32] {
-        let start = (step & self.mask) * LANES;
-        &self.rows[start..start + LANES]
+    fn at(&self, step: usize) -> &[u32; LANES] {
+        &self.rows[step & self.mask]
     }
 }
 
@@ -768,16 +783,9 @@ fn finish_fit(lanes: &Lanes, lane: usize, n_iter: usize) -> Result<FittedPercept
 /// reference's step with each `if` turned into a select between the updated
 /// and the unchanged value. The widest kernel the CPU has (AVX-512, AVX2),
 /// else the same operations on arrays, left to the compiler.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the samples, the kernel and where it finds each step's rows (`direct`, else \
-              the ring), and the lanes"
-)]
 fn run_steps(
     settings: &SgdSettings,
-    data: &[f64],
-    n_features: usize,
-    targets: &[f64],
+    samples: Samples<'_>,
     kernel: Kernel,
     direct: Option<&DirectRows<'_>>,
     ring: &Ring,
@@ -790,16 +798,14 @@ fn run_steps(
         // lane's order `steps` positions at least.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => unsafe {
-            avx512::run_steps_any_width(
-                settings, data, n_features, targets, direct, ring, steps, lanes,
-            );
+            avx512::run_steps_any_width(settings, samples, direct, ring, steps, lanes);
         },
         // SAFETY: as above, and `pick` checked the width.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => unsafe {
-            avx2::run_steps_any_width(settings, data, n_features, targets, ring, steps, lanes);
+            avx2::run_steps_any_width(settings, samples, ring, steps, lanes);
         },
-        _ => portable::run_steps(settings, data, n_features, targets, ring, steps, lanes),
+        _ => portable::run_steps(settings, samples, ring, steps, lanes),
     }
 }
 
@@ -853,15 +859,10 @@ fn allowed_kernels() -> Kernel {
     Kernel::Avx512
 }
 
-/// The reference's `fold_scale`, for the lanes among `group` whose scale
-/// fell too low.
+/// The reference's `fold_scale`, for the lanes whose scale fell too low.
 #[cold]
-fn fold_scales(
-    weights: &mut [[f64; LANES]],
-    scale: &mut [f64; LANES],
-    group: std::ops::Range<usize>,
-) {
-    for lane in group {
+fn fold_scales(weights: &mut [[f64; LANES]], scale: &mut [f64; LANES]) {
+    for lane in 0..LANES {
         if scale[lane] < MIN_SCALE {
             for w in weights.iter_mut() {
                 w[lane] *= scale[lane];

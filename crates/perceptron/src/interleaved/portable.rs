@@ -6,7 +6,7 @@
 
 use multiversion::multiversion;
 
-use super::{LANES, Lanes, Ring, fold_scales, sum_start};
+use super::{LANES, Lanes, Ring, Samples, fold_scales, sum_start};
 use crate::model::{MIN_SCALE, SgdSettings, truncate_weight};
 
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
@@ -16,13 +16,16 @@ use crate::model::{MIN_SCALE, SgdSettings, truncate_weight};
 )]
 pub(super) fn run_steps(
     settings: &SgdSettings,
-    data: &[f64],
-    n_features: usize,
-    targets: &[f64],
+    samples: Samples<'_>,
     ring: &Ring,
     steps: usize,
     lanes: &mut Lanes,
 ) {
+    let Samples {
+        data,
+        n_features,
+        targets,
+    } = samples;
     let zero = sum_start();
     let eta = settings.eta;
     let Lanes {
@@ -59,7 +62,7 @@ pub(super) fn run_steps(
                 *s *= settings.decay;
             }
             if scale.iter().any(|&s| s < MIN_SCALE) {
-                fold_scales(weights, scale, 0..LANES);
+                fold_scales(weights, scale);
             }
         }
         let mut wrong = [false; LANES];
