@@ -292,6 +292,35 @@ fn the_dashboard_is_used_in_headless_chromium() {
     })
     .unwrap();
     let page = open(&browser, &index);
+    // The page writes a time as the tables do (one rule, two languages).
+    let times = [
+        0.0,
+        0.5,
+        0.123_4,
+        9.995,
+        42.0,
+        999.4,
+        999.6,
+        1234.5,
+        99_949.0,
+        123_456.0,
+        1e6,
+        41.5e6,
+        2.5e9,
+        12_345_678_901.0,
+    ];
+    let written: Vec<String> = serde_json::from_value(page.eval(&format!(
+        "{times:?}.map(value => formatValue(\"time_ns\", value))"
+    )))
+    .unwrap();
+    let expected: Vec<String> = times
+        .iter()
+        .map(|&ns| proflab_criterion_read::format_time(ns))
+        .collect();
+    page.check(
+        written == expected,
+        &format!("times {written:?} are {expected:?}"),
+    );
     let [c1, c2, c3] = &fixture.main;
     let side = &fixture.side;
 

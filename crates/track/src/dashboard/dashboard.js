@@ -35,19 +35,37 @@ function svg(tag, attributes, text) {
   return node;
 }
 
-// The units Criterion and callgrind use: times keep 1-999 of their unit.
+// The units Criterion and callgrind use, written as the tables write them
+// (`format_time` of crates/criterion-read, `format_value` of compare/format.rs:
+// times to three significant digits, counts to two decimals); the dashboard's
+// Chromium test holds the two to the same text.
 function formatValue(metric, value) {
   if (value === null || !Number.isFinite(value)) return "–";
-  const steps = metric === "instructions"
-    ? [[1e9, "GIr"], [1e6, "MIr"], [1e3, "KIr"], [1, "Ir"]]
-    : [[1e9, "s"], [1e6, "ms"], [1e3, "µs"], [1, "ns"]];
-  for (const [size, unit] of steps) {
-    if (value >= size || size === 1) {
-      const digits = size === 1 && metric === "instructions" ? 0 : 2;
-      return (value / size).toFixed(digits) + " " + unit;
+  if (metric === "instructions") {
+    for (const [size, unit] of [[1e9, "GIr"], [1e6, "MIr"], [1e3, "KIr"]]) {
+      if (value >= size) return (value / size).toFixed(2) + " " + unit;
     }
+    return value.toFixed(0) + " Ir";
   }
-  return String(value);
+  const rounded = roundSignificant(value, 3);
+  for (const [size, unit] of [[1e9, "s"], [1e6, "ms"], [1e3, "µs"]]) {
+    if (rounded >= size) return significant(rounded / size, 3) + " " + unit;
+  }
+  return significant(rounded, 3) + " ns";
+}
+
+function roundSignificant(value, digits) {
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const scale = Math.pow(10, digits - 1 - Math.floor(Math.log10(Math.abs(value))));
+  return Math.round(value * scale) / scale;
+}
+
+// `value` to `digits` significant digits, without trailing zeros.
+function significant(value, digits) {
+  if (value === 0 || !Number.isFinite(value)) return String(value);
+  const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(value))));
+  const text = value.toFixed(decimals);
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
 }
 
 function percent(ratio) {
