@@ -11,8 +11,8 @@ use anstyle::{AnsiColor, Style};
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use proflab_track::{
-    CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, LayoutMode,
-    Machine, PairedOptions, Progress, RecordSources, TableStyle,
+    CompareOptions, ComparisonReport, Database, ExportFormat, Freshness, History, Machine,
+    PairedOptions, Progress, RecordSources, TableStyle,
 };
 
 use crate::color::ColorArgs;
@@ -557,40 +557,7 @@ fn paired_run(db: &Database, args: &RunArgs, color: ColorArgs) -> anyhow::Result
     );
     shown.finish();
     let run = run?;
-    eprintln!(
-        "batch {}: {} benchmarks measured{} in {:.0} s{}",
-        run.batch,
-        run.rounds.len(),
-        match run.identical_code.len() {
-            0 => String::new(),
-            n => format!(", {n} not (identical code on both sides)"),
-        },
-        run.elapsed.as_secs_f64(),
-        if run.budget_exhausted {
-            " (budget spent: some benchmarks got fewer rounds than they needed)"
-        } else {
-            ""
-        }
-    );
-    let layouts = &run.layouts;
-    match &layouts.mode {
-        LayoutMode::Random => eprintln!(
-            "layouts: random (seed {}): {} on A, {} on B, {:.2} s a link",
-            layouts.seed, layouts.sampled[0], layouts.sampled[1], layouts.seconds_per_link
-        ),
-        LayoutMode::Fixed(reason) => eprintln!("layouts: fixed ({reason})"),
-    }
-    for missing in &run.missing_submodules {
-        eprintln!(
-            "warning: submodule `{}` (commit {}) is not checked out in this clone: left out of the \
-             worktrees, and no bench needed it (--require-submodules to refuse)",
-            missing.path,
-            proflab_track::short_sha(&missing.commit, 12)
-        );
-    }
-    if let Some(reason) = &run.identical_measured_because {
-        eprintln!("identical code measured all the same: {reason}");
-    }
+    eprint!("{}", proflab_track::run_summary(&run));
     let options = CompareOptions {
         batch: Some(run.batch),
         ..compare_options
@@ -707,20 +674,7 @@ fn bisect(db: &Database, args: &BisectArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &outcome)?;
         writeln!(out)?;
     } else {
-        for step in &outcome.steps {
-            writeln!(
-                out,
-                "{}  batch {:>3}  {}",
-                proflab_track::short_sha(&step.commit, 12),
-                step.batch,
-                if step.regressed.is_empty() {
-                    "good".to_owned()
-                } else {
-                    format!("regressed: {}", step.regressed.join(", "))
-                }
-            )?;
-        }
-        writeln!(out, "first regressed commit: {}", outcome.first_bad)?;
+        write!(out, "{}", proflab_track::bisect_table(&outcome))?;
     }
     Ok(ExitCode::SUCCESS)
 }

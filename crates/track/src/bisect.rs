@@ -10,11 +10,12 @@
 //! the candidate's moves by `git checkout`, so each step rebuilds only what
 //! changed.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::environment::{commit_sha, git};
+use crate::environment::{commit_sha, git, short_sha};
 use crate::run::Worktrees;
 use crate::{CompareOptions, History, PairedOptions, TrackError, Verdict, compare, run_paired};
 
@@ -36,6 +37,28 @@ pub struct BisectOutcome {
     pub first_bad: String,
     /// Every measured commit, in the order measured.
     pub steps: Vec<BisectStep>,
+}
+
+/// `track bisect`'s text: each measured commit with its batch and what
+/// regressed there, then the first regressed commit.
+#[must_use]
+pub fn bisect_table(outcome: &BisectOutcome) -> String {
+    let mut text = String::new();
+    for step in &outcome.steps {
+        let _ = writeln!(
+            text,
+            "{}  batch {:>3}  {}",
+            short_sha(&step.commit, 12),
+            step.batch,
+            if step.regressed.is_empty() {
+                "good".to_owned()
+            } else {
+                format!("regressed: {}", step.regressed.join(", "))
+            }
+        );
+    }
+    let _ = writeln!(text, "first regressed commit: {}", outcome.first_bad);
+    text
 }
 
 /// Finds the first commit on the ancestry path from `good` to `bad` whose

@@ -27,7 +27,7 @@ mod stats;
 // its printers, the history and change-point tables, the dashboard, the
 // exports, `track run`, bisection and change points, and the types their
 // signatures name. Everything else is `pub(crate)` inside its module.
-pub use bisect::{BisectOutcome, BisectStep, bisect};
+pub use bisect::{BisectOutcome, BisectStep, bisect, bisect_table};
 pub use changes::{
     BenchmarkChange, ChangeOptions, ChangePoint, change_points, changes_table, history_changes,
 };
@@ -50,7 +50,7 @@ pub use proflab_callgrind::REPORT_DIR as INSTRUCTION_REPORT_DIR;
 pub use record::{RecordImport, RecordSources, import_for_record};
 pub use run::{
     DEFAULT_BUDGET_MINUTES, Interruption, LayoutMode, LayoutSummary, MissingSubmodule,
-    PairedOptions, PairedRun, Progress, default_target_dir, rounds_left, run_paired,
+    PairedOptions, PairedRun, Progress, default_target_dir, rounds_left, run_paired, run_summary,
     wants_another_round,
 };
 pub use stats::median;

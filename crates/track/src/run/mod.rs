@@ -29,6 +29,7 @@ mod identical;
 mod layout;
 mod process;
 mod schedule;
+mod summary;
 mod worktree;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +48,7 @@ pub use self::process::Interruption;
 use self::process::{clear_interruption, run_checked};
 use self::schedule::{Candidate, next_round};
 pub use self::schedule::{rounds_left, wants_another_round};
+pub use self::summary::run_summary;
 pub(crate) use self::worktree::Worktrees;
 pub use self::worktree::{MissingSubmodule, WORKING_TREE};
 use self::worktree::{add_worktree, populate_submodules};
