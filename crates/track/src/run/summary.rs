@@ -28,6 +28,12 @@ pub fn run_summary(run: &PairedRun) -> String {
     );
     let layouts = &run.layouts;
     let _ = match &layouts.mode {
+        // Every executable identical: no round ran, so no layout was drawn.
+        LayoutMode::Random if layouts.sampled == [0, 0] => writeln!(
+            text,
+            "layouts: random, none drawn (nothing was measured; seed {})",
+            layouts.seed
+        ),
         LayoutMode::Random => writeln!(
             text,
             "layouts: random (seed {}): {} on A, {} on B, {:.2} s a link",
@@ -57,6 +63,41 @@ mod tests {
 
     use super::run_summary;
     use crate::run::{LayoutMode, LayoutSummary, MissingSubmodule, PairedRun};
+
+    #[test]
+    fn a_run_with_nothing_measured_says_no_layout_was_drawn() {
+        let mut run = PairedRun {
+            a: "a".repeat(40),
+            b: "b".repeat(40),
+            batch: 2,
+            rounds: BTreeMap::new(),
+            budget_exhausted: false,
+            elapsed: Duration::from_secs(7),
+            identical_code: vec!["g/f".to_owned()],
+            identical_measured_because: None,
+            layouts: LayoutSummary {
+                mode: LayoutMode::Random,
+                sampled: [0, 0],
+                seconds_per_link: 0.0,
+                seed: 42,
+            },
+            missing_submodules: Vec::new(),
+        };
+        assert!(
+            run_summary(&run)
+                .contains("layouts: random, none drawn (nothing was measured; seed 42)\n"),
+            "{}",
+            run_summary(&run)
+        );
+        run.layouts.sampled = [3, 3];
+        run.layouts.seconds_per_link = 0.125;
+        assert!(
+            run_summary(&run)
+                .contains("layouts: random (seed 42): 3 on A, 3 on B, 0.12 s a link\n"),
+            "{}",
+            run_summary(&run)
+        );
+    }
 
     #[test]
     fn the_summary_names_what_was_left_out_and_why() {
