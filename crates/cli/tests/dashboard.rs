@@ -8,12 +8,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use assert_cmd::cargo::CommandCargoExt as _;
-use headless_chrome::protocol::cdp::Page::{CaptureScreenshotFormatOption, Viewport};
-use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::{Browser, LaunchOptions, Tab};
 use proflab_track::{
     BatchSlot, Benchmark, History, Machine, Metric, RunContext, Side, rev_parse_or_keep,
 };
@@ -155,32 +151,163 @@ fn two_branch_history() -> Fixture {
     }
 }
 
-/// One page in Chromium, and what failed in it: a failed check saves a
-/// screenshot under `target/` before the test panics.
-struct Page {
-    tab: Arc<Tab>,
-    exceptions: Arc<Mutex<Vec<String>>>,
+/// Runs in the page before its own script: collects script errors, then,
+/// once the page has loaded, takes `STEPS` in order (a click, typing, or an
+/// expression whose JSON value is kept under a name) and writes what it saw
+/// into the page as hex-encoded JSON, for `--dump-dom` to carry out.
+const RUNNER: &str = r#"
+(() => {
+  const errors = [];
+  window.addEventListener("error", (event) => errors.push(String(event.message)));
+  window.addEventListener("unhandledrejection", (event) => errors.push(String(event.reason)));
+  const find = (selector) => {
+    const found = document.querySelector(selector);
+    if (!found) throw new Error(`nothing matches ${selector}`);
+    return found;
+  };
+  window.addEventListener("load", async () => {
+    const results = {};
+    let failed = null;
+    for (const [index, step] of STEPS.entries()) {
+      try {
+        if (step.click) {
+          find(step.click).click();
+        } else if (step.type) {
+          const input = find(step.type);
+          input.focus();
+          input.value += step.text;
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+        } else {
+          results[step.name] = (0, eval)(step.eval);
+        }
+      } catch (error) {
+        failed = `step ${index} ${JSON.stringify(step)}: ${error}`;
+        break;
+      }
+      // Whatever a handler put off to a later task runs before the next step.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify({ results, errors, failed }));
+    const out = document.createElement("pre");
+    out.id = "proflab-test-results";
+    out.hidden = true;
+    out.textContent = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    document.body.append(out);
+  });
+})();
+"#;
+
+/// What the test does in the page, in order: real Chromium runs it, with no
+/// driver between (the page's own events, fired as a reader's would be).
+#[derive(Default)]
+struct Script {
+    steps: Vec<serde_json::Value>,
 }
 
-impl Page {
-    /// Evaluates `expression` (which must give JSON-able data) in the page.
-    fn eval(&self, expression: &str) -> serde_json::Value {
-        let text = self
-            .tab
-            .evaluate(&format!("JSON.stringify({expression})"), false)
-            .unwrap_or_else(|e| self.fail(&format!("evaluating {expression}: {e}")))
-            .value;
-        match text {
-            Some(serde_json::Value::String(json)) => serde_json::from_str(&json).unwrap(),
-            other => self.fail(&format!("{expression} gave {other:?}")),
-        }
+impl Script {
+    /// Keeps the JSON value of `expression`, evaluated in the page's global
+    /// scope, under `name`.
+    fn eval(&mut self, name: &str, expression: &str) {
+        self.steps
+            .push(serde_json::json!({ "name": name, "eval": expression }));
     }
 
-    fn click(&self, selector: &str) {
-        self.tab
-            .wait_for_element(selector)
-            .and_then(|element| element.click().map(drop))
-            .unwrap_or_else(|e| self.fail(&format!("clicking {selector}: {e}")));
+    fn click(&mut self, selector: &str) {
+        self.steps.push(serde_json::json!({ "click": selector }));
+    }
+
+    fn type_into(&mut self, selector: &str, text: &str) {
+        self.steps
+            .push(serde_json::json!({ "type": selector, "text": text }));
+    }
+
+    /// The page `index` with this script injected first in its head, written
+    /// beside it (so its relative links resolve as the page's own).
+    fn inject(&self, index: &Path) -> PathBuf {
+        let html = std::fs::read_to_string(index).unwrap();
+        let runner = format!(
+            "<script>\nconst STEPS = {};\n{RUNNER}</script>\n",
+            serde_json::Value::Array(self.steps.clone())
+        );
+        let scripted = index.with_file_name("scripted.html");
+        std::fs::write(
+            &scripted,
+            html.replacen("<head>\n", &format!("<head>\n{runner}"), 1),
+        )
+        .unwrap();
+        scripted
+    }
+}
+
+/// What one run of a [`Script`] saw.
+struct Seen {
+    results: serde_json::Map<String, serde_json::Value>,
+    errors: Vec<String>,
+    chromium: String,
+    page: PathBuf,
+}
+
+impl Seen {
+    /// Opens `index` in headless Chromium with `script` and reads back what
+    /// the script kept.
+    fn run(chromium: &str, index: &Path, script: &Script) -> Seen {
+        let page = script.inject(index);
+        let profile = tempfile::tempdir().unwrap();
+        let out = proflab_testkit::headless_chromium(chromium, profile.path(), WINDOW)
+            .args(["--virtual-time-budget=10000", "--dump-dom"])
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "chromium failed: {stderr}");
+        let hex = dom
+            .split("id=\"proflab-test-results\"")
+            .nth(1)
+            .and_then(|rest| rest.split_once('>'))
+            .and_then(|(_, rest)| rest.split("</pre>").next())
+            .unwrap_or_else(|| panic!("the page's script did not finish: {stderr}"));
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap())
+            .collect();
+        let mut report: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let seen = Seen {
+            results: serde_json::from_value(report["results"].take()).unwrap(),
+            errors: serde_json::from_value(report["errors"].take()).unwrap(),
+            chromium: chromium.to_owned(),
+            page,
+        };
+        if let Some(failed) = report["failed"].as_str() {
+            seen.fail(failed);
+        }
+        seen
+    }
+
+    fn get(&self, name: &str) -> &serde_json::Value {
+        self.results
+            .get(name)
+            .unwrap_or_else(|| self.fail(&format!("nothing kept as {name}")))
+    }
+
+    /// The list of strings kept as `name`.
+    fn strings(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_else(|| self.fail(&format!("{name} is no list of strings")))
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name)
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.fail(&format!("{name} is no string")))
     }
 
     fn check(&self, holds: bool, what: &str) {
@@ -189,56 +316,25 @@ impl Page {
         }
     }
 
+    /// Saves a screenshot of the page as the script left it, then panics.
     fn fail(&self, what: &str) -> ! {
         let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-failure.png");
-        if let Ok(png) = self.screenshot() {
-            let _ = std::fs::write(&shot, png);
-        }
+        screenshot(&self.chromium, &self.page, WINDOW, 1.0, &shot);
         panic!("{what} (screenshot: {})", shot.display());
-    }
-
-    fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
-        self.tab
-            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
-    }
-
-    /// The ids of the benchmark list's rows that are not hidden.
-    fn listed(&self) -> Vec<String> {
-        serde_json::from_value(self.eval(
-            "[...document.querySelectorAll('#benchmarks li:not([hidden])')].map(li => li.dataset.id)",
-        ))
-        .unwrap()
-    }
-
-    /// The ids of the charts drawn.
-    fn charted(&self) -> Vec<String> {
-        serde_json::from_value(
-            self.eval("[...document.querySelectorAll('figure.chart')].map(f => f.dataset.id)"),
-        )
-        .unwrap()
     }
 }
 
-fn open(browser: &Browser, index: &Path) -> Page {
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(std::time::Duration::from_secs(30));
-    let exceptions = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&exceptions);
-    tab.enable_runtime().unwrap();
-    tab.add_event_listener(Arc::new(move |event: &Event| {
-        if let Event::RuntimeExceptionThrown(thrown) = event {
-            seen.lock()
-                .unwrap()
-                .push(format!("{:?}", thrown.params.exception_details));
-        }
-    }))
-    .unwrap();
-    tab.navigate_to(&format!("file://{}", index.display()))
-        .and_then(|tab| tab.wait_until_navigated())
-        .unwrap();
-    let page = Page { tab, exceptions };
-    page.tab.wait_for_element("#benchmarks li").unwrap();
-    page
+const WINDOW: (u32, u32) = (1100, 1500);
+
+/// A PNG of `page` (scripted or not) as it stands once its scripts ran.
+fn screenshot(chromium: &str, page: &Path, window: (u32, u32), scale: f64, to: &Path) {
+    let profile = tempfile::tempdir().unwrap();
+    let _ = proflab_testkit::headless_chromium(chromium, profile.path(), window)
+        .arg("--virtual-time-budget=10000")
+        .arg(format!("--force-device-scale-factor={scale}"))
+        .arg(format!("--screenshot={}", to.display()))
+        .arg(format!("file://{}", page.display()))
+        .output();
 }
 
 #[test]
@@ -283,15 +379,8 @@ fn the_dashboard_is_used_in_headless_chromium() {
         assert!(!html.contains(fetched), "nothing fetched: {fetched}");
     }
 
-    let browser = Browser::new(LaunchOptions {
-        path: Some(PathBuf::from(chromium)),
-        sandbox: false,
-        window_size: Some((1100, 1500)),
-        idle_browser_timeout: std::time::Duration::from_secs(120),
-        ..LaunchOptions::default()
-    })
-    .unwrap();
-    let page = open(&browser, &index);
+    // Everything the reader does, in order; what the page showed is read
+    // back and checked after.
     // The page writes a time as the tables do (one rule, two languages).
     let times = [
         0.0,
@@ -309,10 +398,95 @@ fn the_dashboard_is_used_in_headless_chromium() {
         2.5e9,
         12_345_678_901.0,
     ];
-    let written: Vec<String> = serde_json::from_value(page.eval(&format!(
-        "{times:?}.map(value => formatValue(\"time_ns\", value))"
-    )))
-    .unwrap();
+    let [c1, c2, c3] = &fixture.main;
+    let side = &fixture.side;
+    let chart = format!("figure.chart[data-id='{SLOWER}']");
+    let listed =
+        "[...document.querySelectorAll('#benchmarks li:not([hidden])')].map(li => li.dataset.id)";
+    let charted = "[...document.querySelectorAll('figure.chart')].map(f => f.dataset.id)";
+    let batch = "#batch-2";
+    let mut script = Script::default();
+    script.eval(
+        "times",
+        &format!("{times:?}.map(value => formatValue(\"time_ns\", value))"),
+    );
+    script.eval(
+        "line",
+        "[...document.querySelectorAll('#commits tr[data-sha]')].map(r => r.dataset.sha)",
+    );
+    script.eval("listed at first", listed);
+    script.eval("charted at first", charted);
+    script.eval(
+        "points",
+        &format!(
+            "[...document.querySelectorAll(\"{chart} circle.point\")].map(c => c.dataset.commit)"
+        ),
+    );
+    script.eval(
+        "steps",
+        &format!("[...document.querySelectorAll(\"{chart} line.step\")].map(l => l.getAttribute('class'))"),
+    );
+    script.eval(
+        "criterion link",
+        &format!("document.querySelector(\"{chart} h3 a.criterion\").getAttribute('href')"),
+    );
+    script.eval("charts", "document.querySelector('#charts').outerHTML");
+    script.eval(
+        "axis links",
+        &format!(
+            "[...document.querySelectorAll(\"{chart} a.commit\")].map(a => a.getAttribute('href'))"
+        ),
+    );
+    // Search, then a group.
+    script.type_into("#search", "SQRT");
+    script.eval("listed by search", listed);
+    script.eval("count", "document.getElementById('count').textContent");
+    script.click("#benchmarks li[data-id='sqrt/newton/1000'] input");
+    script.eval("charted when ticked", charted);
+    script.eval(
+        "cleared",
+        "(() => { const s = document.getElementById('search'); s.value = ''; \
+         s.dispatchEvent(new Event('input')); const g = document.getElementById('group'); \
+         g.value = 'concat'; g.dispatchEvent(new Event('change')); return true; })()",
+    );
+    script.eval("listed in group", listed);
+    // Scale: log.
+    script.click("input[name='scale'][value='log']");
+    script.eval(
+        "scales",
+        "[...document.querySelectorAll('figure.chart svg')].map(s => s.dataset.scale)",
+    );
+    // Metric: the instruction counts, with their own list and chart.
+    script.click("input[name='metric'][value='instructions']");
+    script.eval("counts listed", listed);
+    script.eval("counts charted", charted);
+    script.eval(
+        "count axis",
+        &format!(
+            "document.querySelector(\"figure.chart[data-id='{COUNTED}'] .axis-max\").textContent"
+        ),
+    );
+    // The pull request's batch: closed until opened, regressions first.
+    script.eval(
+        "batch open before",
+        &format!("document.querySelector('{batch}').open"),
+    );
+    script.click(&format!("{batch} summary"));
+    script.eval(
+        "batch open after",
+        &format!("document.querySelector('{batch}').open"),
+    );
+    script.eval(
+        "verdicts",
+        &format!("[...document.querySelectorAll('{batch} tr[data-id]')].map(r => [r.dataset.id, r.dataset.verdict])"),
+    );
+    script.eval(
+        "card",
+        &format!("document.querySelector('{batch}').outerHTML"),
+    );
+    let page = Seen::run(&chromium, &index, &script);
+
+    let written = page.strings("times");
     let expected: Vec<String> = times
         .iter()
         .map(|&ns| proflab_criterion_read::format_time(ns))
@@ -321,141 +495,96 @@ fn the_dashboard_is_used_in_headless_chromium() {
         written == expected,
         &format!("times {written:?} are {expected:?}"),
     );
-    let [c1, c2, c3] = &fixture.main;
-    let side = &fixture.side;
-
     // The line: main's three commits, never the side's.
-    let line: Vec<String> =
-        serde_json::from_value(page.eval(
-            "[...document.querySelectorAll('#commits tr[data-sha]')].map(r => r.dataset.sha)",
-        ))
-        .unwrap();
+    let line = page.strings("line");
     page.check(
         line == [c3.as_str(), c2, c1],
         &format!("commits newest first: {line:?}"),
     );
+    let first = page.strings("listed at first");
     page.check(
-        page.listed() == TIMED,
-        &format!("time benchmarks listed: {:?}", page.listed()),
+        first == TIMED,
+        &format!("time benchmarks listed: {first:?}"),
     );
+    let first = page.strings("charted at first");
     page.check(
-        page.charted() == [SLOWER],
-        &format!(
-            "only the benchmark that moved is charted at first: {:?}",
-            page.charted()
-        ),
+        first == [SLOWER],
+        &format!("only the benchmark that moved is charted at first: {first:?}"),
     );
-    let chart = format!("figure.chart[data-id='{SLOWER}']");
-    let points: Vec<String> = serde_json::from_value(page.eval(&format!(
-        "[...document.querySelectorAll(\"{chart} circle.point\")].map(c => c.dataset.commit)"
-    )))
-    .unwrap();
+    let points = page.strings("points");
     page.check(
         points == [c1.as_str(), c2, c3],
         &format!("main's points only: {points:?}"),
     );
-    let steps: Vec<String> = serde_json::from_value(page.eval(&format!(
-        "[...document.querySelectorAll(\"{chart} line.step\")].map(l => l.getAttribute('class'))"
-    )))
-    .unwrap();
+    let steps = page.strings("steps");
     page.check(
         steps == ["step unchanged paired", "step regressed unpaired"],
         &format!("c1..c2 paired by batch 1, c2..c3 unpaired and regressed: {steps:?}"),
     );
     page.check(
-        page.eval(&format!(
-            "document.querySelector(\"{chart} h3 a.criterion\").getAttribute('href')"
-        )) == "../target/criterion/concat/push_str/100/report/index.html",
+        page.get("criterion link") == "../target/criterion/concat/push_str/100/report/index.html",
         "the chart links to Criterion's page",
     );
     page.check(
-        !html_of(&page, "#charts").contains(side.as_str()),
+        !page.text("charts").contains(side.as_str()),
         "the side's commit is nowhere on the line",
     );
-    let axis_links: Vec<String> = serde_json::from_value(page.eval(&format!(
-        "[...document.querySelectorAll(\"{chart} a.commit\")].map(a => a.getAttribute('href'))"
-    )))
-    .unwrap();
+    let axis_links = page.strings("axis links");
     page.check(
         axis_links == [c1, c2, c3].map(|c| format!("https://forge.example/o/r/commit/{c}")),
         &format!("each commit on the axis links to the forge: {axis_links:?}"),
     );
-
-    // Search, then a group.
-    page.tab
-        .wait_for_element("#search")
-        .and_then(|search| search.type_into("SQRT").map(drop))
-        .unwrap();
+    let found = page.strings("listed by search");
     page.check(
-        page.listed() == ["sqrt/libm/1000", "sqrt/newton/1000"],
-        &format!("search ignores case: {:?}", page.listed()),
+        found == ["sqrt/libm/1000", "sqrt/newton/1000"],
+        &format!("search ignores case: {found:?}"),
     );
     page.check(
-        page.eval("document.getElementById('count').textContent")
-            == "2 of 6 benchmarks; tick one to chart it",
+        page.get("count") == "2 of 6 benchmarks; tick one to chart it",
         "the count follows the search",
     );
-    page.click("#benchmarks li[data-id='sqrt/newton/1000'] input");
+    let ticked = page.strings("charted when ticked");
     page.check(
-        page.charted() == [SLOWER, "sqrt/newton/1000"],
-        &format!("a ticked benchmark is charted: {:?}", page.charted()),
+        ticked == [SLOWER, "sqrt/newton/1000"],
+        &format!("a ticked benchmark is charted: {ticked:?}"),
     );
-    page.eval(
-        "(() => { const s = document.getElementById('search'); s.value = ''; \
-         s.dispatchEvent(new Event('input')); const g = document.getElementById('group'); \
-         g.value = 'concat'; g.dispatchEvent(new Event('change')); return true; })()",
-    );
-    page.check(
-        page.listed() == TIMED[..3],
-        &format!("the concat group: {:?}", page.listed()),
-    );
-
-    // Scale: log, then back.
-    page.click("input[name='scale'][value='log']");
-    let scales: Vec<String> = serde_json::from_value(
-        page.eval("[...document.querySelectorAll('figure.chart svg')].map(s => s.dataset.scale)"),
-    )
-    .unwrap();
+    let group = page.strings("listed in group");
+    page.check(group == TIMED[..3], &format!("the concat group: {group:?}"));
+    let scales = page.strings("scales");
     page.check(
         scales == ["log", "log"],
         &format!("every chart on a log scale: {scales:?}"),
     );
-
-    // Metric: the instruction counts, with their own list and chart.
-    page.click("input[name='metric'][value='instructions']");
+    let counts = page.strings("counts listed");
+    page.check(counts == [COUNTED], &format!("counts listed: {counts:?}"));
+    let counts = page.strings("counts charted");
     page.check(
-        page.listed() == [COUNTED],
-        &format!("counts listed: {:?}", page.listed()),
+        counts == [COUNTED],
+        &format!("the count that moved (+4% at c3) is charted: {counts:?}"),
     );
     page.check(
-        page.charted() == [COUNTED],
-        &format!(
-            "the count that moved (+4% at c3) is charted: {:?}",
-            page.charted()
-        ),
-    );
-    page.check(
-        page.eval(&format!(
-            "document.querySelector(\"figure.chart[data-id='{COUNTED}'] .axis-max\").textContent"
-        )) == "52.00 KIr",
+        page.get("count axis") == "52.00 KIr",
         "counts in callgrind's unit",
     );
-
-    // The pull request's batch: closed until opened, regressions first.
-    let batch = "#batch-2";
     page.check(
-        page.eval(&format!("document.querySelector('{batch}').open")) == false,
+        page.get("batch open before") == false,
         "batches start closed",
     );
-    page.click(&format!("{batch} summary"));
-    page.check(
-        page.eval(&format!("document.querySelector('{batch}').open")) == true,
-        "the batch opens",
-    );
-    let verdicts: Vec<(String, String)> = serde_json::from_value(page.eval(&format!(
-        "[...document.querySelectorAll('{batch} tr[data-id]')].map(r => [r.dataset.id, r.dataset.verdict])"
-    )))
-    .unwrap();
+    page.check(page.get("batch open after") == true, "the batch opens");
+    let verdicts: Vec<(String, String)> = page
+        .get("verdicts")
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    (
+                        row[0].as_str().unwrap_or_default().to_owned(),
+                        row[1].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     page.check(
         verdicts
             .first()
@@ -466,7 +595,7 @@ fn the_dashboard_is_used_in_headless_chromium() {
             && verdicts.len() == 5,
         &format!("the regression first, the rest unchanged: {verdicts:?}"),
     );
-    let card = html_of(&page, batch);
+    let card = page.text("card");
     page.check(
         card.contains("added in B (1)") && card.contains("concat/new/100"),
         "the added benchmark",
@@ -484,34 +613,17 @@ fn the_dashboard_is_used_in_headless_chromium() {
         card.contains("6 rounds") || card.contains(">6<"),
         &format!("rounds per benchmark: {card}"),
     );
-    let exceptions = page.exceptions.lock().unwrap().clone();
     page.check(
-        exceptions.is_empty(),
-        &format!("script errors: {exceptions:?}"),
+        page.errors.is_empty(),
+        &format!("script errors: {:?}", page.errors),
     );
 
-    // The picture in docs/TRACKING.md: times, linear, the batch open.
+    // The picture in docs/TRACKING.md: times, linear, the batch open, the
+    // top 1100×1380 of the page at 80%.
     if let Some(keep) = std::env::var_os("PROFLAB_KEEP_SCREENSHOT") {
-        page.click("input[name='metric'][value='time_ns']");
-        page.click("input[name='scale'][value='linear']");
-        let top = Viewport {
-            x: 0.0,
-            y: 0.0,
-            width: 1100.0,
-            height: 1380.0,
-            scale: 0.8,
-        };
-        let png = page
-            .tab
-            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, Some(top), true)
-            .unwrap();
-        std::fs::write(keep, png).unwrap();
+        let mut picture = Script::default();
+        picture.click(&format!("{batch} summary"));
+        let page = picture.inject(&index);
+        screenshot(&chromium, &page, (1100, 1380), 0.8, Path::new(&keep));
     }
-}
-
-fn html_of(page: &Page, selector: &str) -> String {
-    page.eval(&format!("document.querySelector(\"{selector}\").outerHTML"))
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }

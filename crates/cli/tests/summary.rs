@@ -3,7 +3,6 @@
 //! `NO_COLOR`, and the HTML page rendered in headless Chromium.
 
 use std::path::Path;
-use std::process::Command as Process;
 
 use assert_cmd::Command;
 
@@ -260,20 +259,7 @@ fn summary_page_renders_in_headless_chromium_with_every_link_resolving() {
     let page = tree.path().join("summary.html");
     let profile = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
-        Process::new(&browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--window-size=1000,1200",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+        proflab_testkit::headless_chromium(&browser, profile.path(), (1000, 1200))
             .args(extra)
             .arg(format!("file://{}", page.display()))
             .output()

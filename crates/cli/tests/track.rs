@@ -551,7 +551,18 @@ fn a_spoiled_round_is_set_aside_and_measured_again() {
         spoiled["rounds"].as_u64().unwrap() >= 3,
         "measured again: {spoiled}"
     );
-    assert_eq!(spoiled["verdict"], "unchanged", "{spoiled}");
+    // The clean rounds judge the same code alike: no flag, a ratio near 1.
+    // Whether four clean rounds of 0.1 s also rule out 1% is the machine's
+    // noise, not the setting aside: quiet, on an AMD EPYC VM beside the
+    // other tests, they read 0.994 [0.925, 1.069], "inconclusive".
+    assert!(
+        ["unchanged", "inconclusive"].contains(&spoiled["verdict"].as_str().unwrap()),
+        "{spoiled}"
+    );
+    assert!(
+        (0.95..1.05).contains(&spoiled["ratio"].as_f64().unwrap()),
+        "{spoiled}"
+    );
     let width =
         |r: &serde_json::Value| r["ci_high"].as_f64().unwrap() - r["ci_low"].as_f64().unwrap();
     // The same batch with the spoiled round kept: the interval is far wider.

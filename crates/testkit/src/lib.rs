@@ -88,6 +88,32 @@ fn find(candidates: &[&str], ci: bool, runs: impl Fn(&str) -> bool) -> Found {
     }
 }
 
+/// Headless Chromium as the page tests drive it: a page opened from a
+/// `file://` address, its console on stderr, nothing fetched or synced,
+/// a `width`×`height` window, and its profile in `profile` (a folder the
+/// test owns, so runs never share state). Add `--dump-dom` or
+/// `--screenshot=…` and the address.
+#[must_use]
+pub fn headless_chromium(chromium: &str, profile: &std::path::Path, window: (u32, u32)) -> Command {
+    let mut command = Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--window-size={},{}", window.0, window.1))
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .stdin(Stdio::null());
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
