@@ -150,13 +150,33 @@ pub enum TrackError {
     Output(#[source] std::io::Error),
 }
 
-/// The end of a failed command's stderr, indented under the error line.
+/// How many lines of a failed command's stderr are shown.
+const SHOWN_LINES: usize = 15;
+
+/// The end of a failed command's stderr, indented under the error line; a
+/// Rust panic's location and message instead, where a backtrace
+/// (`RUST_BACKTRACE` set) would fill the end with frames and push out what
+/// the bench said.
 fn last_lines(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.trim_end().lines().collect();
-    indented(
-        "; its stderr ended:",
-        &lines[lines.len().saturating_sub(15)..],
-    )
+    let tail = lines.len().saturating_sub(SHOWN_LINES);
+    let panic = lines
+        .iter()
+        .rposition(|line| line.starts_with("thread '") && line.contains(" panicked at "));
+    match panic {
+        Some(at) if at < tail => {
+            let message_end = lines[at + 1..]
+                .iter()
+                .position(|line| line.starts_with("stack backtrace:") || line.starts_with("note: "))
+                .map_or(lines.len(), |end| at + 1 + end)
+                .min(at + SHOWN_LINES);
+            let left_out = format!("({} more lines: the backtrace)", lines.len() - message_end);
+            let mut shown = lines[at..message_end].to_vec();
+            shown.push(&left_out);
+            indented("; it panicked:", &shown)
+        }
+        _ => indented("; its stderr ended:", &lines[tail..]),
+    }
 }
 
 /// A failed build's first compiler error in full, with its `--> file:line`
@@ -211,5 +231,41 @@ impl From<proflab_criterion_read::ReadError> for TrackError {
                 TrackError::Json { path, source }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_lines;
+
+    #[test]
+    fn a_panic_is_shown_before_its_backtrace() {
+        let mut stderr = String::from(
+            "Benchmarking spoiled/00\n\
+             thread 'main' (4242) panicked at benches/spoiled.rs:9:60:\n\
+             data/input.bin is missing\n\
+             stack backtrace:\n",
+        );
+        for frame in 0..40 {
+            stderr.push_str(&format!("  {frame}: criterion::routine\n"));
+        }
+        stderr.push_str("note: Some details are omitted\n");
+        let shown = last_lines(&stderr);
+        assert_eq!(
+            shown,
+            "; it panicked:\n    thread 'main' (4242) panicked at benches/spoiled.rs:9:60:\n    \
+             data/input.bin is missing\n    (42 more lines: the backtrace)"
+        );
+    }
+
+    #[test]
+    fn without_a_panic_or_a_backtrace_the_end_is_shown() {
+        let stderr: String = (1..=20).map(|line| format!("line {line}\n")).collect();
+        assert!(last_lines(&stderr).starts_with("; its stderr ended:\n    line 6\n"));
+        let short = "thread 'main' panicked at src/main.rs:1:1:\nboom\n";
+        assert_eq!(
+            last_lines(short),
+            "; its stderr ended:\n    thread 'main' panicked at src/main.rs:1:1:\n    boom"
+        );
     }
 }
