@@ -750,30 +750,46 @@ fn interrupt_run_with(signal: &str, exit_code: i32) {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let child = paired_run(repo.path(), "50", "suite", "work/0")
+    let mut child = paired_run(repo.path(), "50", "suite", "work/0")
         .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The signal comes once the rounds have begun, read off the run's
+    // progress lines as they come (a fixed wait was either too short on a
+    // busy machine or idle time on a quiet one).
+    let (lines, progress) = std::sync::mpsc::channel();
+    let pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)).map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while worktree_count(repo.path()) < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "worktrees never appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match progress.recv_timeout(left) {
+            Ok(line) if line.contains("] round 1:") => break,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the rounds never began: {}", reader.join().unwrap());
+            }
+        }
     }
-    // Let the builds (cached by the other test, else a minute) reach the rounds.
-    std::thread::sleep(std::time::Duration::from_secs(5));
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(exit_code), "{stderr}");
+    let exit = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(exit.code(), Some(exit_code), "{stderr}");
     // What is kept, as it is: the rounds measured in full. A round is stored
     // when it ends, so a run stopped in its first round records nothing, and
     // one that began round N keeps at most N rounds (N - 1 at least, unless
