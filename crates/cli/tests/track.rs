@@ -277,8 +277,8 @@ fn template_repo() -> tempfile::TempDir {
     let mut manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
     // The fixture's own code at opt-level 1 (Criterion and every other
     // dependency as `cargo bench` builds them): `work/00` runs as fast as at
-    // opt-level 3 (316 ns against 313 ns, AMD EPYC VM), and each side's
-    // build in a fresh worktree takes 2.1 s instead of 4.3 s. Not 0: its
+    // opt-level 3 (316 ns against 313 ns, AMD EPYC VM), and its library
+    // and three benches build in 2.1 s instead of 4.3 s. Not 0: its
     // loop then keeps its state on the stack, and the environment padding
     // moved its time by up to 30% from process to process.
     manifest.push_str(&format!(
