@@ -212,6 +212,16 @@ impl Script {
             .push(serde_json::json!({ "name": name, "eval": expression }));
     }
 
+    /// Keeps under `name` the list of `of_each` (an expression of `e`) for
+    /// every element `selector` matches, in document order.
+    fn eval_each(&mut self, name: &str, selector: &str, of_each: &str) {
+        let selector = serde_json::Value::from(selector);
+        self.eval(
+            name,
+            &format!("[...document.querySelectorAll({selector})].map(e => {of_each})"),
+        );
+    }
+
     fn click(&mut self, selector: &str) {
         self.steps.push(serde_json::json!({ "click": selector }));
     }
@@ -401,65 +411,57 @@ fn the_dashboard_is_used_in_headless_chromium() {
     let [c1, c2, c3] = &fixture.main;
     let side = &fixture.side;
     let chart = format!("figure.chart[data-id='{SLOWER}']");
-    let listed =
-        "[...document.querySelectorAll('#benchmarks li:not([hidden])')].map(li => li.dataset.id)";
-    let charted = "[...document.querySelectorAll('figure.chart')].map(f => f.dataset.id)";
+    let listed = "#benchmarks li:not([hidden])";
+    let charted = "figure.chart";
     let batch = "#batch-2";
     let mut script = Script::default();
     script.eval(
         "times",
         &format!("{times:?}.map(value => formatValue(\"time_ns\", value))"),
     );
-    script.eval(
-        "line",
-        "[...document.querySelectorAll('#commits tr[data-sha]')].map(r => r.dataset.sha)",
-    );
-    script.eval("listed at first", listed);
-    script.eval("charted at first", charted);
-    script.eval(
+    script.eval_each("line", "#commits tr[data-sha]", "e.dataset.sha");
+    script.eval_each("listed at first", listed, "e.dataset.id");
+    script.eval_each("charted at first", charted, "e.dataset.id");
+    script.eval_each(
         "points",
-        &format!(
-            "[...document.querySelectorAll(\"{chart} circle.point\")].map(c => c.dataset.commit)"
-        ),
+        &format!("{chart} circle.point"),
+        "e.dataset.commit",
     );
-    script.eval(
+    script.eval_each(
         "steps",
-        &format!("[...document.querySelectorAll(\"{chart} line.step\")].map(l => l.getAttribute('class'))"),
+        &format!("{chart} line.step"),
+        "e.getAttribute('class')",
     );
     script.eval(
         "criterion link",
         &format!("document.querySelector(\"{chart} h3 a.criterion\").getAttribute('href')"),
     );
     script.eval("charts", "document.querySelector('#charts').outerHTML");
-    script.eval(
+    script.eval_each(
         "axis links",
-        &format!(
-            "[...document.querySelectorAll(\"{chart} a.commit\")].map(a => a.getAttribute('href'))"
-        ),
+        &format!("{chart} a.commit"),
+        "e.getAttribute('href')",
     );
     // Search, then a group.
     script.type_into("#search", "SQRT");
-    script.eval("listed by search", listed);
+    script.eval_each("listed by search", listed, "e.dataset.id");
     script.eval("count", "document.getElementById('count').textContent");
     script.click("#benchmarks li[data-id='sqrt/newton/1000'] input");
-    script.eval("charted when ticked", charted);
+    script.eval_each("charted when ticked", charted, "e.dataset.id");
     script.eval(
         "cleared",
         "(() => { const s = document.getElementById('search'); s.value = ''; \
          s.dispatchEvent(new Event('input')); const g = document.getElementById('group'); \
          g.value = 'concat'; g.dispatchEvent(new Event('change')); return true; })()",
     );
-    script.eval("listed in group", listed);
+    script.eval_each("listed in group", listed, "e.dataset.id");
     // Scale: log.
     script.click("input[name='scale'][value='log']");
-    script.eval(
-        "scales",
-        "[...document.querySelectorAll('figure.chart svg')].map(s => s.dataset.scale)",
-    );
+    script.eval_each("scales", "figure.chart svg", "e.dataset.scale");
     // Metric: the instruction counts, with their own list and chart.
     script.click("input[name='metric'][value='instructions']");
-    script.eval("counts listed", listed);
-    script.eval("counts charted", charted);
+    script.eval_each("counts listed", listed, "e.dataset.id");
+    script.eval_each("counts charted", charted, "e.dataset.id");
     script.eval(
         "count axis",
         &format!(
@@ -476,9 +478,10 @@ fn the_dashboard_is_used_in_headless_chromium() {
         "batch open after",
         &format!("document.querySelector('{batch}').open"),
     );
-    script.eval(
+    script.eval_each(
         "verdicts",
-        &format!("[...document.querySelectorAll('{batch} tr[data-id]')].map(r => [r.dataset.id, r.dataset.verdict])"),
+        &format!("{batch} tr[data-id]"),
+        "[e.dataset.id, e.dataset.verdict]",
     );
     script.eval(
         "card",
