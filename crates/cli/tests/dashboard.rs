@@ -262,12 +262,7 @@ impl Seen {
     /// the script kept.
     fn run(chromium: &str, index: &Path, script: &Script) -> Seen {
         let page = script.inject(index);
-        let profile = tempfile::tempdir().unwrap();
-        let out = proflab_testkit::headless_chromium(chromium, profile.path(), WINDOW)
-            .args(["--virtual-time-budget=10000", "--dump-dom"])
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .unwrap();
+        let out = chromium_on(chromium, &page, WINDOW, &["--dump-dom".to_owned()]).unwrap();
         let dom = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "chromium failed: {stderr}");
@@ -336,15 +331,33 @@ impl Seen {
 
 const WINDOW: (u32, u32) = (1100, 1500);
 
+/// Headless Chromium on `page` with `output` (`--dump-dom`, `--screenshot=…`)
+/// taken once the page's scripts, and a script injected in it, have run.
+fn chromium_on(
+    chromium: &str,
+    page: &Path,
+    window: (u32, u32),
+    output: &[String],
+) -> std::io::Result<std::process::Output> {
+    let profile = tempfile::tempdir()?;
+    proflab_testkit::headless_chromium(chromium, profile.path(), window)
+        .arg("--virtual-time-budget=10000")
+        .args(output)
+        .arg(format!("file://{}", page.display()))
+        .output()
+}
+
 /// A PNG of `page` (scripted or not) as it stands once its scripts ran.
 fn screenshot(chromium: &str, page: &Path, window: (u32, u32), scale: f64, to: &Path) {
-    let profile = tempfile::tempdir().unwrap();
-    let _ = proflab_testkit::headless_chromium(chromium, profile.path(), window)
-        .arg("--virtual-time-budget=10000")
-        .arg(format!("--force-device-scale-factor={scale}"))
-        .arg(format!("--screenshot={}", to.display()))
-        .arg(format!("file://{}", page.display()))
-        .output();
+    let _ = chromium_on(
+        chromium,
+        page,
+        window,
+        &[
+            format!("--force-device-scale-factor={scale}"),
+            format!("--screenshot={}", to.display()),
+        ],
+    );
 }
 
 #[test]
