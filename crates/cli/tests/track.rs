@@ -1111,6 +1111,71 @@ fn identical_code_is_reported_not_measured() {
     );
 }
 
+/// A kept worktree (`--worktree-dir`) keeps its files' times between runs:
+/// after a run that built the other commit in the same target folder, Cargo
+/// would call the side fresh and measure that commit's code under this
+/// one's name. Before `track run` cleaned a side's own packages built from
+/// another checkout, this read B/A 0.49 for a B twice as slow with
+/// `--layouts fixed`, and with random layouts failed relinking (the
+/// recorded link ran in the other run's removed worktree).
+#[test]
+fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
+    let repo = template_repo();
+    let _target = TARGET_FOLDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let fast = rev_parse(repo.path(), "HEAD");
+    let lib = repo.path().join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        source.replace(
+            "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+            "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+        ),
+    )
+    .unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "work/00 does twice the work");
+    let slow = rev_parse(repo.path(), "HEAD");
+    let kept = tempfile::tempdir().unwrap();
+    let ratio = |a: &str, b: &str, kept_worktrees: Option<&Path>| {
+        let mut cmd = quick_track(
+            repo.path(),
+            &[
+                "run",
+                a,
+                b,
+                "--min-rounds",
+                "2",
+                "--max-rounds",
+                "2",
+                "--bench",
+                "suite",
+                "--filter",
+                "^work/00$",
+            ],
+        );
+        if let Some(dir) = kept_worktrees {
+            cmd.arg("--worktree-dir").arg(dir);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["benchmarks"][0]["ratio"].as_f64().unwrap()
+    };
+    assert!(ratio(&fast, &slow, Some(kept.path())) > 1.4);
+    // The same target folder's sides built from new worktrees, the other
+    // way round, newer than every file of the kept ones.
+    assert!(ratio(&slow, &fast, None) < 0.7);
+    let again = ratio(&fast, &slow, Some(kept.path()));
+    assert!(
+        again > 1.4,
+        "B/A {again:.2}: each side measured as built from its own checkout"
+    );
+}
+
 /// `track run HEAD WORKTREE` measures uncommitted changes.
 #[test]
 fn the_working_tree_is_measured_as_it_is() {

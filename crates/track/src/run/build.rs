@@ -36,6 +36,83 @@ pub(super) fn seed_target(built: &Path, empty: &Path) {
     }
 }
 
+/// The file in a side's target folder that names the checkout it was last
+/// built from, written after each build ([`record_built_from`]).
+const BUILT_FROM: &str = "proflab-built-from";
+
+/// Cargo calls a local package fresh when its files are older than its last
+/// build, wherever that build was made from. A kept worktree
+/// (`--worktree-dir`, a bisection's) or the working tree keeps its files'
+/// times from one run to the next, so after a run that built another
+/// checkout in the same target folder, Cargo would take that checkout's
+/// executables for this one's: the other commit's code, measured under this
+/// commit's name (seen: B/A 0.49 for a B twice as slow). So when `target` was
+/// last built from another folder than `worktree`, the workspace's own
+/// packages are cleaned from it first, in the bench profile only, and built
+/// again; the dependencies from registries stay. Not needed for a worktree
+/// added by this run: its files are newer than any build.
+pub(super) fn clean_builds_of_other_checkouts(
+    worktree: &Path,
+    target: &Path,
+    commit: &str,
+) -> Result<(), TrackError> {
+    let built_from = std::fs::read(target.join(BUILT_FROM)).ok();
+    if !target.join("release").exists()
+        || built_from.as_deref() == Some(worktree.as_os_str().as_encoded_bytes())
+    {
+        return Ok(());
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut metadata = Command::new(&cargo);
+    metadata
+        .current_dir(worktree)
+        .args(["metadata", "--no-deps", "--format-version", "1"]);
+    // A manifest Cargo cannot read fails the build next, with Cargo's words
+    // and a command to build again; should the build succeed all the same,
+    // it starts from nothing.
+    let Ok(metadata) = run_checked(metadata, commit) else {
+        let built = target.join("release");
+        return std::fs::remove_dir_all(&built).map_err(|source| TrackError::Write {
+            path: built,
+            source,
+        });
+    };
+    let packages = cargo_metadata::MetadataCommand::parse(&metadata.stdout).map_err(|error| {
+        TrackError::BenchFailed {
+            command: "cargo metadata --no-deps".to_owned(),
+            commit: commit.to_owned(),
+            stderr: error.to_string(),
+        }
+    })?;
+    let mut clean = Command::new(&cargo);
+    clean
+        .current_dir(worktree)
+        .env("CARGO_TARGET_DIR", target)
+        .args(["clean", "--profile", "bench"]);
+    for package in packages.workspace_packages() {
+        clean.args(["-p", package.name.as_str()]);
+    }
+    run_checked(clean, commit)?;
+    // Until this checkout's build succeeds, the folder is of no checkout: a
+    // build that fails halfway leaves some of its units newer than the files
+    // of the checkout built before.
+    let marker = target.join(BUILT_FROM);
+    match std::fs::remove_file(&marker) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(TrackError::Write {
+            path: marker,
+            source,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Names `worktree` as the checkout `target` was last built from.
+pub(super) fn record_built_from(worktree: &Path, target: &Path) -> Result<(), TrackError> {
+    let path = target.join(BUILT_FROM);
+    std::fs::write(&path, worktree.as_os_str().as_encoded_bytes())
+        .map_err(|source| TrackError::Write { path, source })
+}
+
 /// What every build of `track run` adds to rustc's flags, on both sides
 /// alike: [`ALIGN_FUNCTIONS`] unless turned off, and `--cap-lints=warn`.
 /// A lint never changes the code rustc emits, but an older commit's

@@ -40,7 +40,9 @@ use rand_pcg::Pcg64;
 use rand_pcg::rand_core::{Rng as _, SeedableRng as _};
 
 use self::bench::{BenchBinary, asked_seconds, bench_command, criterion_flags, fresh_copies};
-use self::build::{build_benches, seed_target, shell_quote};
+use self::build::{
+    build_benches, clean_builds_of_other_checkouts, record_built_from, seed_target, shell_quote,
+};
 use self::identical::{ChangedFiles, LoadedCode, compiled_sources};
 pub use self::layout::LayoutMode;
 use self::layout::{LinkCommand, LinkRecorder};
@@ -429,7 +431,8 @@ impl Workspace {
 
     /// Checks `commit` out for `side` (the working tree itself for
     /// [`WORKING_TREE`]; the kept worktree of `--worktree-dir`, moved to it)
-    /// and returns its folder. Called just before that side is built: Cargo
+    /// and returns its folder, and whether its files are all new (a worktree
+    /// added now). Called just before that side is built: Cargo
     /// calls a unit fresh when its sources are older than its last build,
     /// and B's target folder starts as a copy of A's, so B's files must be
     /// written after A was built.
@@ -438,10 +441,10 @@ impl Workspace {
         side: &str,
         commit: &str,
         options: &PairedOptions,
-    ) -> Result<PathBuf, TrackError> {
+    ) -> Result<(PathBuf, bool), TrackError> {
         let repo = self.worktrees.repo.clone();
         if commit == WORKING_TREE {
-            return Ok(repo);
+            return Ok((repo, false));
         }
         let kept = self.kept.as_ref().map(|kept| kept.join(side));
         if let Some(path) = &kept
@@ -451,7 +454,7 @@ impl Workspace {
                 path,
                 &["checkout", "--quiet", "--force", "--detach", commit],
             )?;
-            return Ok(path.clone());
+            return Ok((path.clone(), false));
         }
         let path = kept.unwrap_or_else(|| {
             let path = self.root.join(side);
@@ -464,7 +467,7 @@ impl Workspace {
                 self.missing_submodules.push(missing);
             }
         }
-        Ok(path)
+        Ok((path, true))
     }
 
     /// Shell commands that enter a checkout of `commit` as `side` was
@@ -536,7 +539,7 @@ fn build_sides(
     let mut sides: Vec<SideBuild> = Vec::new();
     let mut toolchains = Vec::new();
     for (side, commit) in ["a", "b"].iter().zip(commits) {
-        let worktree = &workspace.check_out(side, commit, options)?;
+        let (worktree, new_files) = &workspace.check_out(side, commit, options)?;
         toolchains.push(rustc_version(worktree).map_err(|source| TrackError::Spawn {
             command: "rustc -V".to_owned(),
             source,
@@ -556,6 +559,9 @@ fn build_sides(
         {
             seed_target(&built.target, &target);
         }
+        if !new_files {
+            clean_builds_of_other_checkouts(worktree, &target, commit)?;
+        }
         // Recorded whatever the layouts: the build is then the same for
         // `--layouts fixed`, so one `--target-dir` serves both. The recorder's
         // path is part of every unit's fingerprint (Cargo passes the linker to
@@ -573,6 +579,7 @@ fn build_sides(
             commit,
             &workspace.rebuild_checkout(side, commit),
         )?;
+        record_built_from(worktree, &target)?;
         let links = recorder.and_then(|recorder| {
             binaries
                 .iter()
