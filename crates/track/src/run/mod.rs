@@ -434,8 +434,8 @@ impl Workspace {
     /// and returns its folder, and whether its files are all new (a worktree
     /// added now). Called just before that side is built: Cargo
     /// calls a unit fresh when its sources are older than its last build,
-    /// and B's target folder starts as a copy of A's, so B's files must be
-    /// written after A was built.
+    /// and B's target folder, the first time, starts as a copy of A's, so
+    /// B's files must then be written after A was built.
     fn check_out(
         &mut self,
         side: &str,
@@ -490,9 +490,6 @@ impl Workspace {
     }
 }
 
-/// Builds both sides, A first (B's target folder starts as a copy of A's),
-/// each with the link recorder where layouts are to be random, and refuses
-/// two toolchains unless the comparison allows different machines.
 /// Where `track run` keeps its builds between runs unless told otherwise:
 /// `.proflab/target` beside the default history, so the next run rebuilds
 /// the crates that changed, not the registry's.
@@ -529,6 +526,13 @@ fn lock_kept_target(dir: &Path) -> Result<Option<(PathBuf, std::fs::File)>, Trac
     }
 }
 
+/// Builds both sides, each with the link recorder where layouts are to be
+/// random, and refuses two toolchains unless the comparison allows
+/// different machines. The first time, B's target folder starts as a copy
+/// of A's, so the registry's crates build once, and B waits for A. Once B's
+/// folder exists (a kept target folder from the second run on), the two
+/// sides build at once: what each rebuilds is mostly the repository's own
+/// crates, a chain of compiles that Cargo cannot spread over the cores.
 fn build_sides(
     workspace: &mut Workspace,
     commits: &[String; 2],
@@ -536,51 +540,116 @@ fn build_sides(
     compare: &CompareOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<SideBuild>, TrackError> {
-    let mut sides: Vec<SideBuild> = Vec::new();
-    let mut toolchains = Vec::new();
-    for (side, commit) in ["a", "b"].iter().zip(commits) {
-        let (worktree, new_files) = &workspace.check_out(side, commit, options)?;
-        toolchains.push(rustc_version(worktree).map_err(|source| TrackError::Spawn {
-            command: "rustc -V".to_owned(),
-            source,
-        })?);
-        progress(Progress::Phase(&format!(
-            "building {} ({})",
-            short_sha(commit, 12),
-            side.to_uppercase()
-        )));
-        // One target folder per side: the same package at two paths gets the
-        // same binary name, so a single folder would hold only the last side built.
-        let target = workspace.targets_root.join(side);
-        // Not for the working tree: its files were written before A was
-        // built, so Cargo would take A's copies for B's ([`Workspace::check_out`]).
-        if let Some(built) = sides.last()
-            && commit != WORKING_TREE
-        {
-            seed_target(&built.target, &target);
-        }
-        if !new_files {
-            clean_builds_of_other_checkouts(worktree, &target, commit)?;
-        }
-        // Recorded whatever the layouts: the build is then the same for
-        // `--layouts fixed`, so one `--target-dir` serves both. The recorder's
-        // path is part of every unit's fingerprint (Cargo passes the linker to
-        // each rustc), so it is one path for both sides and every run.
-        let recorder = LinkRecorder::install(
-            &workspace.targets_root.join("proflab-linker"),
-            &target.join("proflab-links"),
-            worktree,
-        );
-        let binaries = build_benches(
-            worktree,
-            &target,
+    let seeded_from_a = !workspace.targets_root.join("b").exists() && commits[1] != WORKING_TREE;
+    let a = prepare_side(workspace, "a", &commits[0], options, None, progress)?;
+    let (a, b) = if seeded_from_a {
+        let a = a.build(options)?;
+        let b = prepare_side(
+            workspace,
+            "b",
+            &commits[1],
             options,
-            recorder.as_ref().ok(),
-            commit,
-            &workspace.rebuild_checkout(side, commit),
+            Some(&a.build.target),
+            progress,
         )?;
-        record_built_from(worktree, &target)?;
-        let links = recorder.and_then(|recorder| {
+        (a, b.build(options)?)
+    } else {
+        let b = prepare_side(workspace, "b", &commits[1], options, None, progress)?;
+        let (a, b) = std::thread::scope(|scope| {
+            let b = scope.spawn(|| b.build(options));
+            let a = a.build(options);
+            (a, b.join())
+        });
+        let b = b.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a?, b?)
+    };
+    if a.toolchain != b.toolchain && !compare.allow_different_machines {
+        return Err(TrackError::DifferentMachines {
+            a: a.toolchain,
+            b: b.toolchain,
+        });
+    }
+    Ok(vec![a.build, b.build])
+}
+
+/// One side checked out and ready to build: its target folder cleaned of
+/// another checkout's builds, the link recorder in place.
+struct PreparedSide {
+    commit: String,
+    worktree: PathBuf,
+    target: PathBuf,
+    recorder: Result<LinkRecorder, String>,
+    /// The shell command that builds it again after the run ([`Workspace::rebuild_checkout`]).
+    rebuild_checkout: String,
+    toolchain: String,
+}
+
+/// A side built, and the toolchain that built it (`rustc -V`).
+struct BuiltSide {
+    build: SideBuild,
+    toolchain: String,
+}
+
+/// Checks `commit` out for `side` and readies its target folder: a copy of
+/// `seed` when given and the folder does not exist yet.
+fn prepare_side(
+    workspace: &mut Workspace,
+    side: &str,
+    commit: &str,
+    options: &PairedOptions,
+    seed: Option<&Path>,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<PreparedSide, TrackError> {
+    let (worktree, new_files) = workspace.check_out(side, commit, options)?;
+    let toolchain = rustc_version(&worktree).map_err(|source| TrackError::Spawn {
+        command: "rustc -V".to_owned(),
+        source,
+    })?;
+    progress(Progress::Phase(&format!(
+        "building {} ({})",
+        short_sha(commit, 12),
+        side.to_uppercase()
+    )));
+    // One target folder per side: the same package at two paths gets the
+    // same binary name, so a single folder would hold only the last side built.
+    let target = workspace.targets_root.join(side);
+    if let Some(seed) = seed {
+        seed_target(seed, &target);
+    }
+    if !new_files {
+        clean_builds_of_other_checkouts(&worktree, &target, commit)?;
+    }
+    // Recorded whatever the layouts: the build is then the same for
+    // `--layouts fixed`, so one `--target-dir` serves both. The recorder's
+    // path is part of every unit's fingerprint (Cargo passes the linker to
+    // each rustc), so it is one path for both sides and every run.
+    let recorder = LinkRecorder::install(
+        &workspace.targets_root.join("proflab-linker"),
+        &target.join("proflab-links"),
+        &worktree,
+    );
+    Ok(PreparedSide {
+        commit: commit.to_owned(),
+        rebuild_checkout: workspace.rebuild_checkout(side, commit),
+        worktree,
+        target,
+        recorder,
+        toolchain,
+    })
+}
+
+impl PreparedSide {
+    fn build(self, options: &PairedOptions) -> Result<BuiltSide, TrackError> {
+        let binaries = build_benches(
+            &self.worktree,
+            &self.target,
+            options,
+            self.recorder.as_ref().ok(),
+            &self.commit,
+            &self.rebuild_checkout,
+        )?;
+        record_built_from(&self.worktree, &self.target)?;
+        let links = self.recorder.and_then(|recorder| {
             binaries
                 .iter()
                 .filter(|binary| !binary.ids.is_empty())
@@ -590,21 +659,17 @@ fn build_sides(
                 })
                 .collect()
         });
-        sides.push(SideBuild {
-            commit: commit.clone(),
-            worktree: worktree.clone(),
-            target,
-            binaries,
-            links,
-        });
+        Ok(BuiltSide {
+            build: SideBuild {
+                commit: self.commit,
+                worktree: self.worktree,
+                target: self.target,
+                binaries,
+                links,
+            },
+            toolchain: self.toolchain,
+        })
     }
-    if toolchains[0] != toolchains[1] && !compare.allow_different_machines {
-        return Err(TrackError::DifferentMachines {
-            a: toolchains[0].clone(),
-            b: toolchains[1].clone(),
-        });
-    }
-    Ok(sides)
 }
 
 /// Fails fast: every benchmark once in Criterion's test mode, both sides,
