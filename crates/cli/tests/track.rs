@@ -354,6 +354,21 @@ fn template_repo() -> tempfile::TempDir {
 /// 0.35 s of a 2-3 s build (AMD EPYC VM).
 static TEMPLATE_LOCKFILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// Gives the template's `work/00` `percent`% more work, in `repo`'s
+/// working tree (its `SLOWDOWN_PERCENT` table, as the sensitivity script
+/// edits it).
+fn slow_down_work_00(repo: &Path, percent: u64) {
+    let lib = repo.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let slowed = source.replacen(
+        "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
+        &format!("[{percent}, 0, 0, 0, 0, 0, 0, 0, 0, 0]"),
+        1,
+    );
+    assert_ne!(slowed, source, "the template's SLOWDOWN_PERCENT table");
+    std::fs::write(&lib, slowed).unwrap();
+}
+
 /// Held by each test that runs `quick_track`: they share its target folder,
 /// and two runs writing one Criterion folder at once would read each other's files.
 static TARGET_FOLDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -1144,16 +1159,7 @@ fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let fast = rev_parse(repo.path(), "HEAD");
-    let lib = repo.path().join("src/lib.rs");
-    let source = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(
-        &lib,
-        source.replace(
-            "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-            "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-        ),
-    )
-    .unwrap();
+    slow_down_work_00(repo.path(), 100);
     git(repo.path(), &["add", "-A"]);
     commit_empty(repo.path(), "work/00 does twice the work");
     let slow = rev_parse(repo.path(), "HEAD");
@@ -1202,16 +1208,7 @@ fn the_working_tree_is_measured_as_it_is() {
     let _target = TARGET_FOLDER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let lib = repo.path().join("src/lib.rs");
-    let source = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(
-        &lib,
-        source.replace(
-            "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-            "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-        ),
-    )
-    .unwrap();
+    slow_down_work_00(repo.path(), 100);
     let out = quick_track(
         repo.path(),
         &[
@@ -1250,7 +1247,9 @@ fn the_working_tree_is_measured_as_it_is() {
         "{report}"
     );
     assert!(
-        std::fs::read_to_string(&lib).unwrap().contains("[100,"),
+        std::fs::read_to_string(repo.path().join("src/lib.rs"))
+            .unwrap()
+            .contains("[100,"),
         "left as it was"
     );
     assert_eq!(worktree_count(repo.path()), 1);
@@ -1348,16 +1347,7 @@ fn older_criterion_versions_are_run_and_read() {
         std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
         git(repo.path(), &["add", "-A"]);
         commit_empty(repo.path(), "A");
-        let lib = repo.path().join("src/lib.rs");
-        let source = std::fs::read_to_string(&lib).unwrap();
-        std::fs::write(
-            &lib,
-            source.replace(
-                "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-                "[100, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-            ),
-        )
-        .unwrap();
+        slow_down_work_00(repo.path(), 100);
         git(repo.path(), &["add", "-A"]);
         commit_empty(repo.path(), "B");
         let out = quick_track(
@@ -1490,19 +1480,10 @@ fn bisect_names_the_commit_that_regressed() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let good = rev_parse(repo.path(), "HEAD");
-    let lib = repo.path().join("src/lib.rs");
-    let source = std::fs::read_to_string(&lib).unwrap();
     let mut culprit = String::new();
     for i in 1..=8 {
         if i == 5 {
-            std::fs::write(
-                &lib,
-                source.replace(
-                    "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-                    "[60, 0, 0, 0, 0, 0, 0, 0, 0, 0]",
-                ),
-            )
-            .unwrap();
+            slow_down_work_00(repo.path(), 60);
             git(repo.path(), &["add", "-A"]);
         }
         commit_empty(repo.path(), &format!("step {i}"));
