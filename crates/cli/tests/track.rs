@@ -1151,7 +1151,9 @@ fn identical_code_is_reported_not_measured() {
 /// one's name. Before `track run` cleaned a side's own packages built from
 /// another checkout, this read B/A 0.49 for a B twice as slow with
 /// `--layouts fixed`, and with random layouts failed relinking (the
-/// recorded link ran in the other run's removed worktree).
+/// recorded link ran in the other run's removed worktree). Before the
+/// folder named no checkout while a build ran, a build from new worktrees
+/// that failed halfway left B/A at 0.98 here.
 #[test]
 fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
     let repo = template_repo();
@@ -1163,8 +1165,17 @@ fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
     git(repo.path(), &["add", "-A"]);
     commit_empty(repo.path(), "work/00 does twice the work");
     let slow = rev_parse(repo.path(), "HEAD");
+    // `fast`'s library with a bench that does not compile.
+    git(repo.path(), &["checkout", "-q", &fast]);
+    let bench = repo.path().join("benches/suite.rs");
+    let mut source = std::fs::read_to_string(&bench).unwrap();
+    source.push_str("\nfn broken() -> u64 {\n    \"not a number\"\n}\n");
+    std::fs::write(&bench, source).unwrap();
+    git(repo.path(), &["add", "-A"]);
+    commit_empty(repo.path(), "the bench does not compile");
+    let broken = rev_parse(repo.path(), "HEAD");
     let kept = tempfile::tempdir().unwrap();
-    let ratio = |a: &str, b: &str, kept_worktrees: Option<&Path>| {
+    let run = |a: &str, b: &str, kept_worktrees: Option<&Path>| {
         let mut cmd = quick_track(
             repo.path(),
             &[
@@ -1184,7 +1195,10 @@ fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
         if let Some(dir) = kept_worktrees {
             cmd.arg("--worktree-dir").arg(dir);
         }
-        let out = cmd.output().unwrap();
+        cmd.output().unwrap()
+    };
+    let ratio = |a: &str, b: &str, kept_worktrees: Option<&Path>| {
+        let out = run(a, b, kept_worktrees);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1198,6 +1212,21 @@ fn a_kept_worktree_is_not_measured_with_another_checkouts_build() {
     assert!(
         again > 1.4,
         "B/A {again:.2}: each side measured as built from its own checkout"
+    );
+    // A build that stops halfway in between (B's library built from `fast`,
+    // its bench not): B's folder names no checkout after it, so the kept
+    // worktree's packages are cleaned again.
+    let failed = run(&fast, &broken, None);
+    assert_eq!(
+        failed.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    let after_failure = ratio(&fast, &slow, Some(kept.path()));
+    assert!(
+        after_failure > 1.4,
+        "B/A {after_failure:.2} after a failed build from another checkout"
     );
 }
 

@@ -49,17 +49,35 @@ const BUILT_FROM: &str = "proflab-built-from";
 /// commit's name (seen: B/A 0.49 for a B twice as slow). So when `target` was
 /// last built from another folder than `worktree`, the workspace's own
 /// packages are cleaned from it first, in the bench profile only, and built
-/// again; the dependencies from registries stay. Not needed for a worktree
-/// added by this run: its files are newer than any build.
+/// again; the dependencies from registries stay. Not needed when
+/// `new_files` (a worktree added by this run): its files are newer than any
+/// build. Either way the folder names no checkout until this build
+/// succeeds ([`record_built_from`]): a build that fails or is interrupted
+/// halfway leaves some units newer than the files of the checkout built
+/// before.
 pub(super) fn clean_builds_of_other_checkouts(
     worktree: &Path,
     target: &Path,
+    new_files: bool,
     commit: &str,
 ) -> Result<(), TrackError> {
-    let built_from = std::fs::read(target.join(BUILT_FROM)).ok();
+    let marker = target.join(BUILT_FROM);
+    let built_from = std::fs::read(&marker).ok();
     if !target.join("release").exists()
         || built_from.as_deref() == Some(worktree.as_os_str().as_encoded_bytes())
     {
+        return Ok(());
+    }
+    match std::fs::remove_file(&marker) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+            return Err(TrackError::Write {
+                path: marker,
+                source,
+            });
+        }
+        _ => {}
+    }
+    if new_files {
         return Ok(());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -92,18 +110,7 @@ pub(super) fn clean_builds_of_other_checkouts(
     for package in packages.workspace_packages() {
         clean.args(["-p", package.name.as_str()]);
     }
-    run_checked(clean, commit)?;
-    // Until this checkout's build succeeds, the folder is of no checkout: a
-    // build that fails halfway leaves some of its units newer than the files
-    // of the checkout built before.
-    let marker = target.join(BUILT_FROM);
-    match std::fs::remove_file(&marker) {
-        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(TrackError::Write {
-            path: marker,
-            source,
-        }),
-        _ => Ok(()),
-    }
+    run_checked(clean, commit).map(drop)
 }
 
 /// Names `worktree` as the checkout `target` was last built from.

@@ -616,9 +616,7 @@ fn prepare_side(
     if let Some(seed) = seed {
         seed_target(seed, &target);
     }
-    if !new_files {
-        clean_builds_of_other_checkouts(&worktree, &target, commit)?;
-    }
+    clean_builds_of_other_checkouts(&worktree, &target, new_files, commit)?;
     // Recorded whatever the layouts: the build is then the same for
     // `--layouts fixed`, so one `--target-dir` serves both. The recorder's
     // path is part of every unit's fingerprint (Cargo passes the linker to
