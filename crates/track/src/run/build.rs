@@ -63,9 +63,9 @@ pub(super) fn clean_builds_of_other_checkouts(
 ) -> Result<(), TrackError> {
     let marker = target.join(BUILT_FROM);
     let built_from = std::fs::read(&marker).ok();
-    if !target.join("release").exists()
-        || built_from.as_deref() == Some(worktree.as_os_str().as_encoded_bytes())
-    {
+    // Where Cargo puts the bench profile's units.
+    let built = target.join("release");
+    if !built.exists() || built_from.as_deref() == Some(worktree.as_os_str().as_encoded_bytes()) {
         return Ok(());
     }
     match std::fs::remove_file(&marker) {
@@ -89,7 +89,6 @@ pub(super) fn clean_builds_of_other_checkouts(
     // and a command to build again; should the build succeed all the same,
     // it starts from nothing.
     let Ok(metadata) = run_checked(metadata, commit) else {
-        let built = target.join("release");
         return std::fs::remove_dir_all(&built).map_err(|source| TrackError::Write {
             path: built,
             source,

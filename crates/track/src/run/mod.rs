@@ -540,6 +540,8 @@ fn build_sides(
     compare: &CompareOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<SideBuild>, TrackError> {
+    // Never for the working tree: its files were written before A was
+    // built, so Cargo would take A's copies for B's ([`Workspace::check_out`]).
     let seeded_from_a = !workspace.targets_root.join("b").exists() && commits[1] != WORKING_TREE;
     let a = prepare_side(workspace, "a", &commits[0], options, None, progress)?;
     let (a, b) = if seeded_from_a {
